@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// No package dependencies, by the owner's rule: only what the Swift toolchain ships.
+import PackageDescription
+
+let package = Package(
+    name: "ReplicatedKV",
+    products: [
+        .executable(name: "viewleader", targets: ["viewleader"]),
+        .executable(name: "server", targets: ["server"]),
+        .executable(name: "client", targets: ["client"]),
+    ],
+    targets: [
+        // Framing, JSON, typed messages, sockets and the event loop shared by every process.
+        .target(name: "Wire", dependencies: ["CSystem"]),
+        // epoll, eventfd and accept4 headers, which Swift's Glibc module does not export.
+        .target(name: "CSystem"),
+        // Option parsing, logging and signal handling for the three executables.
+        .target(name: "CommandLineKit", dependencies: ["Wire"]),
+        // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
+        .target(name: "ViewLeaderKit", dependencies: ["Wire", "CommandLineKit"]),
+        // The key-value store and heartbeat session (pure core) plus the server's socket shell.
+        .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit"]),
+        // The client library (connection reuse, port discovery) and the command-line tool's commands.
+        .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit"]),
+        .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
+        .executableTarget(name: "server", dependencies: ["ServerKit"]),
+        .executableTarget(name: "client", dependencies: ["ClientKit"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
+        .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
+        .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Wire", "ClientKit", "viewleader", "server", "client"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

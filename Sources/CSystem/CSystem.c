@@ -1,0 +1,2 @@
+// Intentionally empty: this target only exports the headers in include/CSystem.h to Swift.
+#include "CSystem.h"

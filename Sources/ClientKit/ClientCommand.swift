@@ -1,0 +1,230 @@
+import CommandLineKit
+import Dispatch
+import Glibc
+import Wire
+
+/// Exit statuses of the `client` executable, documented in `--help` and README.
+public enum ClientExitCode {
+    public static let success: Int32 = 0
+    /// The key, or the lock interest to release, does not exist.
+    public static let notFound: Int32 = 1
+    /// The server or viewleader answered with an error reply.
+    public static let errorReply: Int32 = 2
+    /// Nothing answered, or no reply came in time.
+    public static let unreachable: Int32 = 3
+    /// Interrupted by Ctrl-C (128 + SIGINT).
+    public static let interrupted: Int32 = 130
+}
+
+/// The `client` executable: one command per run, against a server or the viewleader.
+public enum ClientCommand {
+    static let defaultTimeoutSeconds = 5.0
+    static let defaultRetryIntervalSeconds = 5.0
+
+    static let specs: [OptionSpec] = [
+        .value("server", placeholder: "HOST[:PORT]",
+               help: "server for print, set, get, query_all_keys (default 127.0.0.1, trying ports 38000-38009)"),
+        .value("viewleader", placeholder: "HOST[:PORT]",
+               help: "viewleader for query_servers and locks (default 127.0.0.1, trying ports 39000-39009)"),
+        .flag("json", help: "print the raw JSON reply instead of a readable summary"),
+        .value("timeout", placeholder: "SECONDS", help: "time to wait for each reply (default \(defaultTimeoutSeconds))"),
+        .value("retry-interval", placeholder: "SECONDS",
+               help: "lock_get: time between asks while waiting (default \(defaultRetryIntervalSeconds))"),
+        .flag("help", short: "h", help: "show this help, or a command's help after the command"),
+    ]
+
+    struct CommandInfo {
+        let name: String
+        let arguments: String
+        let summary: String
+        let argumentCount: ClosedRange<Int>
+    }
+
+    static let commands: [CommandInfo] = [
+        CommandInfo(name: "print", arguments: "WORDS...", summary: "ask the server to log the words",
+                    argumentCount: 0...Int.max),
+        CommandInfo(name: "set", arguments: "KEY VALUE", summary: "store VALUE under KEY on the server",
+                    argumentCount: 2...2),
+        CommandInfo(name: "get", arguments: "KEY", summary: "print the value stored under KEY (exit 1 if none)",
+                    argumentCount: 1...1),
+        CommandInfo(name: "query_all_keys", arguments: "", summary: "list every key the server holds",
+                    argumentCount: 0...0),
+        CommandInfo(name: "query_servers", arguments: "", summary: "show the epoch and the live servers",
+                    argumentCount: 0...0),
+        CommandInfo(name: "lock_get", arguments: "LOCKID REQUESTOR",
+                    summary: "wait until REQUESTOR holds LOCKID; Ctrl-C withdraws from the queue",
+                    argumentCount: 2...2),
+        CommandInfo(name: "lock_release", arguments: "LOCKID REQUESTOR",
+                    summary: "release LOCKID, or leave its queue (exit 1 if REQUESTOR had neither)",
+                    argumentCount: 2...2),
+    ]
+
+    static var helpText: String {
+        let width = commands.map { ($0.name + " " + $0.arguments).count }.max()!
+        let table = commands.map { command in
+            let left = command.name + (command.arguments.isEmpty ? "" : " " + command.arguments)
+            return "  " + left.padding(toLength: width + 2, withPad: " ", startingAt: 0) + command.summary
+        }.joined(separator: "\n")
+        return OptionParser.helpText(
+            usage: "client [OPTIONS] COMMAND [ARGS...]",
+            description: """
+                Sends one command to a server or the viewleader and prints the answer.
+
+                Commands:
+                \(table)
+
+                Exit status: 0 success, 1 not found, 2 error reply, 3 unreachable or timed out, \
+                64 usage error, 130 interrupted.
+                """,
+            specs: specs)
+    }
+
+    /// Runs the client with command-line `arguments` (without the program name); returns the exit status.
+    public static func main(arguments: [String]) -> Int32 {
+        let parsed: ParsedOptions
+        let timeoutMs: Int
+        let retryIntervalMs: Int
+        let server: HostPort
+        let viewLeader: HostPort
+        do {
+            parsed = try OptionParser.parse(arguments, specs: specs, stopAtFirstPositional: true)
+            timeoutMs = Int(1000 * (try parsed.seconds("timeout", default: defaultTimeoutSeconds, range: 0.01...3_600)))
+            retryIntervalMs = Int(1000 * (try parsed.seconds("retry-interval", default: defaultRetryIntervalSeconds,
+                                                             range: 0.01...30)))
+            server = try HostPort.parse(parsed.string("server", default: "127.0.0.1"))
+            viewLeader = try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1"))
+        } catch {
+            exitWithUsageError("client", error.description)
+        }
+        guard let name = parsed.positionals.first else {
+            if parsed.has("help") {
+                printLine(helpText)
+                return ClientExitCode.success
+            }
+            exitWithUsageError("client", "no command given")
+        }
+        guard let command = commands.first(where: { $0.name == name }) else {
+            exitWithUsageError("client", "unknown command '\(name)'; commands: "
+                + commands.map(\.name).joined(separator: ", "))
+        }
+        let words = Array(parsed.positionals.dropFirst())
+        if parsed.has("help") || words.contains("--help") || words.contains("-h") && command.name != "print" {
+            printLine("usage: client [OPTIONS] \(command.name) \(command.arguments)\n\n\(command.summary)\n"
+                + "\nRun 'client --help' for the options.")
+            return ClientExitCode.success
+        }
+        guard command.argumentCount.contains(words.count) else {
+            exitWithUsageError("client", "usage: client \(command.name) \(command.arguments)")
+        }
+        Socket.ignoreBrokenPipes()
+        let run = ClientRun(json: parsed.has("json"), timeoutMs: timeoutMs, retryIntervalMs: retryIntervalMs,
+                            server: server, viewLeader: viewLeader)
+        return run.execute(command.name, words)
+    }
+}
+
+/// One invocation of the client: sends the command, renders the reply, picks the exit status.
+struct ClientRun {
+    let json: Bool
+    let timeoutMs: Int
+    let retryIntervalMs: Int
+    let server: HostPort
+    let viewLeader: HostPort
+
+    func execute(_ command: String, _ words: [String]) -> Int32 {
+        switch command {
+        case "print":
+            return send(toServer: ["cmd": "print", "text": .array(words.map { .string($0) })]) { _ in "ok" }
+        case "set":
+            return send(toServer: ["cmd": "set", "key": .string(words[0]), "val": .string(words[1])]) { _ in "ok" }
+        case "get":
+            return send(toServer: ["cmd": "get", "key": .string(words[0])]) { $0["value"]?.stringValue ?? "" }
+        case "query_all_keys":
+            return send(toServer: ["cmd": "query_all_keys"]) { reply in
+                let keys = reply["result"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                return keys.isEmpty ? "(no keys)" : keys.joined(separator: "\n")
+            }
+        case "query_servers":
+            return send(toViewLeader: ["cmd": "query_servers"]) { reply in
+                let servers = reply["servers"]?.arrayValue ?? []
+                let lines = servers.map { server in
+                    let id = server.objectValue?["id"]?.stringValue ?? "?"
+                    let address = server.objectValue?["address"]?.stringValue ?? "?"
+                    return "  \(address)  id \(id)"
+                }
+                let epoch = reply["epoch"]?.integerValue ?? -1
+                return (["epoch \(epoch), \(servers.count) live server\(servers.count == 1 ? "" : "s")"] + lines)
+                    .joined(separator: "\n")
+            }
+        case "lock_get":
+            return LockWait(invocation: self, lockID: words[0], requestor: words[1]).run()
+        case "lock_release":
+            return send(toViewLeader: ["cmd": "lock_release", "lockid": .string(words[0]),
+                                       "requestor": .string(words[1])]) { _ in "released lock \"\(words[0])\"" }
+        default:
+            preconditionFailure("command table and dispatch disagree on \(command)")
+        }
+    }
+
+    func viewLeaderEndpoint() -> EndpointClient {
+        EndpointClient(host: viewLeader.host, candidatePorts: viewLeader.port.map { [$0] } ?? ViewLeaderClient.defaultPorts,
+                       timeoutMs: timeoutMs)
+    }
+
+    private func send(toServer request: JSONObject, render: (JSONObject) -> String) -> Int32 {
+        let endpoint = EndpointClient(host: server.host,
+                                      candidatePorts: server.port.map { [$0] } ?? ServerClient.defaultPorts,
+                                      timeoutMs: timeoutMs)
+        return send(request, to: endpoint, render: render)
+    }
+
+    private func send(toViewLeader request: JSONObject, render: (JSONObject) -> String) -> Int32 {
+        send(request, to: viewLeaderEndpoint(), render: render)
+    }
+
+    func send(_ request: JSONObject, to endpoint: EndpointClient, render: (JSONObject) -> String) -> Int32 {
+        let reply: JSONValue
+        do {
+            reply = try endpoint.call(.object(request))
+        } catch {
+            return report(error)
+        }
+        return show(reply, render: render)
+    }
+
+    /// Prints a reply and returns the exit status its `status` field calls for.
+    func show(_ reply: JSONValue, render: (JSONObject) -> String) -> Int32 {
+        let fields = reply.objectValue ?? JSONObject()
+        if json { printLine(reply.description) }
+        switch fields["status"]?.stringValue {
+        case "error":
+            if !json { printError("error: \(fields["error"]?.stringValue ?? "no explanation given")") }
+            return ClientExitCode.errorReply
+        case "not_found":
+            if !json { printError("not found") }
+            return ClientExitCode.notFound
+        case "unknown":
+            if !json { printError("nothing to release: the requestor neither holds nor waits for this lock") }
+            return ClientExitCode.notFound
+        default:
+            if !json { printLine(render(fields)) }
+            return ClientExitCode.success
+        }
+    }
+
+    func report(_ error: ClientError) -> Int32 {
+        switch error {
+        case .unreachable, .timedOut:
+            printError("client: \(error). Is it running? 'scripts/cluster start' starts a local cluster.")
+            return ClientExitCode.unreachable
+        case .errorReply, .malformedReply:
+            printError("client: \(error)")
+            return ClientExitCode.errorReply
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}

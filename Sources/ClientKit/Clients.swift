@@ -1,0 +1,116 @@
+import Wire
+
+/// Typed access to one server's classic, unreplicated commands.
+public final class ServerClient {
+    public static let defaultPorts = Array(38_000...38_009)
+    public let endpoint: EndpointClient
+
+    public init(host: String, port: Int?, timeoutMs: Int) {
+        endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Self.defaultPorts,
+                                  timeoutMs: timeoutMs)
+    }
+
+    public func set(_ key: String, _ value: String) throws(ClientError) {
+        try expectOK(endpoint.call(.object(["cmd": "set", "key": .string(key), "val": .string(value)])))
+    }
+
+    /// The value stored under `key`, or nil when the server has none.
+    public func get(_ key: String) throws(ClientError) -> String? {
+        let reply = try endpoint.call(.object(["cmd": "get", "key": .string(key)]))
+        if reply.objectValue?["status"]?.stringValue == "not_found" { return nil }
+        try expectOK(reply)
+        guard let value = reply.objectValue?["value"]?.stringValue else {
+            throw .malformedReply("get reply has no \"value\": \(reply)")
+        }
+        return value
+    }
+
+    public func print(_ words: [String]) throws(ClientError) {
+        try expectOK(endpoint.call(.object(["cmd": "print", "text": .array(words.map { .string($0) })])))
+    }
+
+    public func queryAllKeys() throws(ClientError) -> [String] {
+        let reply = try endpoint.call(.object(["cmd": "query_all_keys"]))
+        try throwIfError(reply)
+        guard let keys = reply.objectValue?["result"]?.arrayValue?.compactMap(\.stringValue) else {
+            throw .malformedReply("query_all_keys reply has no \"result\" list: \(reply)")
+        }
+        return keys
+    }
+}
+
+/// A live server as `query_servers` reports it.
+public struct ServerInfo: Equatable, Sendable {
+    public let id: String
+    public let address: String
+}
+
+/// The view: the epoch and the servers alive in it.
+public struct View: Equatable, Sendable {
+    public let epoch: Int64
+    public let servers: [ServerInfo]
+}
+
+/// Typed access to the viewleader's commands.
+public final class ViewLeaderClient {
+    public static let defaultPorts = Array(39_000...39_009)
+    public let endpoint: EndpointClient
+
+    public init(host: String, port: Int?, timeoutMs: Int) {
+        endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Self.defaultPorts,
+                                  timeoutMs: timeoutMs)
+    }
+
+    public func queryServers() throws(ClientError) -> View {
+        let reply = try endpoint.call(.object(["cmd": "query_servers"]))
+        try throwIfError(reply)
+        guard let fields = reply.objectValue, let epoch = fields["epoch"]?.integerValue,
+              let list = fields["servers"]?.arrayValue
+        else { throw .malformedReply("query_servers reply lacks \"epoch\" or \"servers\": \(reply)") }
+        let servers = list.compactMap { entry -> ServerInfo? in
+            guard let id = entry.objectValue?["id"]?.stringValue,
+                  let address = entry.objectValue?["address"]?.stringValue else { return nil }
+            return ServerInfo(id: id, address: address)
+        }
+        return View(epoch: epoch, servers: servers)
+    }
+
+    public enum LockGetResult: Equatable, Sendable {
+        case granted
+        /// Queued; position 1 is next in line (nil from a viewleader that does not say).
+        case waiting(position: Int?)
+    }
+
+    public func lockGet(_ lockID: String, requestor: String) throws(ClientError) -> LockGetResult {
+        let reply = try endpoint.call(.object(["cmd": "lock_get", "lockid": .string(lockID),
+                                               "requestor": .string(requestor)]))
+        try throwIfError(reply)
+        switch reply.objectValue?["status"]?.stringValue {
+        case "granted": return .granted
+        case "retry": return .waiting(position: reply.objectValue?["position"]?.integerValue.map { Int($0) })
+        default: throw .malformedReply("lock_get reply: \(reply)")
+        }
+    }
+
+    /// True when the lock was released or the requestor left its queue; false when it had neither.
+    public func lockRelease(_ lockID: String, requestor: String) throws(ClientError) -> Bool {
+        let reply = try endpoint.call(.object(["cmd": "lock_release", "lockid": .string(lockID),
+                                               "requestor": .string(requestor)]))
+        try throwIfError(reply)
+        switch reply.objectValue?["status"]?.stringValue {
+        case "ok": return true
+        case "unknown": return false
+        default: throw .malformedReply("lock_release reply: \(reply)")
+        }
+    }
+}
+
+func throwIfError(_ reply: JSONValue) throws(ClientError) {
+    guard reply.objectValue?["status"]?.stringValue == "error" else { return }
+    throw .errorReply(reply.objectValue?["error"]?.stringValue ?? "no explanation given")
+}
+
+func expectOK(_ reply: JSONValue) throws(ClientError) {
+    try throwIfError(reply)
+    guard reply.objectValue?["status"]?.stringValue == "ok" else { throw .malformedReply("\(reply)") }
+}

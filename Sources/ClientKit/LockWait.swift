@@ -1,0 +1,60 @@
+import CommandLineKit
+import Dispatch
+import Glibc
+import Wire
+
+/// `client lock_get`: asks until granted, and withdraws from the queue when interrupted.
+///
+/// Ctrl-C while waiting sends `lock_release`, so no ghost waiter is left in the queue (and if the lock was handed
+/// over in the meantime, that release gives it back rather than leaving it held by a process that is gone).
+struct LockWait {
+    let invocation: ClientRun
+    let lockID: String
+    let requestor: String
+
+    func run() -> Int32 {
+        let interrupted = DispatchSemaphore(value: 0)
+        let watcher = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in interrupted.signal() }
+        defer { watcher.cancel() }
+        let endpoint = invocation.viewLeaderEndpoint()
+        let request: JSONObject = ["cmd": "lock_get", "lockid": .string(lockID), "requestor": .string(requestor)]
+        var lastPosition: Int64?
+        var asked = false
+        while true {
+            let reply: JSONValue
+            do {
+                reply = try endpoint.call(.object(request))
+            } catch {
+                return invocation.report(error)
+            }
+            asked = true
+            let fields = reply.objectValue ?? JSONObject()
+            guard fields["status"]?.stringValue == "retry" else {
+                return invocation.show(reply) { _ in "granted lock \"\(lockID)\" to \(requestor)" }
+            }
+            if invocation.json {
+                printLine(reply.description)
+            } else if fields["position"]?.integerValue != lastPosition || lastPosition == nil {
+                lastPosition = fields["position"]?.integerValue
+                let place = lastPosition.map { " (position \($0) in the queue)" } ?? ""
+                printLine("waiting for lock \"\(lockID)\"\(place); asking again every "
+                    + "\(Double(invocation.retryIntervalMs) / 1000) s; Ctrl-C to give up")
+            }
+            if interrupted.wait(timeout: .now() + .milliseconds(invocation.retryIntervalMs)) == .success {
+                return withdraw(endpoint, asked: asked)
+            }
+        }
+    }
+
+    private func withdraw(_ endpoint: EndpointClient, asked: Bool) -> Int32 {
+        let request: JSONObject = ["cmd": "lock_release", "lockid": .string(lockID), "requestor": .string(requestor)]
+        do {
+            _ = try endpoint.call(.object(request))
+            printError("interrupted: withdrew \(requestor) from the queue for lock \"\(lockID)\"")
+        } catch {
+            printError("interrupted, but could not withdraw from the queue: \(error); the viewleader drops "
+                + "waiters that stop asking")
+        }
+        return ClientExitCode.interrupted
+    }
+}

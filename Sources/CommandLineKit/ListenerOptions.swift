@@ -1,0 +1,44 @@
+import Wire
+
+/// Options every listening process shares: where to bind and the connection limits.
+public struct ListenerOptions: Sendable {
+    public var bindAddress: String
+    /// Ports tried in order; the first free one is used.
+    public var candidatePorts: [Int]
+    public var limits: WireLimits
+
+    /// The option specs, given the process's default port range for the help text.
+    public static func specs(defaultPorts: ClosedRange<Int>) -> [OptionSpec] {
+        [
+            .value("port", placeholder: "PORT",
+                   help: "port to listen on; 0 picks a free one (default: first free of "
+                       + "\(defaultPorts.lowerBound)-\(defaultPorts.upperBound))"),
+            .value("bind", placeholder: "ADDRESS",
+                   help: "address to listen on (default 127.0.0.1: this machine only; there is no authentication)"),
+            .value("max-frame-bytes", placeholder: "BYTES",
+                   help: "largest request accepted, in bytes (default \(WireLimits().frameBytesMax))"),
+            .value("request-timeout", placeholder: "SECONDS",
+                   help: "time a peer has to send a whole request (default \(WireLimits().requestTimeoutMs / 1000))"),
+            .value("idle-timeout", placeholder: "SECONDS",
+                   help: "idle time after which a connection is closed (default \(WireLimits().idleTimeoutMs / 1000))"),
+        ]
+    }
+
+    public init(_ parsed: ParsedOptions, defaultPorts: ClosedRange<Int>) throws(OptionError) {
+        bindAddress = parsed.string("bind", default: "127.0.0.1")
+        if parsed.has("port") {
+            candidatePorts = [try parsed.integer("port", default: 0, range: 0...65_535)]
+        } else {
+            candidatePorts = Array(defaultPorts)
+        }
+        var limits = WireLimits()
+        limits.frameBytesMax = try parsed.integer("max-frame-bytes", default: limits.frameBytesMax,
+                                                  range: 64...(1 << 30))
+        limits.outputBytesMax = max(limits.outputBytesMax, 2 * limits.frameBytesMax)
+        limits.requestTimeoutMs = Int(1000 * (try parsed.seconds("request-timeout",
+            default: Double(limits.requestTimeoutMs) / 1000, range: 0.01...86_400)))
+        limits.idleTimeoutMs = Int(1000 * (try parsed.seconds("idle-timeout",
+            default: Double(limits.idleTimeoutMs) / 1000, range: 0.01...86_400)))
+        self.limits = limits
+    }
+}

@@ -1,0 +1,72 @@
+import Wire
+
+/// The server's side of membership: which ID it heartbeats under and what the viewleader last said.
+///
+/// Pure: the shell sends `request`, feeds the reply (or the failure) to `receive`, and acts on the outcome.
+public struct HeartbeatSession: Sendable {
+    /// The ID this server currently heartbeats under; replaced after a denial.
+    public private(set) var serverID: String
+    /// Port and optional host advertised to the viewleader.
+    public let port: Int
+    public let advertisedHost: String?
+    /// Latest epoch the viewleader reported; -1 before any.
+    public private(set) var epoch: Int64 = -1
+    /// Lease length the viewleader reported, in milliseconds.
+    public private(set) var leaseMs: Int64?
+    public private(set) var isMember = false
+
+    public init(serverID: String, port: Int, advertisedHost: String?) {
+        self.serverID = serverID
+        self.port = port
+        self.advertisedHost = advertisedHost
+    }
+
+    /// What the server should learn from a heartbeat reply.
+    public enum Outcome: Equatable, Sendable {
+        /// Accepted; `joined` is true on the first acceptance of this ID, `epochChanged` when the epoch moved.
+        case accepted(epoch: Int64, joined: Bool, epochChanged: Bool)
+        /// This ID was expired; the shell must pick a fresh ID and call `restart(as:)`.
+        case denied(reason: String)
+        /// Another live server holds our address; keep heartbeating.
+        case retry(reason: String)
+        /// The reply made no sense.
+        case malformed(String)
+    }
+
+    public var request: JSONValue {
+        var fields: JSONObject = ["cmd": "heartbeat", "port": .integer(Int64(port)), "requestor": .string(serverID)]
+        if let advertisedHost { fields["addr"] = .string(advertisedHost) }
+        return .object(fields)
+    }
+
+    public mutating func receive(_ reply: JSONValue) -> Outcome {
+        guard case .object(let fields) = reply, let status = fields["status"]?.stringValue else {
+            return .malformed("heartbeat reply has no status: \(reply)")
+        }
+        switch status {
+        case "ok":
+            guard let newEpoch = fields["epoch"]?.integerValue else { return .malformed("heartbeat reply has no epoch") }
+            let joined = !isMember
+            let changed = newEpoch != epoch
+            isMember = true
+            epoch = max(epoch, newEpoch)
+            leaseMs = fields["lease_ms"]?.integerValue ?? leaseMs
+            return .accepted(epoch: epoch, joined: joined, epochChanged: changed)
+        case "deny":
+            isMember = false
+            return .denied(reason: fields["error"]?.stringValue ?? "lease expired")
+        case "retry":
+            if let newEpoch = fields["epoch"]?.integerValue { epoch = max(epoch, newEpoch) }
+            return .retry(reason: fields["error"]?.stringValue ?? "address held by another server")
+        default:
+            return .malformed("heartbeat reply has unknown status \"\(status)\"")
+        }
+    }
+
+    /// Starts over under a fresh ID, as a new and empty member.
+    public mutating func restart(as freshID: String) {
+        precondition(freshID != serverID, "a fresh ID must differ from the denied one")
+        serverID = freshID
+        isMember = false
+    }
+}

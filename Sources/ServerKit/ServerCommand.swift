@@ -1,0 +1,72 @@
+import CommandLineKit
+import Glibc
+import Wire
+
+/// The `server` executable: options, start-up lines, signal handling.
+public enum ServerCommand {
+    static let specs: [OptionSpec] = ListenerOptions.specs(defaultPorts: ServerConfiguration.defaultPorts) + [
+        .value("viewleader", placeholder: "HOST[:PORT]",
+               help: "viewleader to heartbeat to (default 127.0.0.1, trying ports 39000-39009)"),
+        .value("heartbeat-interval", placeholder: "SECONDS",
+               help: "time between heartbeats; decimals allowed; keep it well below the viewleader's lease "
+                   + "(default \(ServerConfiguration.defaultHeartbeatIntervalSeconds))"),
+        .value("advertise", placeholder: "HOST",
+               help: "host clients should use to reach this server (default: the --bind address, or the address "
+                   + "the viewleader sees when binding to all interfaces)"),
+        .flag("help", short: "h", help: "show this help"),
+    ]
+
+    static let helpText = OptionParser.helpText(
+        usage: "server [OPTIONS]",
+        description: """
+            Serves an in-memory key-value store and heartbeats to the viewleader under a fresh random ID. Prints \
+            "server id: ID" and "listening on HOST:PORT" at start-up; stop it with Ctrl-C or SIGTERM.
+            """,
+        specs: specs)
+
+    /// Runs the server with command-line `arguments` (without the program name); returns the exit status.
+    public static func main(arguments: [String]) -> Int32 {
+        let configuration: ServerConfiguration
+        do {
+            let parsed = try OptionParser.parse(arguments, specs: specs)
+            if parsed.has("help") {
+                printLine(helpText)
+                return 0
+            }
+            guard parsed.positionals.isEmpty else {
+                exitWithUsageError("server", "unexpected argument '\(parsed.positionals[0])'")
+            }
+            let listener = try ListenerOptions(parsed, defaultPorts: ServerConfiguration.defaultPorts)
+            let wildcard = ["0.0.0.0", "::", "[::]"].contains(listener.bindAddress)
+            configuration = ServerConfiguration(
+                listener: listener,
+                viewLeader: try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1")),
+                heartbeatIntervalMs: Int(1000 * (try parsed.seconds(
+                    "heartbeat-interval", default: ServerConfiguration.defaultHeartbeatIntervalSeconds,
+                    range: 0.01...600))),
+                advertisedHost: parsed.value("advertise") ?? (wildcard ? nil : listener.bindAddress))
+        } catch {
+            exitWithUsageError("server", error.description)
+        }
+        Socket.ignoreBrokenPipes()
+        let serverID = ServerConfiguration.makeServerID()
+        let log = Log(component: "server \(serverID)")
+        let service: ServerService
+        do {
+            service = try ServerService(configuration: configuration, log: log)
+        } catch {
+            exitWithError("server", "cannot listen: \(error); pass --port to choose another port",
+                          status: ToolExit.startFailure)
+        }
+        let watcher = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
+            log.info("received signal \(signal); shutting down")
+            service.stop()
+        }
+        printLine("server id: \(serverID)")
+        printLine("listening on \(service.server.host):\(service.server.port)")
+        service.run(serverID: serverID)
+        watcher.cancel()
+        log.info("stopped")
+        return 0
+    }
+}

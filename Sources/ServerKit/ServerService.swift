@@ -1,0 +1,136 @@
+import CommandLineKit
+import Dispatch
+import Foundation
+import Wire
+
+/// The server's shell: a `FrameServer` for client requests and a thread that heartbeats to the viewleader.
+///
+/// `ServerCore` lives on the frame server's loop thread. The heartbeat thread owns the `HeartbeatSession` and
+/// hands what it learns (the epoch) to the loop with `execute`, so neither side shares mutable state.
+public final class ServerService: @unchecked Sendable {
+    /// Time allowed to connect to the viewleader or hear its heartbeat reply.
+    static let viewLeaderTimeoutMs = 2_000
+
+    public let server: FrameServer
+    public let configuration: ServerConfiguration
+    private var core = ServerCore()
+    private let log: Log
+    private let stopped = DispatchSemaphore(value: 0)
+    private let heartbeatDone = DispatchSemaphore(value: 0)
+    private let state = LockedFlag()
+
+    public init(configuration: ServerConfiguration, log: Log) throws(SocketError) {
+        self.configuration = configuration
+        self.log = log
+        var handle: FrameServer.Handler = { _, _ in }
+        server = try FrameServer(host: configuration.listener.bindAddress,
+                                 ports: configuration.listener.candidatePorts,
+                                 limits: configuration.listener.limits) { request, responder throws(RequestError) in
+            try handle(request, responder)
+        }
+        handle = { [unowned self] request, responder throws(RequestError) in
+            let (reply, effects) = try core.handle(request)
+            responder.reply(reply)
+            for effect in effects {
+                switch effect {
+                case .log(let line): self.log.info(line)
+                }
+            }
+        }
+    }
+
+    /// Serves and heartbeats until `stop`.
+    public func run(serverID: String) {
+        let thread = Thread { [self] in
+            heartbeatLoop(initialID: serverID)
+            heartbeatDone.signal()
+        }
+        thread.start()
+        server.run()
+        state.set()
+        stopped.signal()
+        heartbeatDone.wait()
+    }
+
+    public func stop() {
+        server.stop()
+    }
+
+    private func heartbeatLoop(initialID: String) {
+        var session = HeartbeatSession(serverID: initialID, port: server.port,
+                                       advertisedHost: configuration.advertisedHost)
+        var connection: FrameConnection?
+        var viewLeaderReachable = true
+        while !state.isSet {
+            do {
+                if connection == nil || !connection!.isOpen {
+                    connection = try FrameConnection.connectFirst(
+                        host: configuration.viewLeader.host, ports: configuration.viewLeaderPorts,
+                        timeoutMs: Self.viewLeaderTimeoutMs)
+                }
+                let reply = try connection!.call(session.request, timeoutMs: Self.viewLeaderTimeoutMs)
+                if !viewLeaderReachable { log.info("viewleader reachable again") }
+                viewLeaderReachable = true
+                act(on: session.receive(reply), session: &session)
+            } catch {
+                connection?.close()
+                connection = nil
+                if viewLeaderReachable { log.warning("cannot reach the viewleader: \(error); will keep trying") }
+                viewLeaderReachable = false
+            }
+            _ = stopped.wait(timeout: .now() + .milliseconds(configuration.heartbeatIntervalMs))
+        }
+    }
+
+    private func act(on outcome: HeartbeatSession.Outcome, session: inout HeartbeatSession) {
+        switch outcome {
+        case .accepted(let epoch, let joined, let epochChanged):
+            if joined { log.info("joined the view as server \(session.serverID) in epoch \(epoch)") }
+            else if epochChanged { log.info("epoch is now \(epoch)") }
+            if epochChanged { server.execute { [self] in core.observe(epoch: epoch) } }
+        case .denied(let reason):
+            let freshID = ServerConfiguration.makeServerID()
+            log.warning("the viewleader denied server \(session.serverID): \(reason). "
+                + "Was this process paused or cut off? Registering again as new server \(freshID)")
+            session.restart(as: freshID)
+            printLine("server id: \(freshID)")
+        case .retry(let reason):
+            log.warning("viewleader asks to retry: \(reason)")
+        case .malformed(let reason):
+            log.warning("unexpected heartbeat reply: \(reason)")
+        }
+    }
+}
+
+/// A flag set once by one thread and read by others.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool { lock.withLock { value } }
+
+    func set() { lock.withLock { value = true } }
+}
+
+/// Everything a server is started with.
+public struct ServerConfiguration: Sendable {
+    public static let defaultPorts = 38_000...38_009
+    public static let defaultHeartbeatIntervalSeconds = 1.0
+
+    public var listener: ListenerOptions
+    public var viewLeader: HostPort
+    public var heartbeatIntervalMs: Int
+    /// Host sent in heartbeats as `addr`; nil lets the viewleader use the address it sees.
+    public var advertisedHost: String?
+
+    /// Ports to try for the viewleader: the one given, or its default range.
+    public var viewLeaderPorts: [Int] {
+        viewLeader.port.map { [$0] } ?? Array(39_000...39_009)
+    }
+
+    /// A fresh random ID: 16 hex digits, so two starts never collide in practice.
+    public static func makeServerID() -> String {
+        let raw = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        return String(repeating: "0", count: 16 - raw.count) + raw
+    }
+}

@@ -1,0 +1,118 @@
+/// A live server as the viewleader sees it.
+public struct Member: Equatable, Sendable {
+    /// The server's self-chosen ID (the heartbeat's `requestor`, as text).
+    public let id: String
+    /// Where clients reach it, "host:port"; unique among live members.
+    public let address: String
+    /// Monotonic milliseconds of its last accepted heartbeat.
+    public var lastHeartbeatMs: Int64
+}
+
+/// One change of the set of live servers; each one advanced the epoch by exactly one.
+public enum ViewChange: Equatable, Sendable {
+    case joined(Member, epoch: Int64)
+    case expired(Member, epoch: Int64)
+}
+
+/// The viewleader's answer to one heartbeat.
+public enum HeartbeatOutcome: Equatable, Sendable {
+    /// The server is (now) a live member in this epoch.
+    case accepted(epoch: Int64)
+    /// This ID's lease expired earlier; it may never return and must register under a new ID.
+    case denied
+    /// Another live member holds the address; the server should try again later.
+    case addressTaken(epoch: Int64, holder: String)
+}
+
+/// Who is alive, by heartbeats and leases, and the epoch that counts changes to that set.
+///
+/// Pure: time arrives as `nowMs`, and nothing here reads a clock or touches a socket. Invariants, checked after
+/// every event: the epoch only rises, live addresses are unique, and no expired ID is live.
+public struct Membership: Sendable {
+    /// Expired IDs remembered so they can be denied; beyond this the oldest are forgotten. Servers choose
+    /// random 64-bit IDs per start, so a forgotten ID returning is not a practical concern.
+    public static let expiredIDsRememberedMax = 100_000
+    /// Live servers at once; one more is refused with an error rather than admitted.
+    public static let membersMax = 1_000
+
+    /// A member whose last heartbeat is older than this is expired.
+    public let leaseMs: Int64
+    /// Counts changes of the live set; starts at 0 and only rises.
+    public private(set) var epoch: Int64 = 0
+    /// Live members by ID.
+    public private(set) var members: [String: Member] = [:]
+    private var expiredIDs: Set<String> = []
+    /// Expired IDs in the order they expired, so the oldest can be forgotten first.
+    private var expiredOrder: [String] = []
+
+    public init(leaseMs: Int64) {
+        precondition(leaseMs > 0, "lease must be positive")
+        self.leaseMs = leaseMs
+    }
+
+    /// Live members ordered by address, the order `query_servers` reports.
+    public var membersByAddress: [Member] {
+        members.values.sorted { $0.address < $1.address }
+    }
+
+    public func isExpired(_ id: String) -> Bool { expiredIDs.contains(id) }
+
+    /// Records a heartbeat from `id` advertising `address`.
+    public mutating func heartbeat(id: String, address: String, nowMs: Int64)
+        -> (outcome: HeartbeatOutcome, changes: [ViewChange])
+    {
+        defer { checkInvariants() }
+        var changes = expire(nowMs: nowMs)
+        if expiredIDs.contains(id) { return (.denied, changes) }
+        if var member = members[id] {
+            if member.address == address {
+                member.lastHeartbeatMs = nowMs
+                members[id] = member
+                return (.accepted(epoch: epoch), changes)
+            }
+            // The same ID advertising a new address is a server that moved: it leaves and joins again.
+            members[id] = nil
+            epoch += 1
+            changes.append(.expired(member, epoch: epoch))
+        }
+        if let holder = members.values.first(where: { $0.address == address }) {
+            return (.addressTaken(epoch: epoch, holder: holder.id), changes)
+        }
+        guard members.count < Self.membersMax else { return (.addressTaken(epoch: epoch, holder: ""), changes) }
+        let member = Member(id: id, address: address, lastHeartbeatMs: nowMs)
+        members[id] = member
+        epoch += 1
+        changes.append(.joined(member, epoch: epoch))
+        return (.accepted(epoch: epoch), changes)
+    }
+
+    /// Removes every member whose lease has run out, one epoch per member, oldest heartbeat first.
+    public mutating func expire(nowMs: Int64) -> [ViewChange] {
+        let lapsed = members.values
+            .filter { nowMs - $0.lastHeartbeatMs > leaseMs }
+            .sorted { ($0.lastHeartbeatMs, $0.id) < ($1.lastHeartbeatMs, $1.id) }
+        var changes: [ViewChange] = []
+        for member in lapsed {
+            members[member.id] = nil
+            rememberExpired(member.id)
+            epoch += 1
+            changes.append(.expired(member, epoch: epoch))
+        }
+        return changes
+    }
+
+    private mutating func rememberExpired(_ id: String) {
+        guard expiredIDs.insert(id).inserted else { return }
+        expiredOrder.append(id)
+        if expiredOrder.count > Self.expiredIDsRememberedMax {
+            let forgotten = expiredOrder.removeFirst()
+            expiredIDs.remove(forgotten)
+        }
+    }
+
+    private func checkInvariants() {
+        precondition(epoch >= 0, "epoch went negative")
+        precondition(Set(members.values.map(\.address)).count == members.count, "two live members share an address")
+        precondition(members.keys.allSatisfy { !expiredIDs.contains($0) }, "an expired ID is live")
+    }
+}

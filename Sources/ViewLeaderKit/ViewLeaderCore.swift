@@ -1,0 +1,146 @@
+import Wire
+
+/// Something the shell must carry out for the core: the core itself never does I/O.
+public enum ViewLeaderEffect: Equatable, Sendable {
+    /// A line for the operator's log (stderr).
+    case log(String)
+}
+
+/// The viewleader's decisions: heartbeats, views and locks, as one value driven by requests and ticks.
+///
+/// Every entry point takes `nowMs` (monotonic milliseconds) and returns its reply and effects as data.
+public struct ViewLeaderCore: Sendable {
+    /// The commands this process serves, for the error reply to an unknown one.
+    public static let commands = ["heartbeat", "query_servers", "lock_get", "lock_release"]
+
+    public private(set) var membership: Membership
+    public private(set) var locks: LockTable
+
+    public init(leaseMs: Int64, lockWaiterTimeoutMs: Int64) {
+        membership = Membership(leaseMs: leaseMs)
+        locks = LockTable(waiterTimeoutMs: lockWaiterTimeoutMs)
+    }
+
+    /// Answers one request from a peer at `peerHost`.
+    public mutating func handle(_ request: Request, peerHost: String, nowMs: Int64)
+        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    {
+        switch request.command {
+        case "heartbeat": return try heartbeat(request, peerHost: peerHost, nowMs: nowMs)
+        case "query_servers": return (queryServers(nowMs: nowMs), [])
+        case "lock_get": return try lockGet(request, nowMs: nowMs)
+        case "lock_release": return try lockRelease(request)
+        default: throw .unknownCommand(request.command, known: Self.commands)
+        }
+    }
+
+    /// Advances time: expires lapsed leases (releasing their locks) and drops silent lock waiters.
+    public mutating func tick(nowMs: Int64) -> [ViewLeaderEffect] {
+        var effects = apply(membership.expire(nowMs: nowMs))
+        for (lockID, requestor) in locks.dropSilentWaiters(nowMs: nowMs) {
+            effects.append(.log("lock \"\(lockID)\": waiter \(requestor) stopped asking and lost its place"))
+        }
+        return effects
+    }
+
+    private mutating func heartbeat(_ request: Request, peerHost: String, nowMs: Int64)
+        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    {
+        let port = try request.integer("port", in: 1...65_535)
+        let id = try request.identifier("requestor")
+        guard !id.isEmpty, id.utf8.count <= LockTable.nameBytesMax else {
+            throw .outOfRange(field: "requestor", range: "1...\(LockTable.nameBytesMax) bytes")
+        }
+        let host = try request.optionalString("addr") ?? peerHost
+        let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs)
+        let effects = apply(changes)
+        switch outcome {
+        case .accepted(let epoch):
+            return (.object(["status": "ok", "epoch": .integer(epoch), "lease_ms": .integer(membership.leaseMs)]),
+                    effects)
+        case .denied:
+            return (.object(["status": "deny",
+                             "error": .string("lease of server \(id) expired; register again under a new ID")]),
+                    effects)
+        case .addressTaken(let epoch, let holder):
+            let reason = holder.isEmpty
+                ? "the view is full (limit \(Membership.membersMax) servers)"
+                : "\(address) is held by live server \(holder) until its lease expires"
+            return (.object(["status": "retry", "epoch": .integer(epoch), "error": .string(reason)]), effects)
+        }
+    }
+
+    private func queryServers(nowMs: Int64) -> JSONValue {
+        let members = membership.membersByAddress
+        let servers: [JSONValue] = members.map { member in
+            .object(["id": .string(member.id), "address": .string(member.address),
+                     "last_heartbeat_age_ms": .integer(max(0, nowMs - member.lastHeartbeatMs))])
+        }
+        return .object([
+            "result": .array(members.map { .string($0.address) }),
+            "epoch": .integer(membership.epoch),
+            "servers": .array(servers),
+        ])
+    }
+
+    private mutating func lockGet(_ request: Request, nowMs: Int64)
+        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    {
+        let (lockID, requestor) = try lockFields(request)
+        switch locks.acquire(lockID, by: requestor, nowMs: nowMs) {
+        case .granted:
+            return (Reply.status("granted"), [])
+        case .queued(let position):
+            return (.object(["status": "retry", "position": .integer(Int64(position))]), [])
+        case .refused(let reason):
+            return (Reply.error(reason), [])
+        }
+    }
+
+    private mutating func lockRelease(_ request: Request)
+        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    {
+        let (lockID, requestor) = try lockFields(request)
+        switch locks.release(lockID, by: requestor) {
+        case .released, .withdrawn: return (Reply.ok, [])
+        case .unknown: return (Reply.status("unknown"), [])
+        }
+    }
+
+    private func lockFields(_ request: Request) throws(RequestError) -> (lockID: String, requestor: String) {
+        let lockID = try request.identifier("lockid")
+        let requestor = try request.identifier("requestor")
+        for (name, value) in [("lockid", lockID), ("requestor", requestor)] where value.utf8.count > LockTable.nameBytesMax {
+            throw .outOfRange(field: name, range: "at most \(LockTable.nameBytesMax) bytes")
+        }
+        return (lockID, requestor)
+    }
+
+    /// Turns view changes into log lines, releasing the locks of every server that expired.
+    private mutating func apply(_ changes: [ViewChange]) -> [ViewLeaderEffect] {
+        var effects: [ViewLeaderEffect] = []
+        for change in changes {
+            switch change {
+            case .joined(let member, let epoch):
+                effects.append(.log("epoch \(epoch): server \(member.id) joined at \(member.address)"))
+            case .expired(let member, let epoch):
+                effects.append(.log("epoch \(epoch): server \(member.id) at \(member.address) expired"))
+                for (lockID, outcome) in locks.releaseAll(of: [member.id, member.address]) {
+                    effects.append(.log(describe(lockID, outcome, member: member)))
+                }
+            }
+        }
+        return effects
+    }
+
+    private func describe(_ lockID: String, _ outcome: LockTable.ReleaseOutcome, member: Member) -> String {
+        switch outcome {
+        case .released(let next):
+            return "lock \"\(lockID)\" released from expired server \(member.id)"
+                + (next.map { "; passed to \($0)" } ?? "")
+        case .withdrawn, .unknown:
+            return "expired server \(member.id) withdrawn from the queue for lock \"\(lockID)\""
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Glibc
+
+/// A client's end of one TCP connection: send a request, wait for its reply, with deadlines.
+///
+/// Not thread-safe: one caller at a time. Requests may be pipelined with `send` then `receive` in order.
+public final class FrameConnection {
+    public let host: String
+    public let port: Int
+    private var fd: Int32
+    private var decoder: FrameDecoder
+    private var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Requests this connection has completed; zero means it has never been proven to work.
+    public private(set) var completedCalls = 0
+
+    /// Connects to `host:port` within `timeoutMs`.
+    public init(host: String, port: Int, timeoutMs: Int, frameBytesMax: Int = WireLimits().frameBytesMax)
+        throws(SocketError)
+    {
+        self.host = host
+        self.port = port
+        self.fd = try Socket.connect(host: host, port: port, timeoutMs: timeoutMs)
+        self.decoder = FrameDecoder(frameBytesMax: frameBytesMax)
+    }
+
+    deinit { close() }
+
+    /// Connects to the first of `ports` on `host` that accepts, trying them in order.
+    public static func connectFirst(host: String, ports: [Int], timeoutMs: Int) throws(SocketError) -> FrameConnection {
+        precondition(!ports.isEmpty, "at least one candidate port is needed")
+        var lastError = SocketError.closed
+        for port in ports {
+            do {
+                return try FrameConnection(host: host, port: port, timeoutMs: timeoutMs)
+            } catch .connect(let host, let port, let code) {
+                lastError = .connect(host: host, port: port, code)
+            }
+        }
+        if ports.count == 1 { throw lastError }
+        throw .noneListening(host: host, ports: "\(ports.first!)-\(ports.last!)")
+    }
+
+    public var isOpen: Bool { fd >= 0 }
+
+    public func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    /// Closes the sending side only: the peer sees end of input but may still reply.
+    public func shutdownSending() {
+        if fd >= 0 { shutdown(fd, Int32(SHUT_WR)) }
+    }
+
+    /// Sends `request` and waits up to `timeoutMs` for the reply.
+    public func call(_ request: JSONValue, timeoutMs: Int) throws(SocketError) -> JSONValue {
+        try send(request, timeoutMs: timeoutMs)
+        return try receive(timeoutMs: timeoutMs)
+    }
+
+    /// Writes one framed request.
+    public func send(_ request: JSONValue, timeoutMs: Int) throws(SocketError) {
+        try sendRaw(FrameEncoder.encode(request), timeoutMs: timeoutMs)
+    }
+
+    /// Writes bytes as they are; tests use it to send malformed frames.
+    public func sendRaw(_ bytes: [UInt8], timeoutMs: Int) throws(SocketError) {
+        guard fd >= 0 else { throw .closed }
+        let deadline = MonotonicClock.nowMs() + Int64(timeoutMs)
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if count > 0 {
+                sent += count
+                continue
+            }
+            let code = errno
+            if count < 0 && code == EINTR { continue }
+            guard count < 0 && (code == EAGAIN || code == EWOULDBLOCK) else {
+                close()
+                throw code == EPIPE || code == ECONNRESET ? .closed : .system("send", code)
+            }
+            try waitFor(Int16(POLLOUT), until: deadline, what: "sending to \(host):\(port)")
+        }
+    }
+
+    /// Reads the next reply, waiting up to `timeoutMs`.
+    public func receive(timeoutMs: Int) throws(SocketError) -> JSONValue {
+        let frame = try receiveFrame(timeoutMs: timeoutMs)
+        do {
+            return try JSONParser.parse(frame)
+        } catch {
+            close()
+            throw .system("reading a reply from \(host):\(port): \(error.description)", EPROTO)
+        }
+    }
+
+    /// Reads the next frame body as raw bytes.
+    public func receiveFrame(timeoutMs: Int) throws(SocketError) -> [UInt8] {
+        let deadline = MonotonicClock.nowMs() + Int64(timeoutMs)
+        while true {
+            do {
+                if let frame = try decoder.nextFrame() {
+                    completedCalls += 1
+                    return Array(frame)
+                }
+            } catch {
+                close()
+                throw .system("reading from \(host):\(port): \(error.description)", EPROTO)
+            }
+            guard fd >= 0 else { throw .closed }
+            let count = readScratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                readScratch.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            } else if count == 0 {
+                close()
+                throw .closed
+            } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                try waitFor(Int16(POLLIN), until: deadline, what: "waiting for a reply from \(host):\(port)")
+            } else {
+                let code = errno
+                close()
+                throw code == ECONNRESET ? .closed : .system("read", code)
+            }
+        }
+    }
+
+    private func waitFor(_ events: Int16, until deadline: Int64, what: String) throws(SocketError) {
+        let remaining = Int(max(0, deadline - MonotonicClock.nowMs()))
+        guard try Socket.waitUntil(fd: fd, events: events, timeoutMs: remaining) else { throw .timedOut(what) }
+    }
+}

@@ -1,0 +1,104 @@
+/// Splits a byte stream into frames: a 4-byte big-endian signed length N, then N bytes of body.
+///
+/// Pure: bytes go in, frame bodies come out, and no socket is in sight, so it can be tested one byte at a time.
+/// The declared length is checked before any body byte is buffered, so an over-limit frame costs nothing.
+public struct FrameDecoder: Sendable {
+    /// Bytes in the length prefix of every frame.
+    public static let headerBytes = 4
+
+    /// Largest body accepted, in bytes.
+    public let frameBytesMax: Int
+    /// Received bytes not yet returned as frames; `buffer[consumed...]` is the unread part.
+    private var buffer: [UInt8] = []
+    /// Bytes at the front of `buffer` already returned; compacted lazily to keep appends cheap.
+    private var consumed = 0
+
+    public init(frameBytesMax: Int) {
+        precondition(frameBytesMax > 0, "frameBytesMax must be positive")
+        self.frameBytesMax = frameBytesMax
+    }
+
+    /// True when some bytes of an incomplete frame are waiting for the rest.
+    public var hasPartialFrame: Bool { buffer.count > consumed }
+
+    /// Appends bytes received from the peer.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compactIfWorthwhile()
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Returns the next complete frame body, or nil when more bytes are needed.
+    ///
+    /// Throws when the declared length is negative or over the limit; the stream is unusable after that.
+    public mutating func nextFrame() throws(FrameError) -> ArraySlice<UInt8>? {
+        let available = buffer.count - consumed
+        guard available >= Self.headerBytes else { return nil }
+        let length = Int(Self.readLength(buffer, at: consumed))
+        guard length >= 0 else { throw .negativeLength(length) }
+        guard length <= frameBytesMax else { throw .tooLarge(length: length, frameBytesMax: frameBytesMax) }
+        guard available >= Self.headerBytes + length else { return nil }
+        let start = consumed + Self.headerBytes
+        consumed = start + length
+        return buffer[start..<consumed]
+    }
+
+    private static func readLength(_ bytes: [UInt8], at index: Int) -> Int32 {
+        let raw = UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16
+            | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
+        return Int32(bitPattern: raw)
+    }
+
+    /// Drops returned bytes once they dominate the buffer, so a long-lived connection does not grow without bound.
+    private mutating func compactIfWorthwhile() {
+        if consumed == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            consumed = 0
+        } else if consumed > 64 * 1024 && consumed * 2 > buffer.count {
+            buffer.removeSubrange(0..<consumed)
+            consumed = 0
+        }
+    }
+}
+
+/// Why a byte stream cannot be split into frames any more.
+public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The length prefix, read as a signed 32-bit integer, is negative.
+    case negativeLength(Int)
+    /// The length prefix exceeds the receiver's frame limit.
+    case tooLarge(length: Int, frameBytesMax: Int)
+
+    public var description: String {
+        switch self {
+        case .negativeLength(let length):
+            return "frame length \(length) is negative; a frame starts with a 4-byte big-endian length, then JSON"
+        case .tooLarge(let length, let limit):
+            return "frame length \(length) bytes exceeds the limit of \(limit) bytes"
+        }
+    }
+}
+
+/// Writes frames: the length prefix, then the JSON body.
+public enum FrameEncoder {
+    /// Appends one framed JSON value to `buffer`.
+    public static func append(_ value: JSONValue, to buffer: inout [UInt8]) {
+        let headerIndex = buffer.count
+        buffer.append(contentsOf: [0, 0, 0, 0])
+        JSONWriter.encode(value, into: &buffer)
+        let length = UInt32(buffer.count - headerIndex - FrameDecoder.headerBytes)
+        buffer[headerIndex] = UInt8(truncatingIfNeeded: length >> 24)
+        buffer[headerIndex + 1] = UInt8(truncatingIfNeeded: length >> 16)
+        buffer[headerIndex + 2] = UInt8(truncatingIfNeeded: length >> 8)
+        buffer[headerIndex + 3] = UInt8(truncatingIfNeeded: length)
+    }
+
+    /// One framed JSON value.
+    public static func encode(_ value: JSONValue) -> [UInt8] {
+        var buffer: [UInt8] = []
+        append(value, to: &buffer)
+        return buffer
+    }
+}

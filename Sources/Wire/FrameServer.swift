@@ -1,0 +1,402 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// A TCP server that speaks frames, driven by one epoll loop on one thread.
+///
+/// It owns sockets, timers and the order of replies; it decides nothing about the protocol. Each complete
+/// frame becomes a `Request` passed to the handler on the loop thread; malformed frames are answered with an
+/// error reply here and never reach the handler. Handlers and timer actions run on the loop thread, so the
+/// state they touch needs no lock; only `deliver`, `execute` and `stop` may be called from other threads.
+public final class FrameServer: @unchecked Sendable {
+    /// Answers one request, or throws a `RequestError` (before replying) to have it answered as an error.
+    public typealias Handler = (Request, Responder) throws(RequestError) -> Void
+
+    /// Bytes read from a socket per system call.
+    static let readChunkBytes = 64 * 1024
+    /// Upper bound on how long the loop sleeps, so timers are never starved by a long wait.
+    static let loopWaitMsMax = 1_000
+
+    public let host: String
+    /// The port actually bound (the ephemeral port when asked for port 0).
+    public let port: Int
+    public let limits: WireLimits
+
+    private let listenFD: Int32
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let handler: Handler
+    private var connections: [Int32: ServerConnection] = [:]
+    private var nextConnectionID: UInt64 = 1
+    private var timers: [LoopTimer] = []
+    private var loopThread: pthread_t?
+    private var readScratch = [UInt8](repeating: 0, count: FrameServer.readChunkBytes)
+    /// Work handed over from other threads: replies finished elsewhere and tasks to run on the loop.
+    private let inbox = Mutex<Inbox>(Inbox())
+
+    /// Binds the first free port of `ports` on `host`; throws the last bind error when none is free.
+    public init(host: String, ports: [Int], limits: WireLimits, handler: @escaping Handler) throws(SocketError) {
+        precondition(!ports.isEmpty, "at least one candidate port is needed")
+        var lastError = SocketError.addressInUse(host: host, port: ports[0])
+        var bound: Int32 = -1
+        for candidate in ports {
+            do {
+                bound = try Socket.listen(host: host, port: candidate)
+                break
+            } catch .addressInUse(let host, let port) {
+                lastError = .addressInUse(host: host, port: port)
+            }
+        }
+        guard bound >= 0 else { throw lastError }
+        self.host = host
+        self.listenFD = bound
+        self.port = Socket.localPort(bound)
+        self.limits = limits
+        self.handler = handler
+        self.epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        self.wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        precondition(epollFD >= 0 && wakeFD >= 0, "epoll and eventfd are required")
+        register(listenFD, events: EPOLLIN.rawValue)
+        register(wakeFD, events: EPOLLIN.rawValue)
+        let sweepMs = max(10, min(1_000, min(limits.requestTimeoutMs, limits.idleTimeoutMs) / 4))
+        timers.append(LoopTimer(intervalMs: sweepMs, dueMs: MonotonicClock.nowMs() + Int64(sweepMs)) { [unowned self] in
+            self.closeTimedOutConnections()
+        })
+    }
+
+    deinit {
+        close(listenFD)
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    /// Runs `action` on the loop thread every `intervalMs`; call before `run` or from the loop thread.
+    public func every(ms intervalMs: Int, _ action: @escaping () -> Void) {
+        precondition(intervalMs > 0, "timer interval must be positive")
+        timers.append(LoopTimer(intervalMs: intervalMs, dueMs: MonotonicClock.nowMs() + Int64(intervalMs),
+                                action: action))
+    }
+
+    /// Runs `task` on the loop thread soon; safe from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.tasks.append(task) }
+        wake()
+    }
+
+    /// Asks the loop to close every connection and return from `run`; safe from any thread.
+    public func stop() {
+        inbox.withLock { $0.stopRequested = true }
+        wake()
+    }
+
+    /// Serves until `stop` is called. Blocks the calling thread, which becomes the loop thread.
+    public func run() {
+        loopThread = pthread_self()
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while true {
+            let waitMs = Int32(clamping: millisecondsUntilNextTimer())
+            let ready = epoll_wait(epollFD, &events, Int32(events.count), waitMs)
+            if ready < 0 && errno != EINTR { fatalError("epoll_wait failed: \(String(cString: strerror(errno)))") }
+            for index in 0..<max(0, Int(ready)) {
+                let event = events[index]
+                let fd = Int32(truncatingIfNeeded: event.data.fd)
+                if fd == listenFD {
+                    acceptConnections()
+                } else if fd == wakeFD {
+                    var counter: UInt64 = 0
+                    _ = read(wakeFD, &counter, 8)
+                } else if let connection = connections[fd] {
+                    handle(event: event.events, on: connection)
+                }
+            }
+            if drainInbox() { break }
+            runDueTimers()
+        }
+        for fd in Array(connections.keys) { closeConnection(fd) }
+        loopThread = nil
+    }
+
+    // MARK: Replies
+
+    func deliver(_ reply: JSONValue, connectionID: UInt64, sequence: UInt64) {
+        if let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
+            deliverOnLoop(reply, connectionID: connectionID, sequence: sequence)
+        } else {
+            inbox.withLock { $0.replies.append(PendingReply(value: reply, connectionID: connectionID, sequence: sequence)) }
+            wake()
+        }
+    }
+
+    private func deliverOnLoop(_ reply: JSONValue, connectionID: UInt64, sequence: UInt64) {
+        let connectionKey = Int32(truncatingIfNeeded: connectionID & 0xFFFF_FFFF)
+        guard let connection = connections[connectionKey], connection.id == connectionID else { return }
+        connection.accept(reply, sequence: sequence)
+        connection.lastProgressMs = MonotonicClock.nowMs()
+        if !connection.isDispatching {
+            processBufferedFrames(connection)
+            flush(connection)
+        }
+    }
+
+    // MARK: Connections
+
+    private func acceptConnections() {
+        while true {
+            let fd = accept(listenFD, nil, nil)
+            guard fd >= 0 else { return }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            do {
+                try Socket.setNonBlocking(fd)
+            } catch {
+                close(fd)
+                continue
+            }
+            guard connections.count < limits.connectionsMax else {
+                var bytes = FrameEncoder.encode(Reply.error(
+                    "server is at its limit of \(limits.connectionsMax) connections; try again later"))
+                _ = send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
+                close(fd)
+                continue
+            }
+            Socket.setNoDelay(fd)
+            // The low 32 bits carry the descriptor so a reply finds its connection; the high bits tell a
+            // reused descriptor from the connection that held it before.
+            let id = nextConnectionID << 32 | UInt64(UInt32(bitPattern: fd))
+            nextConnectionID += 1
+            let connection = ServerConnection(fd: fd, id: id, peerHost: Socket.peerHost(fd),
+                                              frameBytesMax: limits.frameBytesMax, nowMs: MonotonicClock.nowMs())
+            connections[fd] = connection
+            register(fd, events: EPOLLIN.rawValue)
+            connection.interest = EPOLLIN.rawValue
+        }
+    }
+
+    private func handle(event: UInt32, on connection: ServerConnection) {
+        if event & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && event & EPOLLIN.rawValue == 0 {
+            closeConnection(connection.fd)
+            return
+        }
+        if event & EPOLLIN.rawValue != 0 {
+            readAvailable(connection)
+            guard connections[connection.fd] === connection else { return }
+            processBufferedFrames(connection)
+        }
+        flush(connection)
+    }
+
+    private func readAvailable(_ connection: ServerConnection) {
+        let count = readScratch.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
+        if count > 0 {
+            readScratch.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        } else if count == 0 {
+            connection.peerClosedInput = true
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            closeConnection(connection.fd)
+        }
+    }
+
+    /// Turns buffered bytes into requests while the connection's pipeline has room.
+    private func processBufferedFrames(_ connection: ServerConnection) {
+        connection.isDispatching = true
+        defer { connection.isDispatching = false }
+        while !connection.closeAfterFlush && connection.inFlight < limits.pipelineDepthMax {
+            let frame: ArraySlice<UInt8>?
+            do {
+                frame = try connection.decoder.nextFrame()
+            } catch {
+                let sequence = connection.nextSequence()
+                connection.accept(Reply.error(error.description), sequence: sequence)
+                connection.closeAfterFlush = true
+                return
+            }
+            guard let frame else { return }
+            connection.lastProgressMs = MonotonicClock.nowMs()
+            let sequence = connection.nextSequence()
+            let responder = Responder(peerHost: connection.peerHost, server: self, connectionID: connection.id,
+                                      sequence: sequence)
+            do {
+                let request = try Request(frame: frame)
+                try handler(request, responder)
+            } catch {
+                connection.accept(Reply.error(error.description), sequence: sequence)
+            }
+        }
+    }
+
+    /// Writes queued replies, then closes or adjusts epoll interest as the connection's state requires.
+    private func flush(_ connection: ServerConnection) {
+        guard connections[connection.fd] === connection else { return }
+        while connection.hasUnsentOutput {
+            let count = connection.output.withUnsafeBytes { raw in
+                send(connection.fd, raw.baseAddress! + connection.outputSent, raw.count - connection.outputSent,
+                     Int32(MSG_NOSIGNAL))
+            }
+            if count > 0 {
+                connection.outputSent += count
+            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                closeConnection(connection.fd)
+                return
+            }
+        }
+        if !connection.hasUnsentOutput { connection.resetOutput() }
+        let finished = (connection.closeAfterFlush || connection.peerClosedInput) && connection.inFlight == 0
+        if finished && !connection.hasUnsentOutput {
+            closeConnection(connection.fd)
+            return
+        }
+        var interest: UInt32 = 0
+        let roomToRead = connection.inFlight < limits.pipelineDepthMax
+            && connection.output.count - connection.outputSent < limits.outputBytesMax
+        if roomToRead && !connection.closeAfterFlush && !connection.peerClosedInput { interest |= EPOLLIN.rawValue }
+        if connection.hasUnsentOutput { interest |= EPOLLOUT.rawValue }
+        if interest != connection.interest {
+            var event = epoll_event(events: interest, data: epoll_data_t(fd: connection.fd))
+            epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
+            connection.interest = interest
+        }
+    }
+
+    private func closeConnection(_ fd: Int32) {
+        guard connections.removeValue(forKey: fd) != nil else { return }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        close(fd)
+    }
+
+    /// Closes connections whose peer is too slow to finish a request, or idle for too long.
+    private func closeTimedOutConnections() {
+        let nowMs = MonotonicClock.nowMs()
+        for connection in Array(connections.values) where connection.inFlight == 0 {
+            let waitingForRequest = connection.completedRequests == 0 || connection.decoder.hasPartialFrame
+            let limitMs = waitingForRequest ? limits.requestTimeoutMs : limits.idleTimeoutMs
+            if nowMs - connection.lastProgressMs > Int64(limitMs) { closeConnection(connection.fd) }
+        }
+    }
+
+    // MARK: Loop plumbing
+
+    private func register(_ fd: Int32, events: UInt32) {
+        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        let result = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
+        precondition(result == 0, "epoll_ctl ADD failed: \(String(cString: strerror(errno)))")
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Applies work from other threads; returns true when the loop should stop.
+    private func drainInbox() -> Bool {
+        let taken = inbox.withLock { inbox -> Inbox in
+            let taken = inbox
+            inbox = Inbox()
+            inbox.stopRequested = taken.stopRequested
+            return taken
+        }
+        for reply in taken.replies {
+            deliverOnLoop(reply.value, connectionID: reply.connectionID, sequence: reply.sequence)
+        }
+        for task in taken.tasks { task() }
+        return taken.stopRequested
+    }
+
+    private func millisecondsUntilNextTimer() -> Int {
+        let nowMs = MonotonicClock.nowMs()
+        let nextDueMs = timers.map(\.dueMs).min() ?? nowMs + Int64(Self.loopWaitMsMax)
+        return Int(max(0, min(Int64(Self.loopWaitMsMax), nextDueMs - nowMs)))
+    }
+
+    private func runDueTimers() {
+        let nowMs = MonotonicClock.nowMs()
+        for index in timers.indices where timers[index].dueMs <= nowMs {
+            timers[index].dueMs = nowMs + Int64(timers[index].intervalMs)
+            timers[index].action()
+        }
+    }
+}
+
+/// Per-connection state of a `FrameServer`, confined to the loop thread.
+final class ServerConnection {
+    let fd: Int32
+    let id: UInt64
+    let peerHost: String
+    var decoder: FrameDecoder
+    /// Encoded replies; `output[outputSent...]` is not yet written to the socket.
+    var output: [UInt8] = []
+    var outputSent = 0
+    /// Sequence number the next request will get.
+    private var nextRequestSequence: UInt64 = 0
+    /// Sequence number of the next reply to write; later replies wait in `parked` until it is ready.
+    private var nextReplySequence: UInt64 = 0
+    private var parked: [UInt64: JSONValue] = [:]
+    var lastProgressMs: Int64
+    var completedRequests = 0
+    var interest: UInt32 = 0
+    /// True after a fatal framing error: the error reply is the last thing this connection sends.
+    var closeAfterFlush = false
+    /// True after the peer shut its sending side; pending replies are still written.
+    var peerClosedInput = false
+    /// True while requests are being handed to the handler, so inline replies do not re-enter dispatch.
+    var isDispatching = false
+
+    init(fd: Int32, id: UInt64, peerHost: String, frameBytesMax: Int, nowMs: Int64) {
+        self.fd = fd
+        self.id = id
+        self.peerHost = peerHost
+        self.decoder = FrameDecoder(frameBytesMax: frameBytesMax)
+        self.lastProgressMs = nowMs
+    }
+
+    var inFlight: Int { Int(nextRequestSequence - nextReplySequence) }
+    var hasUnsentOutput: Bool { outputSent < output.count }
+
+    func nextSequence() -> UInt64 {
+        defer { nextRequestSequence += 1 }
+        return nextRequestSequence
+    }
+
+    /// Queues `reply` for request `sequence`, writing out every reply that is now next in line.
+    func accept(_ reply: JSONValue, sequence: UInt64) {
+        precondition(sequence >= nextReplySequence && sequence < nextRequestSequence, "reply for unknown request")
+        precondition(parked[sequence] == nil, "request answered twice")
+        if sequence != nextReplySequence {
+            parked[sequence] = reply
+            return
+        }
+        FrameEncoder.append(reply, to: &output)
+        nextReplySequence += 1
+        completedRequests += 1
+        while let next = parked.removeValue(forKey: nextReplySequence) {
+            FrameEncoder.append(next, to: &output)
+            nextReplySequence += 1
+            completedRequests += 1
+        }
+    }
+
+    func resetOutput() {
+        output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
+        outputSent = 0
+    }
+}
+
+struct LoopTimer {
+    let intervalMs: Int
+    var dueMs: Int64
+    let action: () -> Void
+}
+
+struct PendingReply {
+    let value: JSONValue
+    let connectionID: UInt64
+    let sequence: UInt64
+}
+
+struct Inbox {
+    var replies: [PendingReply] = []
+    var tasks: [@Sendable () -> Void] = []
+    var stopRequested = false
+}

@@ -1,0 +1,122 @@
+/// A decoded request: a JSON object with a `"cmd"` field, and typed access to its other fields.
+///
+/// Field accessors throw `RequestError` whose text goes back to the peer verbatim, so it names the field and
+/// what was expected. Fields a receiver does not know are ignored, as the protocol promises.
+public struct Request: Sendable, Equatable {
+    /// The command, from the `"cmd"` field.
+    public let command: String
+    /// Every field of the request, `cmd` included.
+    public let fields: JSONObject
+
+    public init(fields: JSONObject) throws(RequestError) {
+        guard let cmd = fields["cmd"] else { throw .missingField("cmd") }
+        guard case .string(let command) = cmd else { throw .wrongType(field: "cmd", expected: "a string") }
+        self.command = command
+        self.fields = fields
+    }
+
+    /// Parses a frame body into a request.
+    public init(frame: ArraySlice<UInt8>) throws(RequestError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(frame)
+        } catch {
+            throw .invalidJSON(error.description)
+        }
+        guard case .object(let object) = value else { throw .notAnObject }
+        try self.init(fields: object)
+    }
+
+    /// A required string field.
+    public func string(_ name: String) throws(RequestError) -> String {
+        guard let value = fields[name] else { throw .missingField(name) }
+        guard case .string(let text) = value else { throw .wrongType(field: name, expected: "a string") }
+        return text
+    }
+
+    /// A required integer field within `range`.
+    public func integer(_ name: String, in range: ClosedRange<Int64>) throws(RequestError) -> Int64 {
+        guard let value = fields[name] else { throw .missingField(name) }
+        guard let number = value.integerValue else { throw .wrongType(field: name, expected: "an integer") }
+        guard range.contains(number) else {
+            throw .outOfRange(field: name, range: "\(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    /// A required field that may be a string or an integer, returned as text (classic clients send numbers).
+    public func identifier(_ name: String) throws(RequestError) -> String {
+        guard let value = fields[name] else { throw .missingField(name) }
+        switch value {
+        case .string(let text): return text
+        case .integer(let number): return String(number)
+        case .double(let number) where number.rounded() == number && abs(number) < 9.0e15:
+            return String(Int64(number))
+        default: throw .wrongType(field: name, expected: "a string or an integer")
+        }
+    }
+
+    /// An optional string field: nil when absent, an error when present with another type.
+    public func optionalString(_ name: String) throws(RequestError) -> String? {
+        guard let value = fields[name], value != .null else { return nil }
+        guard case .string(let text) = value else { throw .wrongType(field: name, expected: "a string") }
+        return text
+    }
+
+    /// A required array of strings.
+    public func strings(_ name: String) throws(RequestError) -> [String] {
+        guard let value = fields[name] else { throw .missingField(name) }
+        guard case .array(let items) = value else { throw .wrongType(field: name, expected: "an array of strings") }
+        var texts: [String] = []
+        texts.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let text) = item else {
+                throw .wrongType(field: name, expected: "an array of strings")
+            }
+            texts.append(text)
+        }
+        return texts
+    }
+}
+
+/// Why a frame could not be turned into a request the receiver can act on.
+public enum RequestError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The body is not valid UTF-8 JSON; carries the parser's explanation.
+    case invalidJSON(String)
+    /// The body is valid JSON but not an object.
+    case notAnObject
+    /// A field the command needs is absent.
+    case missingField(String)
+    /// A field is present with the wrong JSON type.
+    case wrongType(field: String, expected: String)
+    /// A number field is outside the values the command accepts.
+    case outOfRange(field: String, range: String)
+    /// The command is not one this receiver serves.
+    case unknownCommand(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .invalidJSON(let reason): return reason
+        case .notAnObject: return "request must be a JSON object with a \"cmd\" field"
+        case .missingField(let name): return "missing field \"\(name)\""
+        case .wrongType(let name, let expected): return "field \"\(name)\" must be \(expected)"
+        case .outOfRange(let name, let range): return "field \"\(name)\" must be in \(range)"
+        case .unknownCommand(let command, let known):
+            return "unknown command \"\(command)\"; this process serves: \(known.joined(separator: ", "))"
+        }
+    }
+}
+
+/// Constructors for the replies every process shares.
+public enum Reply {
+    public static let ok: JSONValue = .object(["status": "ok"])
+
+    /// An error reply with a sentence saying what was wrong.
+    public static func error(_ message: String) -> JSONValue {
+        .object(["status": "error", "error": .string(message)])
+    }
+
+    public static func status(_ status: String) -> JSONValue {
+        .object(["status": .string(status)])
+    }
+}

@@ -1,0 +1,46 @@
+/// The bounds every connection lives within, gathered so their relations can be checked in one place.
+///
+/// Each limit is named with its unit last. The defaults suit a store on one machine or a small cluster;
+/// the executables expose the ones an operator may need to change.
+public struct WireLimits: Sendable, Equatable {
+    /// Largest frame body accepted, in bytes. A larger declared length closes the connection, since the stream
+    /// cannot be resynchronised after skipping an unknown number of bytes.
+    public var frameBytesMax: Int = 1 << 20
+    /// Time a peer has to deliver a whole request, counted from connecting or from its last completed request.
+    /// Guards against peers that connect and send nothing, or half a frame.
+    public var requestTimeoutMs: Int = 10_000
+    /// Time a connection may sit idle between complete requests, with nothing in flight, before it is closed.
+    public var idleTimeoutMs: Int = 300_000
+    /// Requests a single connection may have in flight (pipelined) before the server stops reading from it.
+    public var pipelineDepthMax: Int = 1_024
+    /// Unsent reply bytes a connection may queue before the server stops reading from it until they drain.
+    public var outputBytesMax: Int = 4 << 20
+    /// Connections served at once; one more is answered with an error and closed.
+    public var connectionsMax: Int = 4_096
+
+    public init() {}
+
+    /// Checks the relations between limits; a violation is a programming or configuration error.
+    public func validate() throws(WireLimitsError) {
+        guard frameBytesMax >= 64 && frameBytesMax <= Int(Int32.max) else {
+            throw .invalid("frame limit must be between 64 bytes and 2 GiB, got \(frameBytesMax)")
+        }
+        guard requestTimeoutMs > 0, idleTimeoutMs > 0 else {
+            throw .invalid("timeouts must be positive")
+        }
+        guard pipelineDepthMax > 0, outputBytesMax >= frameBytesMax, connectionsMax > 0 else {
+            throw .invalid("pipeline depth and connection count must be positive and the output buffer must hold a frame")
+        }
+    }
+}
+
+public enum WireLimitsError: Error, Equatable, CustomStringConvertible {
+    /// A limit is out of range or inconsistent with another.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let text): return text
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import ClientKit
+import Glibc
+
+exit(ClientCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

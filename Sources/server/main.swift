@@ -1,0 +1,4 @@
+import Glibc
+import ServerKit
+
+exit(ServerCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,4 @@
+import Glibc
+import ViewLeaderKit
+
+exit(ViewLeaderCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

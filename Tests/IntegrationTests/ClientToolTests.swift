@@ -1,0 +1,96 @@
+import Foundation
+import Glibc
+import Testing
+import Wire
+
+/// The `client` executable as a user runs it: output, exit statuses, and lock waiting with Ctrl-C.
+@Suite(.serialized)
+struct ClientToolTests {
+    @Test func setGetAndQueryAllKeysPrintReadableOutput() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let server = "--server=127.0.0.1:\(try cluster.startServer().port)"
+        #expect(try runTool("client", [server, "set", "greeting", "hello world"]).stdout == "ok\n")
+        #expect(try runTool("client", [server, "get", "greeting"]).stdout == "hello world\n")
+        #expect(try runTool("client", [server, "query_all_keys"]).stdout == "greeting\n")
+        let json = try runTool("client", [server, "--json", "get", "greeting"])
+        #expect(json.stdout == "{\"status\":\"ok\",\"value\":\"hello world\"}\n")
+        #expect(try runTool("client", [server, "print", "--not-an-option", "words"]).status == 0)
+        #expect(cluster.servers[0].log.contains("print: --not-an-option words"))
+    }
+
+    @Test func exitStatusSaysNotFoundErrorReplyAndUnreachableApart() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let server = "--server=127.0.0.1:\(try cluster.startServer().port)"
+        let viewLeader = "--viewleader=127.0.0.1:\(cluster.viewLeaderPort)"
+        let missing = try runTool("client", [server, "get", "nope"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("not found"))
+        let tooLong = String(repeating: "x", count: 2_000)
+        let errorReply = try runTool("client", [viewLeader, "lock_get", tooLong, "me"])
+        #expect(errorReply.status == 2)
+        #expect(errorReply.stderr.contains("lockid"))
+        let unused = try Socket.listen(host: "127.0.0.1", port: 0)
+        let deadPort = Socket.localPort(unused)
+        close(unused)
+        let unreachable = try runTool("client", ["--server=127.0.0.1:\(deadPort)", "get", "k"])
+        #expect(unreachable.status == 3)
+        #expect(unreachable.stderr.contains("Is it running?"))
+        #expect(try runTool("client", ["frobnicate"]).status == 64)
+        #expect(try runTool("client", ["get"]).status == 64)
+    }
+
+    @Test func queryServersShowsTheEpochAndEachServer() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let server = try cluster.startServer()
+        _ = try cluster.waitForView { $0.servers.count == 1 }
+        let result = try runTool("client", ["--viewleader", "127.0.0.1:\(cluster.viewLeaderPort)", "query_servers"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("epoch 1, 1 live server"))
+        #expect(result.stdout.contains("127.0.0.1:\(server.port)  id \(server.id)"))
+    }
+
+    @Test func lockGetWaitsUntilGrantedAndCtrlCWithdrawsFromTheQueue() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let viewLeader = "--viewleader=127.0.0.1:\(cluster.viewLeaderPort)"
+        #expect(try runTool("client", [viewLeader, "lock_get", "L", "holder"]).stdout.contains("granted"))
+        // A waiter interrupted with Ctrl-C leaves the queue.
+        let quitter = try ManagedProcess(executable: "client",
+                                         arguments: [viewLeader, "--retry-interval", "0.1", "lock_get", "L", "quitter"],
+                                         name: "quitter", logDirectory: cluster.directory)
+        _ = try quitter.waitForLine(prefix: "waiting for lock")
+        // A second waiter queues behind it and stays.
+        let patient = try ManagedProcess(executable: "client",
+                                         arguments: [viewLeader, "--retry-interval", "0.1", "lock_get", "L", "patient"],
+                                         name: "patient", logDirectory: cluster.directory)
+        #expect(try patient.waitForLine(prefix: "waiting for lock").contains("position 2"))
+        quitter.signal(SIGINT)
+        #expect(quitter.waitForExit() == 130)
+        #expect(quitter.log.contains("withdrew quitter"))
+        // Releasing now hands the lock to the patient waiter, not to the one that left.
+        #expect(try runTool("client", [viewLeader, "lock_release", "L", "holder"]).status == 0)
+        #expect(patient.waitForExit() == 0)
+        #expect(patient.stdoutLines.last?.contains("granted lock \"L\" to patient") == true)
+        #expect(try runTool("client", [viewLeader, "lock_release", "L", "quitter"]).status == 1)
+    }
+
+    @Test(arguments: ["viewleader", "server", "client"])
+    func everyExecutableExplainsItselfWithHelp(executable: String) throws {
+        let result = try runTool(executable, ["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("usage:") || result.stdout.contains("Usage:"))
+        #expect(result.stdout.contains("--help"))
+        let wrong = try runTool(executable, ["--no-such-option"])
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.contains("--help"))
+    }
+
+    @Test func commandHelpDescribesTheCommand() throws {
+        let result = try runTool("client", ["lock_get", "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("lock_get LOCKID REQUESTOR"))
+    }
+}

@@ -1,0 +1,70 @@
+import ClientKit
+import Foundation
+import Glibc
+import Wire
+
+/// A viewleader and servers on loopback with ephemeral ports and short leases, torn down by `stop`.
+final class LocalCluster: @unchecked Sendable {
+    /// Short enough that expiry tests finish quickly, long enough to ride out a loaded 2-core machine.
+    static let leaseSeconds = 1.5
+    static let heartbeatSeconds = 0.2
+
+    let directory: URL
+    let viewLeader: ManagedProcess
+    let viewLeaderPort: Int
+    private(set) var servers: [ManagedProcess] = []
+
+    init(viewLeaderArguments: [String] = []) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        viewLeader = try ManagedProcess(
+            executable: "viewleader",
+            arguments: ["--port", "0", "--lease", String(Self.leaseSeconds)] + viewLeaderArguments,
+            name: "viewleader", logDirectory: directory)
+        viewLeaderPort = try viewLeader.listeningPort()
+    }
+
+    /// Starts a server heartbeating to this cluster's viewleader and waits until it is listening.
+    @discardableResult
+    func startServer(arguments: [String] = []) throws -> (process: ManagedProcess, port: Int, id: String) {
+        let process = try ManagedProcess(
+            executable: "server",
+            arguments: ["--port", "0", "--viewleader", "127.0.0.1:\(viewLeaderPort)",
+                        "--heartbeat-interval", String(Self.heartbeatSeconds)] + arguments,
+            name: "server\(servers.count)", logDirectory: directory)
+        servers.append(process)
+        let id = try process.waitForLine(prefix: "server id: ")
+        return (process, try process.listeningPort(), id)
+    }
+
+    func viewLeaderClient() -> ViewLeaderClient {
+        ViewLeaderClient(host: "127.0.0.1", port: viewLeaderPort, timeoutMs: 5_000)
+    }
+
+    /// Polls the view until `condition` holds; returns the view that satisfied it.
+    func waitForView(timeoutMs: Int = 15_000, _ condition: (View) -> Bool) throws -> View {
+        let client = viewLeaderClient()
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        var last: View?
+        while Date() < deadline {
+            if let view = try? client.queryServers() {
+                last = view
+                if condition(view) { return view }
+            }
+            usleep(20_000)
+        }
+        throw HarnessError.timedOut("view never reached the expected state; last: \(String(describing: last))\n"
+            + "viewleader log:\n\(viewLeader.log)")
+    }
+
+    func stop() {
+        for server in servers { server.kill() }
+        viewLeader.kill()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A fresh connection for raw frames: malformed input, and classic one-request-per-connection clients.
+func rawConnection(port: Int) throws -> FrameConnection {
+    try FrameConnection(host: "127.0.0.1", port: port, timeoutMs: 5_000)
+}

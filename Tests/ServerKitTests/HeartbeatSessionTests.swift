@@ -1,0 +1,48 @@
+import Testing
+import Wire
+@testable import ServerKit
+
+struct HeartbeatSessionTests {
+    @Test func requestCarriesPortIDAndAdvertisedHost() {
+        let session = HeartbeatSession(serverID: "abc", port: 38000, advertisedHost: "127.0.0.1")
+        #expect(session.request == .object(["cmd": "heartbeat", "port": 38000, "requestor": "abc",
+                                            "addr": "127.0.0.1"]))
+    }
+
+    @Test func firstAcceptanceIsAJoinAndLaterOnesTrackTheEpoch() {
+        var session = HeartbeatSession(serverID: "abc", port: 1, advertisedHost: nil)
+        #expect(session.receive(.object(["status": "ok", "epoch": 1, "lease_ms": 500]))
+            == .accepted(epoch: 1, joined: true, epochChanged: true))
+        #expect(session.leaseMs == 500)
+        #expect(session.receive(.object(["status": "ok", "epoch": 1]))
+            == .accepted(epoch: 1, joined: false, epochChanged: false))
+        #expect(session.receive(.object(["status": "ok", "epoch": 4]))
+            == .accepted(epoch: 4, joined: false, epochChanged: true))
+    }
+
+    @Test func denialAsksForAFreshIDAndRejoins() {
+        var session = HeartbeatSession(serverID: "old", port: 1, advertisedHost: nil)
+        _ = session.receive(.object(["status": "ok", "epoch": 1]))
+        guard case .denied = session.receive(.object(["status": "deny"])) else {
+            Issue.record("expected a denial")
+            return
+        }
+        session.restart(as: "new")
+        #expect(session.request.objectValue?["requestor"] == "new")
+        #expect(session.receive(.object(["status": "ok", "epoch": 3]))
+            == .accepted(epoch: 3, joined: true, epochChanged: true))
+    }
+
+    @Test func malformedRepliesAreReportedNotTrusted() {
+        var session = HeartbeatSession(serverID: "a", port: 1, advertisedHost: nil)
+        guard case .malformed = session.receive(.array([])) else {
+            Issue.record("expected malformed")
+            return
+        }
+        guard case .malformed = session.receive(.object(["status": "ok"])) else {
+            Issue.record("expected malformed for a missing epoch")
+            return
+        }
+        #expect(!session.isMember)
+    }
+}

@@ -1,0 +1,103 @@
+import Testing
+@testable import ViewLeaderKit
+
+/// Membership under an explicit clock: an hour of heartbeats runs in microseconds, with no sleeping.
+struct MembershipTests {
+    @Test func epochStartsAtZeroAndAJoinAdvancesItByOne() {
+        var membership = Membership(leaseMs: 1_000)
+        #expect(membership.epoch == 0)
+        let (outcome, changes) = membership.heartbeat(id: "a", address: "h:1", nowMs: 0)
+        #expect(outcome == .accepted(epoch: 1))
+        #expect(changes.count == 1)
+        #expect(membership.epoch == 1)
+    }
+
+    @Test func repeatedHeartbeatsKeepTheEpoch() {
+        var membership = Membership(leaseMs: 1_000)
+        for second in 0..<3_600 {
+            _ = membership.heartbeat(id: "a", address: "h:1", nowMs: Int64(second) * 500)
+        }
+        #expect(membership.epoch == 1)
+        #expect(membership.members.count == 1)
+    }
+
+    @Test func serverSilentLongerThanTheLeaseExpiresAndIsDeniedForever() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", nowMs: 0)
+        #expect(membership.expire(nowMs: 1_000).isEmpty, "exactly at the lease the server is still live")
+        let changes = membership.expire(nowMs: 1_001)
+        #expect(changes == [.expired(Member(id: "a", address: "h:1", lastHeartbeatMs: 0), epoch: 2)])
+        #expect(membership.heartbeat(id: "a", address: "h:1", nowMs: 1_002).outcome == .denied)
+        #expect(membership.epoch == 2)
+    }
+
+    @Test func secondIDAtALiveAddressIsToldToRetry() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", nowMs: 0)
+        let (outcome, changes) = membership.heartbeat(id: "b", address: "h:1", nowMs: 10)
+        #expect(outcome == .addressTaken(epoch: 1, holder: "a"))
+        #expect(changes.isEmpty)
+        #expect(membership.epoch == 1)
+    }
+
+    @Test func newIDTakesOverAnAddressOnceItsHolderExpired() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", nowMs: 0)
+        let (outcome, changes) = membership.heartbeat(id: "b", address: "h:1", nowMs: 5_000)
+        #expect(outcome == .accepted(epoch: 3), "one epoch for the expiry, one for the join")
+        #expect(changes.count == 2)
+        #expect(membership.members.keys.sorted() == ["b"])
+    }
+
+    @Test func simultaneousExpiriesEachAdvanceTheEpoch() {
+        var membership = Membership(leaseMs: 100)
+        for (index, id) in ["a", "b", "c"].enumerated() {
+            _ = membership.heartbeat(id: id, address: "h:\(index)", nowMs: Int64(index))
+        }
+        #expect(membership.epoch == 3)
+        let changes = membership.expire(nowMs: 1_000)
+        #expect(changes.count == 3)
+        #expect(membership.epoch == 6)
+        #expect(membership.members.isEmpty)
+    }
+
+    @Test func serverThatMovesToANewAddressLeavesAndJoinsAgain() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", nowMs: 0)
+        let (outcome, _) = membership.heartbeat(id: "a", address: "h:2", nowMs: 10)
+        #expect(outcome == .accepted(epoch: 3))
+        #expect(membership.members["a"]?.address == "h:2")
+    }
+
+    @Test func epochNeverDecreasesOverARandomHistory() {
+        var membership = Membership(leaseMs: 300)
+        var generator = SplitMix64(seed: 7)
+        var lastEpoch: Int64 = 0
+        for step in 0..<20_000 {
+            let nowMs = Int64(step) * 10
+            let id = "s\(generator.next() % 8)"
+            if generator.next() % 3 == 0 {
+                _ = membership.heartbeat(id: id, address: "h:\(generator.next() % 6)", nowMs: nowMs)
+            } else {
+                _ = membership.expire(nowMs: nowMs)
+            }
+            #expect(membership.epoch >= lastEpoch)
+            lastEpoch = membership.epoch
+        }
+    }
+}
+
+/// A tiny seeded generator so property tests replay exactly.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

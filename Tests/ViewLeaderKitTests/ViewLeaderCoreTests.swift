@@ -1,0 +1,75 @@
+import Testing
+import Wire
+@testable import ViewLeaderKit
+
+struct ViewLeaderCoreTests {
+    func request(_ fields: JSONObject) throws -> Request { try Request(fields: fields) }
+
+    @Test func heartbeatRepliesWithEpochAndLease() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        let (reply, effects) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": 12345]),
+                                               peerHost: "127.0.0.1", nowMs: 0)
+        #expect(reply == .object(["status": "ok", "epoch": 1, "lease_ms": 1_000]))
+        #expect(effects == [.log("epoch 1: server 12345 joined at 127.0.0.1:38000")])
+    }
+
+    @Test func heartbeatAddrOverridesThePeerAddress() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        _ = try core.handle(request(["cmd": "heartbeat", "port": 1, "requestor": "a", "addr": "10.0.0.5"]),
+                            peerHost: "127.0.0.1", nowMs: 0)
+        let (reply, _) = try core.handle(request(["cmd": "query_servers"]), peerHost: "x", nowMs: 0)
+        #expect(reply.objectValue?["result"] == .array(["10.0.0.5:1"]))
+    }
+
+    @Test func expiryByTickReleasesTheExpiredServersLocks() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 60_000)
+        _ = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": "s1"]),
+                            peerHost: "127.0.0.1", nowMs: 0)
+        _ = try core.handle(request(["cmd": "lock_get", "lockid": "L", "requestor": "s1"]), peerHost: "x", nowMs: 0)
+        _ = try core.handle(request(["cmd": "lock_get", "lockid": "M", "requestor": "127.0.0.1:38000"]),
+                            peerHost: "x", nowMs: 0)
+        _ = try core.handle(request(["cmd": "lock_get", "lockid": "L", "requestor": "c"]), peerHost: "x", nowMs: 0)
+        let effects = core.tick(nowMs: 1_001)
+        #expect(effects.first == .log("epoch 2: server s1 at 127.0.0.1:38000 expired"))
+        #expect(core.locks.locks["L"]?.holder == "c")
+        #expect(core.locks.locks["M"] == nil)
+        let (reply, _) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": "s1"]),
+                                         peerHost: "127.0.0.1", nowMs: 1_002)
+        #expect(reply.objectValue?["status"] == "deny")
+    }
+
+    @Test func queryServersKeepsTheClassicFieldsAndAddsAStructuredList() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        _ = try core.handle(request(["cmd": "heartbeat", "port": 2, "requestor": "b"]), peerHost: "h", nowMs: 0)
+        _ = try core.handle(request(["cmd": "heartbeat", "port": 1, "requestor": "a"]), peerHost: "h", nowMs: 0)
+        let (reply, _) = try core.handle(request(["cmd": "query_servers"]), peerHost: "h", nowMs: 5)
+        let fields = try #require(reply.objectValue)
+        #expect(fields["result"] == .array(["h:1", "h:2"]))
+        #expect(fields["epoch"] == 2)
+        #expect(fields["servers"]?.arrayValue?.first?.objectValue?["id"] == "a")
+    }
+
+    @Test func lockCommandsAnswerWithTheClassicStatuses() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        let get = { (requestor: String) throws -> JSONValue? in
+            try core.handle(self.request(["cmd": "lock_get", "lockid": "L", "requestor": .string(requestor)]),
+                            peerHost: "h", nowMs: 0).reply.objectValue?["status"]
+        }
+        #expect(try get("a") == "granted")
+        #expect(try get("b") == "retry")
+        let release = try core.handle(request(["cmd": "lock_release", "lockid": "L", "requestor": "zzz"]),
+                                      peerHost: "h", nowMs: 0)
+        #expect(release.reply == .object(["status": "unknown"]))
+    }
+
+    @Test func unknownCommandAndBadFieldsThrowRequestErrors() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        #expect(throws: RequestError.self) { try core.handle(request(["cmd": "frobnicate"]), peerHost: "h", nowMs: 0) }
+        #expect(throws: RequestError.missingField("port")) {
+            try core.handle(request(["cmd": "heartbeat", "requestor": "a"]), peerHost: "h", nowMs: 0)
+        }
+        #expect(throws: RequestError.self) {
+            try core.handle(request(["cmd": "heartbeat", "port": "x", "requestor": "a"]), peerHost: "h", nowMs: 0)
+        }
+    }
+}

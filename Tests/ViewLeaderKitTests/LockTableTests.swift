@@ -87,3 +87,17 @@ struct LockTableTests {
         }
     }
 }
+
+struct LockTableLimitTests {
+    @Test func newLockBeyondTheLockLimitIsRefused() {
+        var table = LockTable(waiterTimeoutMs: 1_000)
+        for index in 0..<LockTable.locksMax {
+            _ = table.acquire("L\(index)", by: "r", nowMs: 0)
+        }
+        guard case .refused = table.acquire("one-more", by: "r", nowMs: 0) else {
+            Issue.record("expected a refusal past \(LockTable.locksMax) locks")
+            return
+        }
+        #expect(table.acquire("L0", by: "r", nowMs: 0) == .granted, "existing locks keep working")
+    }
+}

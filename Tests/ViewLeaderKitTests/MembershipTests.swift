@@ -101,3 +101,26 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+struct MembershipLimitTests {
+    @Test func viewBeyondItsMemberLimitRefusesTheNewcomer() {
+        var membership = Membership(leaseMs: 1_000)
+        for index in 0..<Membership.membersMax {
+            _ = membership.heartbeat(id: "s\(index)", address: "h:\(index)", nowMs: 0)
+        }
+        let (outcome, _) = membership.heartbeat(id: "extra", address: "h:extra", nowMs: 0)
+        #expect(outcome == .addressTaken(epoch: Int64(Membership.membersMax), holder: ""))
+        #expect(membership.members.count == Membership.membersMax)
+    }
+
+    @Test func oldestExpiredIDsAreForgottenPastTheLimit() {
+        var membership = Membership(leaseMs: 1)
+        for index in 0...Membership.expiredIDsRememberedMax {
+            _ = membership.heartbeat(id: "s\(index)", address: "h:1", nowMs: Int64(index) * 10)
+            _ = membership.expire(nowMs: Int64(index) * 10 + 5)
+        }
+        #expect(!membership.isExpired("s0"), "the oldest expired ID was forgotten")
+        #expect(membership.isExpired("s1"))
+        #expect(membership.isExpired("s\(Membership.expiredIDsRememberedMax)"))
+    }
+}

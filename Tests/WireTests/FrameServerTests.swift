@@ -1,0 +1,147 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+@testable import Wire
+
+/// The frame server on real loopback sockets, with limits shrunk so each one can be reached in a test.
+@Suite(.serialized)
+struct FrameServerTests {
+    /// Runs a server on an ephemeral port on its own thread for the duration of `body`.
+    func withServer(limits: WireLimits = WireLimits(), ports: [Int] = [0],
+                    handler: @escaping FrameServer.Handler, _ body: (FrameServer) throws -> Void) throws {
+        let server = try FrameServer(host: "127.0.0.1", ports: ports, limits: limits, handler: handler)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            server.run()
+            done.signal()
+        }
+        thread.start()
+        defer {
+            server.stop()
+            done.wait()
+        }
+        try body(server)
+    }
+
+    static func echo(_ request: Request, _ responder: Responder) throws(RequestError) {
+        responder.reply(["status": "ok", "echo": request.fields["n"] ?? .null])
+    }
+
+    @Test func repliesAnsweredLaterFromOtherThreadsLeaveInRequestOrder() throws {
+        let handler: FrameServer.Handler = { request, responder in
+            let delayMs = Int.random(in: 0...20)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delayMs)) {
+                responder.reply(["status": "ok", "echo": request.fields["n"] ?? .null])
+            }
+        }
+        try withServer(handler: handler) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            var batch: [UInt8] = []
+            for index in 0..<100 { FrameEncoder.append(["cmd": "x", "n": .integer(Int64(index))], to: &batch) }
+            try connection.sendRaw(batch, timeoutMs: 5_000)
+            for index in 0..<100 {
+                #expect(try connection.receive(timeoutMs: 5_000).objectValue?["echo"] == .integer(Int64(index)))
+            }
+        }
+    }
+
+    @Test func pipelineDeeperThanTheLimitIsThrottledNotDropped() throws {
+        var limits = WireLimits()
+        limits.pipelineDepthMax = 4
+        let inFlight = Mutex(0)
+        let maxSeen = Mutex(0)
+        let handler: FrameServer.Handler = { request, responder in
+            let now = inFlight.withLock { count in
+                count += 1
+                return count
+            }
+            maxSeen.withLock { $0 = max($0, now) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) {
+                inFlight.withLock { $0 -= 1 }
+                responder.reply(["status": "ok", "echo": request.fields["n"] ?? .null])
+            }
+        }
+        try withServer(limits: limits, handler: handler) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            var batch: [UInt8] = []
+            for index in 0..<200 { FrameEncoder.append(["cmd": "x", "n": .integer(Int64(index))], to: &batch) }
+            try connection.sendRaw(batch, timeoutMs: 5_000)
+            for index in 0..<200 {
+                #expect(try connection.receive(timeoutMs: 5_000).objectValue?["echo"] == .integer(Int64(index)))
+            }
+        }
+        #expect(maxSeen.withLock { $0 } <= 4)
+    }
+
+    @Test func connectionBeyondTheLimitGetsAnErrorAndIsClosed() throws {
+        var limits = WireLimits()
+        limits.connectionsMax = 2
+        try withServer(limits: limits, handler: Self.echo) { server in
+            let first = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            let second = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            #expect(try first.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+            #expect(try second.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+            let third = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            let refusal = try third.receive(timeoutMs: 5_000)
+            #expect(refusal.objectValue?["error"]?.stringValue?.contains("limit of 2 connections") == true)
+            #expect(throws: SocketError.closed) { try third.receive(timeoutMs: 5_000) }
+            first.close()
+            Thread.sleep(forTimeInterval: 0.1)
+            let fourth = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            #expect(try fourth.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+        }
+    }
+
+    @Test func idleConnectionIsClosedAfterTheIdleTimeout() throws {
+        var limits = WireLimits()
+        limits.idleTimeoutMs = 200
+        try withServer(limits: limits, handler: Self.echo) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            #expect(try connection.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+            let started = Date()
+            #expect(throws: SocketError.closed) { try connection.receive(timeoutMs: 5_000) }
+            #expect(Date().timeIntervalSince(started) >= 0.15)
+        }
+    }
+
+    @Test func slowReaderIsThrottledByTheOutputLimitAndStillGetsEveryReply() throws {
+        var limits = WireLimits()
+        limits.frameBytesMax = 64 * 1024
+        limits.outputBytesMax = 128 * 1024
+        let big = String(repeating: "v", count: 60_000)
+        let handler: FrameServer.Handler = { _, responder in responder.reply(["status": "ok", "value": .string(big)]) }
+        try withServer(limits: limits, handler: handler) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            var batch: [UInt8] = []
+            for _ in 0..<100 { FrameEncoder.append(["cmd": "x"], to: &batch) }
+            try connection.sendRaw(batch, timeoutMs: 5_000)
+            Thread.sleep(forTimeInterval: 0.2)
+            for _ in 0..<100 {
+                #expect(try connection.receive(timeoutMs: 5_000).objectValue?["value"]?.stringValue?.count == 60_000)
+            }
+        }
+    }
+
+    @Test func firstFreeCandidatePortIsTaken() throws {
+        let occupied = try Socket.listen(host: "127.0.0.1", port: 0)
+        defer { close(occupied) }
+        let busyPort = Socket.localPort(occupied)
+        let probe = try Socket.listen(host: "127.0.0.1", port: 0)
+        let freePort = Socket.localPort(probe)
+        close(probe)
+        try withServer(ports: [busyPort, freePort], handler: Self.echo) { server in
+            #expect(server.port == freePort)
+        }
+        #expect(throws: SocketError.addressInUse(host: "127.0.0.1", port: busyPort)) {
+            try FrameServer(host: "127.0.0.1", ports: [busyPort], limits: WireLimits(), handler: Self.echo)
+        }
+    }
+
+    @Test func limitsThatContradictEachOtherAreRejected() {
+        var limits = WireLimits()
+        #expect(throws: Never.self) { try limits.validate() }
+        limits.outputBytesMax = limits.frameBytesMax - 1
+        #expect(throws: WireLimitsError.self) { try limits.validate() }
+    }
+}

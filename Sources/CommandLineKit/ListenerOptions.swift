@@ -42,3 +42,10 @@ public struct ListenerOptions: Sendable {
         self.limits = limits
     }
 }
+
+extension FrameServer {
+    /// Binds as the listener options say.
+    public convenience init(listener: ListenerOptions) throws(SocketError) {
+        try self.init(host: listener.bindAddress, ports: listener.candidatePorts, limits: listener.limits)
+    }
+}

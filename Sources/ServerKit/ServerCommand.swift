@@ -26,31 +26,21 @@ public enum ServerCommand {
 
     /// Runs the server with command-line `arguments` (without the program name); returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
-        let configuration: ServerConfiguration
-        do {
-            let parsed = try OptionParser.parse(arguments, specs: specs)
-            if parsed.has("help") {
-                printLine(helpText)
-                return 0
-            }
-            guard parsed.positionals.isEmpty else {
-                exitWithUsageError("server", "unexpected argument '\(parsed.positionals[0])'")
-            }
+        let configuration = ServiceLauncher.configure(tool: "server", arguments: arguments, specs: specs,
+                                                      helpText: helpText) { parsed throws(OptionError) in
             let listener = try ListenerOptions(parsed, defaultPorts: ServerConfiguration.defaultPorts)
             let wildcard = ["0.0.0.0", "::", "[::]"].contains(listener.bindAddress)
-            configuration = ServerConfiguration(
+            return ServerConfiguration(
                 listener: listener,
                 viewLeader: try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1")),
                 heartbeatIntervalMs: Int(1000 * (try parsed.seconds(
                     "heartbeat-interval", default: ServerConfiguration.defaultHeartbeatIntervalSeconds,
                     range: 0.01...600))),
                 advertisedHost: parsed.value("advertise") ?? (wildcard ? nil : listener.bindAddress))
-        } catch {
-            exitWithUsageError("server", error.description)
         }
         Socket.ignoreBrokenPipes()
         let serverID = ServerConfiguration.makeServerID()
-        let log = Log(component: "server \(serverID)")
+        let log = Log(component: "server")
         let service: ServerService
         do {
             service = try ServerService(configuration: configuration, log: log)
@@ -58,15 +48,9 @@ public enum ServerCommand {
             exitWithError("server", "cannot listen: \(error); pass --port to choose another port",
                           status: ToolExit.startFailure)
         }
-        let watcher = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
-            log.info("received signal \(signal); shutting down")
-            service.stop()
-        }
         printLine("server id: \(serverID)")
         printLine("listening on \(service.server.host):\(service.server.port)")
-        service.run(serverID: serverID)
-        watcher.cancel()
-        log.info("stopped")
-        return 0
+        return ServiceLauncher.serveUntilSignalled(log: log, serve: { service.run(serverID: serverID) },
+                                                   stop: service.stop)
     }
 }

@@ -22,21 +22,7 @@ public final class ServerService: @unchecked Sendable {
     public init(configuration: ServerConfiguration, log: Log) throws(SocketError) {
         self.configuration = configuration
         self.log = log
-        var handle: FrameServer.Handler = { _, _ in }
-        server = try FrameServer(host: configuration.listener.bindAddress,
-                                 ports: configuration.listener.candidatePorts,
-                                 limits: configuration.listener.limits) { request, responder throws(RequestError) in
-            try handle(request, responder)
-        }
-        handle = { [unowned self] request, responder throws(RequestError) in
-            let (reply, effects) = try core.handle(request)
-            responder.reply(reply)
-            for effect in effects {
-                switch effect {
-                case .log(let line): self.log.info(line)
-                }
-            }
-        }
+        server = try FrameServer(listener: configuration.listener)
     }
 
     /// Serves and heartbeats until `stop`.
@@ -46,7 +32,15 @@ public final class ServerService: @unchecked Sendable {
             heartbeatDone.signal()
         }
         thread.start()
-        server.run()
+        server.run { [unowned self] request, responder throws(RequestError) in
+            let (reply, effects) = try core.handle(request)
+            responder.reply(reply)
+            for effect in effects {
+                switch effect {
+                case .log(let line): log.info(line)
+                }
+            }
+        }
         state.set()
         stopped.signal()
         heartbeatDone.wait()

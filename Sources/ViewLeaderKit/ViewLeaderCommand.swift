@@ -25,25 +25,15 @@ public enum ViewLeaderCommand {
 
     /// Runs the viewleader with command-line `arguments` (without the program name); returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
-        let configuration: ViewLeaderConfiguration
-        do {
-            let parsed = try OptionParser.parse(arguments, specs: specs)
-            if parsed.has("help") {
-                printLine(helpText)
-                return 0
-            }
-            guard parsed.positionals.isEmpty else {
-                exitWithUsageError("viewleader", "unexpected argument '\(parsed.positionals[0])'")
-            }
-            configuration = ViewLeaderConfiguration(
+        let configuration = ServiceLauncher.configure(tool: "viewleader", arguments: arguments, specs: specs,
+                                                      helpText: helpText) { parsed throws(OptionError) in
+            ViewLeaderConfiguration(
                 listener: try ListenerOptions(parsed, defaultPorts: ViewLeaderConfiguration.defaultPorts),
                 leaseMs: Int64(1000 * (try parsed.seconds("lease", default: ViewLeaderConfiguration.defaultLeaseSeconds,
                                                           range: 0.05...3_600))),
                 lockWaiterTimeoutMs: Int64(1000 * (try parsed.seconds(
                     "lock-waiter-timeout", default: ViewLeaderConfiguration.defaultLockWaiterTimeoutSeconds,
                     range: 0.05...86_400))))
-        } catch {
-            exitWithUsageError("viewleader", error.description)
         }
         Socket.ignoreBrokenPipes()
         let log = Log(component: "viewleader")
@@ -54,15 +44,8 @@ public enum ViewLeaderCommand {
             exitWithError("viewleader", "cannot listen: \(error); pass --port to choose another port",
                           status: ToolExit.startFailure)
         }
-        let watcher = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
-            log.info("received signal \(signal); shutting down")
-            service.stop()
-        }
         log.info("lease \(configuration.leaseMs) ms; epoch 0")
         printLine("listening on \(service.server.host):\(service.server.port)")
-        service.run()
-        watcher.cancel()
-        log.info("stopped")
-        return 0
+        return ServiceLauncher.serveUntilSignalled(log: log, serve: service.run, stop: service.stop)
     }
 }

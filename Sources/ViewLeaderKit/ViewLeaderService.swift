@@ -17,17 +17,7 @@ public final class ViewLeaderService: @unchecked Sendable {
     public init(configuration: ViewLeaderConfiguration, log: Log) throws(SocketError) {
         core = ViewLeaderCore(leaseMs: configuration.leaseMs, lockWaiterTimeoutMs: configuration.lockWaiterTimeoutMs)
         self.log = log
-        var handle: FrameServer.Handler = { _, _ in }
-        server = try FrameServer(host: configuration.listener.bindAddress,
-                                 ports: configuration.listener.candidatePorts,
-                                 limits: configuration.listener.limits) { request, responder throws(RequestError) in
-            try handle(request, responder)
-        }
-        handle = { [unowned self] request, responder throws(RequestError) in
-            let (reply, effects) = try core.handle(request, peerHost: responder.peerHost, nowMs: MonotonicClock.nowMs())
-            responder.reply(reply)
-            carryOut(effects)
-        }
+        server = try FrameServer(listener: configuration.listener)
         server.every(ms: Self.tickIntervalMs(leaseMs: configuration.leaseMs)) { [unowned self] in
             carryOut(core.tick(nowMs: MonotonicClock.nowMs()))
         }
@@ -35,7 +25,11 @@ public final class ViewLeaderService: @unchecked Sendable {
 
     /// Serves until `stop`.
     public func run() {
-        server.run()
+        server.run { [unowned self] request, responder throws(RequestError) in
+            let (reply, effects) = try core.handle(request, peerHost: responder.peerHost, nowMs: MonotonicClock.nowMs())
+            responder.reply(reply)
+            carryOut(effects)
+        }
     }
 
     public func stop() {

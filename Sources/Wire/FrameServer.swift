@@ -25,7 +25,8 @@ public final class FrameServer: @unchecked Sendable {
     private let listenFD: Int32
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let handler: Handler
+    /// Set by `run`; requests only arrive while it runs.
+    private var handler: Handler = { _, _ in preconditionFailure("a request arrived before run") }
     private var connections: [Int32: ServerConnection] = [:]
     private var nextConnectionID: UInt64 = 1
     private var timers: [LoopTimer] = []
@@ -35,7 +36,7 @@ public final class FrameServer: @unchecked Sendable {
     private let inbox = Mutex<Inbox>(Inbox())
 
     /// Binds the first free port of `ports` on `host`; throws the last bind error when none is free.
-    public init(host: String, ports: [Int], limits: WireLimits, handler: @escaping Handler) throws(SocketError) {
+    public init(host: String, ports: [Int], limits: WireLimits) throws(SocketError) {
         precondition(!ports.isEmpty, "at least one candidate port is needed")
         var lastError = SocketError.addressInUse(host: host, port: ports[0])
         var bound: Int32 = -1
@@ -52,7 +53,6 @@ public final class FrameServer: @unchecked Sendable {
         self.listenFD = bound
         self.port = Socket.localPort(bound)
         self.limits = limits
-        self.handler = handler
         self.epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         self.wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
         precondition(epollFD >= 0 && wakeFD >= 0, "epoll and eventfd are required")
@@ -89,8 +89,10 @@ public final class FrameServer: @unchecked Sendable {
         wake()
     }
 
-    /// Serves until `stop` is called. Blocks the calling thread, which becomes the loop thread.
-    public func run() {
+    /// Serves requests with `handler` until `stop` is called. Blocks the calling thread, which becomes the loop
+    /// thread: the handler, timer actions and `execute` tasks all run on it.
+    public func run(_ handler: @escaping Handler) {
+        self.handler = handler
         loopThread = pthread_self()
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {

@@ -9,11 +9,12 @@ import Testing
 struct FrameServerTests {
     /// Runs a server on an ephemeral port on its own thread for the duration of `body`.
     func withServer(limits: WireLimits = WireLimits(), ports: [Int] = [0],
-                    handler: @escaping FrameServer.Handler, _ body: (FrameServer) throws -> Void) throws {
-        let server = try FrameServer(host: "127.0.0.1", ports: ports, limits: limits, handler: handler)
+                    handler: @escaping @Sendable (Request, Responder) throws(RequestError) -> Void,
+                    _ body: (FrameServer) throws -> Void) throws {
+        let server = try FrameServer(host: "127.0.0.1", ports: ports, limits: limits)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            server.run()
+            server.run(handler)
             done.signal()
         }
         thread.start()
@@ -29,7 +30,7 @@ struct FrameServerTests {
     }
 
     @Test func repliesAnsweredLaterFromOtherThreadsLeaveInRequestOrder() throws {
-        let handler: FrameServer.Handler = { request, responder in
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { request, responder in
             let delayMs = Int.random(in: 0...20)
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delayMs)) {
                 responder.reply(["status": "ok", "echo": request.fields["n"] ?? .null])
@@ -51,7 +52,7 @@ struct FrameServerTests {
         limits.pipelineDepthMax = 4
         let inFlight = Mutex(0)
         let maxSeen = Mutex(0)
-        let handler: FrameServer.Handler = { request, responder in
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { request, responder in
             let now = inFlight.withLock { count in
                 count += 1
                 return count
@@ -110,7 +111,7 @@ struct FrameServerTests {
         limits.frameBytesMax = 64 * 1024
         limits.outputBytesMax = 128 * 1024
         let big = String(repeating: "v", count: 60_000)
-        let handler: FrameServer.Handler = { _, responder in responder.reply(["status": "ok", "value": .string(big)]) }
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in responder.reply(["status": "ok", "value": .string(big)]) }
         try withServer(limits: limits, handler: handler) { server in
             let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
             var batch: [UInt8] = []
@@ -134,7 +135,7 @@ struct FrameServerTests {
             #expect(server.port == freePort)
         }
         #expect(throws: SocketError.addressInUse(host: "127.0.0.1", port: busyPort)) {
-            try FrameServer(host: "127.0.0.1", ports: [busyPort], limits: WireLimits(), handler: Self.echo)
+            try FrameServer(host: "127.0.0.1", ports: [busyPort], limits: WireLimits())
         }
     }
 

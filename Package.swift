@@ -14,6 +14,8 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CSystem"]),
         // epoll, eventfd and accept4 headers, which Swift's Glibc module does not export.
         .target(name: "CSystem"),
+        // Ring placement: SHA-1, replica sets and rebalance plans (pure).
+        .target(name: "Placement"),
         // Option parsing, logging and signal handling for the three executables.
         .target(name: "CommandLineKit", dependencies: ["Wire"]),
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
@@ -26,6 +28,7 @@ let package = Package(
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
         .executableTarget(name: "client", dependencies: ["ClientKit"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),

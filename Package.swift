@@ -19,7 +19,7 @@ let package = Package(
         // Option parsing, logging and signal handling for the three executables.
         .target(name: "CommandLineKit", dependencies: ["Wire"]),
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
-        .target(name: "ViewLeaderKit", dependencies: ["Wire", "CommandLineKit"]),
+        .target(name: "ViewLeaderKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.

@@ -50,6 +50,25 @@ public struct Membership: Sendable {
         self.leaseMs = leaseMs
     }
 
+    /// Membership as saved before a restart. Restored members get a fresh lease from `nowMs`: they were live
+    /// when the viewleader stopped, and deserve the usual time to show they still are.
+    public init(leaseMs: Int64, restoring state: ViewLeaderState, nowMs: Int64) {
+        self.init(leaseMs: leaseMs)
+        epoch = state.epoch
+        for member in state.members {
+            members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs)
+        }
+        for id in state.expiredIDs { rememberExpired(id) }
+        checkInvariants()
+    }
+
+    /// What must survive a restart.
+    public var state: ViewLeaderState {
+        ViewLeaderState(epoch: epoch,
+                        members: membersByAddress.map { .init(id: $0.id, address: $0.address) },
+                        expiredIDs: expiredOrder)
+    }
+
     /// Live members ordered by address, the order `query_servers` reports.
     public var membersByAddress: [Member] {
         members.values.sorted { $0.address < $1.address }

@@ -11,6 +11,8 @@ public enum ViewLeaderCommand {
         .value("lock-waiter-timeout", placeholder: "SECONDS",
                help: "a lock waiter that stops asking this long loses its place "
                    + "(default \(ViewLeaderConfiguration.defaultLockWaiterTimeoutSeconds))"),
+        .value("state-dir", placeholder: "DIR",
+               help: "where the epoch and membership survive restarts (default \(StateFile.defaultDirectory))"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
@@ -33,7 +35,8 @@ public enum ViewLeaderCommand {
                                                           range: 0.05...3_600))),
                 lockWaiterTimeoutMs: Int64(1000 * (try parsed.seconds(
                     "lock-waiter-timeout", default: ViewLeaderConfiguration.defaultLockWaiterTimeoutSeconds,
-                    range: 0.05...86_400))))
+                    range: 0.05...86_400))),
+                stateDirectory: parsed.string("state-dir", default: StateFile.defaultDirectory))
         }
         Socket.ignoreBrokenPipes()
         let log = Log(component: "viewleader")
@@ -41,10 +44,9 @@ public enum ViewLeaderCommand {
         do {
             service = try ViewLeaderService(configuration: configuration, log: log)
         } catch {
-            exitWithError("viewleader", "cannot listen: \(error); pass --port to choose another port",
-                          status: ToolExit.startFailure)
+            exitWithError("viewleader", error.description, status: ToolExit.startFailure)
         }
-        log.info("lease \(configuration.leaseMs) ms; epoch 0")
+        log.info("lease \(configuration.leaseMs) ms")
         printLine("listening on \(service.server.host):\(service.server.port)")
         return ServiceLauncher.serveUntilSignalled(log: log, serve: service.run, stop: service.stop)
     }

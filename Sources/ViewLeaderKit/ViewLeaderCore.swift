@@ -1,9 +1,12 @@
+import Placement
 import Wire
 
 /// Something the shell must carry out for the core: the core itself never does I/O.
 public enum ViewLeaderEffect: Equatable, Sendable {
     /// A line for the operator's log (stderr).
     case log(String)
+    /// Write this state to stable storage before replying: the view changed.
+    case persist(ViewLeaderState)
 }
 
 /// The viewleader's decisions: heartbeats, views and locks, as one value driven by requests and ticks.
@@ -16,13 +19,28 @@ public struct ViewLeaderCore: Sendable {
     public private(set) var membership: Membership
     public private(set) var locks: LockTable
 
-    public init(leaseMs: Int64, lockWaiterTimeoutMs: Int64) {
-        membership = Membership(leaseMs: leaseMs)
+    /// Ring size announced in every view, so members can never disagree on it.
+    public let ringSize: Int
+
+    public init(leaseMs: Int64, lockWaiterTimeoutMs: Int64, ringSize: Int = HashRing.defaultRingSize,
+                restoring saved: ViewLeaderState? = nil, nowMs: Int64 = 0) {
+        membership = saved.map { Membership(leaseMs: leaseMs, restoring: $0, nowMs: nowMs) }
+            ?? Membership(leaseMs: leaseMs)
         locks = LockTable(waiterTimeoutMs: lockWaiterTimeoutMs)
+        self.ringSize = ringSize
     }
 
     /// Answers one request from a peer at `peerHost`.
     public mutating func handle(_ request: Request, peerHost: String, nowMs: Int64)
+        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    {
+        let epochBefore = membership.epoch
+        var (reply, effects) = try dispatch(request, peerHost: peerHost, nowMs: nowMs)
+        if membership.epoch != epochBefore { effects.insert(.persist(membership.state), at: 0) }
+        return (reply, effects)
+    }
+
+    private mutating func dispatch(_ request: Request, peerHost: String, nowMs: Int64)
         throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
         switch request.command {
@@ -36,7 +54,9 @@ public struct ViewLeaderCore: Sendable {
 
     /// Advances time: expires lapsed leases (releasing their locks) and drops silent lock waiters.
     public mutating func tick(nowMs: Int64) -> [ViewLeaderEffect] {
-        var effects = apply(membership.expire(nowMs: nowMs))
+        let changes = membership.expire(nowMs: nowMs)
+        var effects = changes.isEmpty ? [] : [ViewLeaderEffect.persist(membership.state)]
+        effects += apply(changes)
         for (lockID, requestor) in locks.dropSilentWaiters(nowMs: nowMs) {
             effects.append(.log("lock \"\(lockID)\": waiter \(requestor) stopped asking and lost its place"))
         }
@@ -75,11 +95,13 @@ public struct ViewLeaderCore: Sendable {
         let members = membership.membersByAddress
         let servers: [JSONValue] = members.map { member in
             .object(["id": .string(member.id), "address": .string(member.address),
+                     "position": .integer(Int64(HashRing.position(of: member.id, ringSize: ringSize))),
                      "last_heartbeat_age_ms": .integer(max(0, nowMs - member.lastHeartbeatMs))])
         }
         return .object([
             "result": .array(members.map { .string($0.address) }),
             "epoch": .integer(membership.epoch),
+            "ring_size": .integer(Int64(ringSize)),
             "servers": .array(servers),
         ])
     }

@@ -1,4 +1,5 @@
 import CommandLineKit
+import Glibc
 import Wire
 
 /// The viewleader's shell: a `FrameServer` feeding requests and clock ticks into `ViewLeaderCore`.
@@ -14,10 +15,30 @@ public final class ViewLeaderService: @unchecked Sendable {
     private let log: Log
     public let server: FrameServer
 
-    public init(configuration: ViewLeaderConfiguration, log: Log) throws(SocketError) {
-        core = ViewLeaderCore(leaseMs: configuration.leaseMs, lockWaiterTimeoutMs: configuration.lockWaiterTimeoutMs)
+    private let stateFile: StateFile
+
+    /// Binds, then restores the state saved for the bound port, if any.
+    public init(configuration: ViewLeaderConfiguration, log: Log) throws(ViewLeaderStartError) {
         self.log = log
-        server = try FrameServer(listener: configuration.listener)
+        do {
+            server = try FrameServer(listener: configuration.listener)
+        } catch {
+            throw .cannotListen(error)
+        }
+        stateFile = StateFile(directory: configuration.stateDirectory, port: server.port)
+        let saved: ViewLeaderState?
+        do {
+            saved = try stateFile.load()
+        } catch {
+            throw .badState(error)
+        }
+        core = ViewLeaderCore(leaseMs: configuration.leaseMs, lockWaiterTimeoutMs: configuration.lockWaiterTimeoutMs,
+                              restoring: saved, nowMs: MonotonicClock.nowMs())
+        if let saved {
+            log.info("restored epoch \(saved.epoch) with \(saved.members.count) server(s) from \(stateFile.path)")
+        } else {
+            log.info("no saved state at \(stateFile.path); starting at epoch 0")
+        }
         server.every(ms: Self.tickIntervalMs(leaseMs: configuration.leaseMs)) { [unowned self] in
             carryOut(core.tick(nowMs: MonotonicClock.nowMs()))
         }
@@ -27,8 +48,8 @@ public final class ViewLeaderService: @unchecked Sendable {
     public func run() {
         server.run { [unowned self] request, responder throws(RequestError) in
             let (reply, effects) = try core.handle(request, peerHost: responder.peerHost, nowMs: MonotonicClock.nowMs())
-            responder.reply(reply)
             carryOut(effects)
+            responder.reply(reply)
         }
     }
 
@@ -36,10 +57,20 @@ public final class ViewLeaderService: @unchecked Sendable {
         server.stop()
     }
 
+    /// Carries out effects in order; the core puts `persist` first, and the reply waits for all of them.
     private func carryOut(_ effects: [ViewLeaderEffect]) {
         for effect in effects {
             switch effect {
-            case .log(let line): log.info(line)
+            case .log(let line):
+                log.info(line)
+            case .persist(let state):
+                do {
+                    try stateFile.save(state)
+                } catch {
+                    // Answering without the state on disk could hand out an epoch twice after a restart.
+                    log.error("cannot save state: \(error); stopping rather than risk reusing an epoch")
+                    exit(ToolExit.startFailure)
+                }
             }
         }
     }
@@ -55,4 +86,22 @@ public struct ViewLeaderConfiguration: Sendable {
     public var listener: ListenerOptions
     public var leaseMs: Int64
     public var lockWaiterTimeoutMs: Int64
+    /// Where the epoch and membership are kept across restarts.
+    public var stateDirectory: String
+}
+
+/// Why the viewleader could not start.
+public enum ViewLeaderStartError: Error, CustomStringConvertible {
+    /// No candidate port could be bound.
+    case cannotListen(SocketError)
+    /// The saved state exists but cannot be read.
+    case badState(StateFileError)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let error): return "cannot listen: \(error); pass --port to choose another port"
+        case .badState(let error):
+            return "\(error); fix or remove the file, or pass --state-dir to start from another directory"
+        }
+    }
 }

@@ -10,7 +10,9 @@ struct ViewLeaderCoreTests {
         let (reply, effects) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": 12345]),
                                                peerHost: "127.0.0.1", nowMs: 0)
         #expect(reply == .object(["status": "ok", "epoch": 1, "lease_ms": 1_000]))
-        #expect(effects == [.log("epoch 1: server 12345 joined at 127.0.0.1:38000")])
+        #expect(effects == [.persist(ViewLeaderState(epoch: 1, members: [.init(id: "12345", address: "127.0.0.1:38000")],
+                                                     expiredIDs: [])),
+                            .log("epoch 1: server 12345 joined at 127.0.0.1:38000")])
     }
 
     @Test func heartbeatAddrOverridesThePeerAddress() throws {
@@ -30,7 +32,7 @@ struct ViewLeaderCoreTests {
                             peerHost: "x", nowMs: 0)
         _ = try core.handle(request(["cmd": "lock_get", "lockid": "L", "requestor": "c"]), peerHost: "x", nowMs: 0)
         let effects = core.tick(nowMs: 1_001)
-        #expect(effects.first == .log("epoch 2: server s1 at 127.0.0.1:38000 expired"))
+        #expect(effects.dropFirst().first == .log("epoch 2: server s1 at 127.0.0.1:38000 expired"))
         #expect(core.locks.locks["L"]?.holder == "c")
         #expect(core.locks.locks["M"] == nil)
         let (reply, _) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": "s1"]),

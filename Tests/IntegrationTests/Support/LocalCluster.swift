@@ -10,18 +10,28 @@ final class LocalCluster: @unchecked Sendable {
     static let heartbeatSeconds = 0.2
 
     let directory: URL
-    let viewLeader: ManagedProcess
+    private(set) var viewLeader: ManagedProcess
     let viewLeaderPort: Int
+    private let viewLeaderArguments: [String]
     private(set) var servers: [ManagedProcess] = []
 
     init(viewLeaderArguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        viewLeader = try ManagedProcess(
-            executable: "viewleader",
-            arguments: ["--port", "0", "--lease", String(Self.leaseSeconds)] + viewLeaderArguments,
-            name: "viewleader", logDirectory: directory)
+        self.viewLeaderArguments = ["--lease", String(Self.leaseSeconds),
+                                    "--state-dir", directory.appendingPathComponent("state").path] + viewLeaderArguments
+        viewLeader = try ManagedProcess(executable: "viewleader", arguments: ["--port", "0"] + self.viewLeaderArguments,
+                                        name: "viewleader", logDirectory: directory)
         viewLeaderPort = try viewLeader.listeningPort()
+    }
+
+    /// SIGKILLs the viewleader and starts it again on the same port with the same state directory.
+    func restartViewLeader() throws {
+        viewLeader.kill(SIGKILL)
+        viewLeader = try ManagedProcess(executable: "viewleader",
+                                        arguments: ["--port", String(viewLeaderPort)] + viewLeaderArguments,
+                                        name: "viewleader-restarted", logDirectory: directory)
+        _ = try viewLeader.listeningPort()
     }
 
     /// Starts a server heartbeating to this cluster's viewleader and waits until it is listening.

@@ -1,0 +1,65 @@
+import Foundation
+import Glibc
+import Wire
+
+/// Stores `ViewLeaderState` in one JSON file, replaced atomically: write a temporary file, fsync it, rename it
+/// over the old one, fsync the directory. A crash leaves either the old state or the new, never half of one.
+public struct StateFile: Sendable {
+    public let path: String
+
+    public init(directory: String, port: Int) {
+        path = (directory as NSString).appendingPathComponent("viewleader-\(port).json")
+    }
+
+    /// The default directory: $XDG_STATE_HOME/replicatedkv, else ~/.local/state/replicatedkv.
+    public static var defaultDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let stateHome = environment["XDG_STATE_HOME"], !stateHome.isEmpty { return stateHome + "/replicatedkv" }
+        return (environment["HOME"] ?? ".") + "/.local/state/replicatedkv"
+    }
+
+    /// The saved state, or nil when there is none yet.
+    public func load() throws(StateFileError) -> ViewLeaderState? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read \(path)") }
+        do {
+            return try ViewLeaderState(json: JSONParser.parse(Array(data)))
+        } catch let error as StateFileError {
+            throw error
+        } catch {
+            throw .malformed("\(path): \(error)")
+        }
+    }
+
+    public func save(_ state: ViewLeaderState) throws(StateFileError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create \(directory): \(error.localizedDescription)")
+        }
+        let temporary = path + ".tmp"
+        var bytes = JSONWriter.encode(state.json)
+        bytes.append(UInt8(ascii: "\n"))
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            guard count > 0 else {
+                close(fd)
+                throw .io("cannot write \(temporary): \(String(cString: strerror(errno)))")
+            }
+            written += count
+        }
+        guard fsync(fd) == 0, close(fd) == 0 else { throw .io("cannot sync \(temporary)") }
+        guard rename(temporary, path) == 0 else {
+            throw .io("cannot replace \(path): \(String(cString: strerror(errno)))")
+        }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Wire
+@testable import ViewLeaderKit
+
+struct ViewLeaderStateTests {
+    func heartbeat(_ id: String, port: Int64) throws -> Request {
+        try Request(fields: ["cmd": "heartbeat", "port": .integer(port), "requestor": .string(id)])
+    }
+
+    @Test func viewChangesAskToPersistBeforeAnythingElseAndPlainHeartbeatsDoNot() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        let (_, joinEffects) = try core.handle(heartbeat("a", port: 1), peerHost: "h", nowMs: 0)
+        guard case .persist(let state) = joinEffects.first else {
+            Issue.record("a join must be persisted first, got \(joinEffects)")
+            return
+        }
+        #expect(state.epoch == 1)
+        #expect(state.members == [.init(id: "a", address: "h:1")])
+        let (_, repeatEffects) = try core.handle(heartbeat("a", port: 1), peerHost: "h", nowMs: 10)
+        #expect(repeatEffects.isEmpty)
+        let expiry = core.tick(nowMs: 5_000)
+        #expect(expiry.first == .persist(ViewLeaderState(epoch: 2, members: [], expiredIDs: ["a"])))
+        #expect(core.tick(nowMs: 6_000).isEmpty)
+    }
+
+    @Test func restoredCoreContinuesTheEpochRemembersMembersAndDenies() throws {
+        let saved = ViewLeaderState(epoch: 7, members: [.init(id: "live", address: "h:1")], expiredIDs: ["gone"])
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 50_000)
+        #expect(core.membership.epoch == 7)
+        let (reply, effects) = try core.handle(heartbeat("live", port: 1), peerHost: "h", nowMs: 50_500)
+        #expect(reply.objectValue?["epoch"] == 7)
+        #expect(effects.isEmpty)
+        let (denied, _) = try core.handle(heartbeat("gone", port: 2), peerHost: "h", nowMs: 50_600)
+        #expect(denied.objectValue?["status"] == "deny")
+        let (joined, _) = try core.handle(heartbeat("new", port: 3), peerHost: "h", nowMs: 50_700)
+        #expect(joined.objectValue?["epoch"] == 8)
+    }
+
+    @Test func restoredMembersGetAFreshLeaseThenExpireIfSilent() {
+        let saved = ViewLeaderState(epoch: 3, members: [.init(id: "s", address: "h:1")], expiredIDs: [])
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 10_000)
+        #expect(core.tick(nowMs: 10_900).isEmpty)
+        #expect(core.tick(nowMs: 11_001).first == .persist(ViewLeaderState(epoch: 4, members: [], expiredIDs: ["s"])))
+    }
+
+    @Test func stateFileRoundTripsAndRejectsGarbage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = StateFile(directory: directory.path, port: 39_000)
+        #expect(try file.load() == nil)
+        let state = ViewLeaderState(epoch: 12, members: [.init(id: "a", address: "h:1"), .init(id: "b", address: "h:2")],
+                                    expiredIDs: ["x", "y"])
+        try file.save(state)
+        #expect(try file.load() == state)
+        try Data("{\"epoch\": -1}".utf8).write(to: URL(fileURLWithPath: file.path))
+        #expect(throws: StateFileError.self) { try file.load() }
+    }
+
+    @Test func queryServersReportsRingPositionsAndTheRingSize() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        _ = try core.handle(heartbeat("server-a", port: 1), peerHost: "h", nowMs: 0)
+        let (reply, _) = try core.handle(Request(fields: ["cmd": "query_servers"]), peerHost: "h", nowMs: 0)
+        #expect(reply.objectValue?["ring_size"] == 10_000)
+        #expect(reply.objectValue?["servers"]?.arrayValue?.first?.objectValue?["position"] == 6_170)
+    }
+}

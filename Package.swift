@@ -23,7 +23,7 @@ let package = Package(
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
-        .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit"]),
+        .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
         .executableTarget(name: "client", dependencies: ["ClientKit"]),
@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Wire", "ClientKit", "viewleader", "server", "client"]
+            dependencies: ["Wire", "ClientKit", "Placement", "viewleader", "server", "client"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -51,6 +51,9 @@ public enum ClientCommand {
                     argumentCount: 0...0),
         CommandInfo(name: "query_servers", arguments: "", summary: "show the epoch and the live servers",
                     argumentCount: 0...0),
+        CommandInfo(name: "hash", arguments: "KEY",
+                    summary: "show KEY's ring position and its replica set in the current view",
+                    argumentCount: 1...1),
         CommandInfo(name: "lock_get", arguments: "LOCKID REQUESTOR",
                     summary: "wait until REQUESTOR holds LOCKID; Ctrl-C withdraws from the queue",
                     argumentCount: 2...2),
@@ -156,6 +159,8 @@ struct ClientRun {
                 return (["epoch \(epoch), \(servers.count) live server\(servers.count == 1 ? "" : "s")"] + lines)
                     .joined(separator: "\n")
             }
+        case "hash":
+            return hash(words[0])
         case "lock_get":
             return LockWait(invocation: self, lockID: words[0], requestor: words[1]).run()
         case "lock_release":
@@ -164,6 +169,36 @@ struct ClientRun {
         default:
             preconditionFailure("command table and dispatch disagree on \(command)")
         }
+    }
+
+    /// Prints where `key` lives: its position and its replicas, primary first, in the current view.
+    private func hash(_ key: String) -> Int32 {
+        let view: View
+        do {
+            view = try ViewLeaderClient(host: viewLeader.host, port: viewLeader.port, timeoutMs: timeoutMs).queryServers()
+        } catch {
+            return report(error)
+        }
+        let ring = view.ring
+        let replicas = ring.replicaSet(forKey: key)
+        if json {
+            printLine(JSONValue.object([
+                "key": .string(key), "position": .integer(Int64(ring.position(ofKey: key))),
+                "epoch": .integer(view.epoch), "ring_size": .integer(Int64(ring.ringSize)),
+                "replicas": .array(replicas.map { id in
+                    .object(["id": .string(id), "address": .string(view.address(of: id) ?? "?")])
+                }),
+            ]).description)
+            return ClientExitCode.success
+        }
+        printLine("key \"\(key)\" is at position \(ring.position(ofKey: key)) of \(ring.ringSize) (epoch \(view.epoch))")
+        if replicas.isEmpty { printLine("no live servers: the key has no replicas") }
+        for (index, id) in replicas.enumerated() {
+            let role = index == 0 ? "primary" : "backup "
+            let position = ring.members.first { $0.id == id }?.position ?? -1
+            printLine("  \(role)  \(view.address(of: id) ?? "?")  id \(id)  position \(position)")
+        }
+        return ClientExitCode.success
     }
 
     func viewLeaderEndpoint() -> EndpointClient {

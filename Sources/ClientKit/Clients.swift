@@ -1,3 +1,4 @@
+import Placement
 import Wire
 
 /// Typed access to one server's classic, unreplicated commands.
@@ -49,6 +50,13 @@ public struct ServerInfo: Equatable, Sendable {
 public struct View: Equatable, Sendable {
     public let epoch: Int64
     public let servers: [ServerInfo]
+    /// Ring size announced by the viewleader.
+    public var ringSize: Int = HashRing.defaultRingSize
+
+    /// The ring this view places keys on.
+    public var ring: HashRing { HashRing(memberIDs: servers.map(\.id), ringSize: ringSize) }
+
+    public func address(of id: String) -> String? { servers.first { $0.id == id }?.address }
 }
 
 /// Typed access to the viewleader's commands.
@@ -72,7 +80,9 @@ public final class ViewLeaderClient {
                   let address = entry.objectValue?["address"]?.stringValue else { return nil }
             return ServerInfo(id: id, address: address)
         }
-        return View(epoch: epoch, servers: servers)
+        let ringSize = fields["ring_size"]?.integerValue.map { Int($0) } ?? HashRing.defaultRingSize
+        guard ringSize > 0 else { throw .malformedReply("query_servers reports ring size \(ringSize)") }
+        return View(epoch: epoch, servers: servers, ringSize: ringSize)
     }
 
     public enum LockGetResult: Equatable, Sendable {

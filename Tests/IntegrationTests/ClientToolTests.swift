@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import Placement
 import Wire
 
 /// The `client` executable as a user runs it: output, exit statuses, and lock waiting with Ctrl-C.
@@ -92,5 +93,28 @@ struct ClientToolTests {
         let result = try runTool("client", ["lock_get", "--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("lock_get LOCKID REQUESTOR"))
+    }
+}
+
+/// `client hash` reports the placement the ring defines, for the live view.
+@Suite(.serialized)
+struct ClientHashTests {
+    @Test func hashShowsThePositionAndTheThreeReplicasPrimaryFirst() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let servers = try (0..<4).map { _ in try cluster.startServer() }
+        let view = try cluster.waitForView { $0.servers.count == 4 }
+        let viewLeader = "--viewleader=127.0.0.1:\(cluster.viewLeaderPort)"
+        let expected = HashRing(memberIDs: servers.map(\.id)).replicaSet(forKey: "color")
+        let result = try runTool("client", [viewLeader, "hash", "color"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("key \"color\" is at position 2923 of 10000 (epoch \(view.epoch))"))
+        let listed = result.stdout.split(separator: "\n").dropFirst().compactMap { line in
+            line.split(separator: " ").firstIndex(of: "id").map { String(line.split(separator: " ")[$0 + 1]) }
+        }
+        #expect(listed == expected)
+        #expect(result.stdout.contains("primary  127.0.0.1:"))
+        let json = try runTool("client", [viewLeader, "--json", "hash", "color"])
+        #expect(json.stdout.contains("\"position\":2923"))
     }
 }

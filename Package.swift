@@ -21,7 +21,7 @@ let package = Package(
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
         .target(name: "ViewLeaderKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
-        .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit"]),
+        .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
         .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),

@@ -1,0 +1,219 @@
+import Placement
+import Wire
+
+/// What the replica core asks its shell to do.
+public enum ReplicaEffect: Equatable, Sendable {
+    /// Ask the viewleader for the current view: someone mentioned an epoch newer than ours.
+    case fetchView
+    /// Pull `ranges` from every server in `peers` at `epoch`, then call `syncCompleted`. An empty range list is
+    /// still sent: the answer proves that peer has moved to `epoch`.
+    case sync(epoch: Int64, ranges: [PositionRange], peers: [String])
+    /// Send a write to the key's backups; call `writeAcknowledged` when all have accepted it.
+    case replicate(WriteID, key: String, entry: VersionedEntry, epoch: Int64, backups: [String])
+}
+
+/// Identifies one write a primary is waiting to commit.
+public struct WriteID: Hashable, Sendable {
+    public let raw: UInt64
+}
+
+/// Why a replica will not serve a request right now; each case maps to a `retry` reply carrying our epoch.
+public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
+    case noView
+    case epochMismatch(mine: Int64, theirs: Int64)
+    case leaseExpired
+    case notPrimary(primary: String?)
+    case notReplica
+    case rangeInMotion
+
+    public var description: String {
+        switch self {
+        case .noView: return "this server has not joined a view yet"
+        case .epochMismatch(let mine, let theirs): return "request is for epoch \(theirs) but this server is in \(mine)"
+        case .leaseExpired: return "this server's lease has expired; it serves nothing until it renews"
+        case .notPrimary(let primary): return "this server is not the key's primary (\(primary ?? "none") is)"
+        case .notReplica: return "this server is not a replica of the key in this epoch"
+        case .rangeInMotion: return "the key's range is being copied to this server; retry shortly"
+        }
+    }
+}
+
+/// A replica's decisions: which view it serves, what it may serve, and how writes are versioned.
+///
+/// Pure: time arrives as `nowMs`, and I/O is returned as `ReplicaEffect`s. Invariants, checked after every event:
+/// the epoch only rises, and a write's version is always newer than any the primary issued before.
+public struct ReplicaCore: Sendable {
+    public let serverID: String
+    public private(set) var view: ServerView
+    /// For each ring position: does this server hold every acknowledged write there, as of `view`?
+    public private(set) var synced: [Bool]
+    /// True once every live member has answered this epoch's sync, so no one serves an older epoch.
+    public private(set) var syncComplete = false
+    /// Highest epoch this server has fully synced to (reported to the viewleader); -1 before any.
+    public private(set) var syncedEpoch: Int64 = -1
+    public private(set) var store = VersionedStore()
+    /// Monotonic milliseconds until which this server may serve; nothing before the first heartbeat.
+    public private(set) var leaseExpiresMs = Int64.min
+    private var counter: Int64 = 0
+    private var nextWriteID: UInt64 = 1
+    /// Writes sent to backups and not yet acknowledged.
+    private var pendingWrites: [WriteID: (key: String, entry: VersionedEntry)] = [:]
+
+    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize) {
+        self.serverID = serverID
+        view = .initial(ringSize: ringSize)
+        synced = [Bool](repeating: false, count: ringSize)
+    }
+
+    // MARK: Views and leases
+
+    /// Adopts `newView` if it is newer; works out what must be pulled before this server serves again.
+    public mutating func adopt(_ newView: ServerView) -> [ReplicaEffect] {
+        guard newView.epoch > view.epoch else { return [] }
+        precondition(newView.ring.ringSize == view.ring.ringSize, "the ring size never changes")
+        let consecutive = newView.epoch == view.epoch + 1 && syncComplete
+        var needed: [Bool] = []
+        needed.reserveCapacity(synced.count)
+        for position in 0..<synced.count {
+            let isReplica = newView.ring.replicaSet(forPosition: position).contains(serverID)
+            let keeps = consecutive && synced[position] && isReplica
+                && view.ring.replicaSet(forPosition: position).contains(serverID)
+            synced[position] = keeps
+            needed.append(isReplica && !keeps)
+        }
+        view = newView
+        syncComplete = false
+        pendingWrites.removeAll()
+        counter = 0
+        let peers = newView.memberIDs.filter { $0 != serverID }
+        return [.sync(epoch: newView.epoch, ranges: Self.ranges(of: needed), peers: peers)]
+    }
+
+    /// The pulls for `epoch` finished: merge what arrived and start serving.
+    public mutating func syncCompleted(epoch: Int64, entries: [(key: String, entry: VersionedEntry)]) {
+        guard epoch == view.epoch, !syncComplete else { return }
+        for (key, entry) in entries where isReplica(of: key) { store.apply(entry, to: key) }
+        for position in 0..<synced.count where view.ring.replicaSet(forPosition: position).contains(serverID) {
+            synced[position] = true
+        }
+        syncComplete = true
+        syncedEpoch = epoch
+    }
+
+    /// An accepted heartbeat sent at `sentMs` extends the lease to `sentMs + leaseMs - marginMs`.
+    public mutating func renewLease(sentMs: Int64, leaseMs: Int64, marginMs: Int64) {
+        leaseExpiresMs = max(leaseExpiresMs, sentMs + leaseMs - marginMs)
+    }
+
+    /// A peer or client mentioned `epoch`; returns `.fetchView` when it is newer than ours.
+    public func observe(epoch: Int64) -> [ReplicaEffect] {
+        epoch > view.epoch ? [.fetchView] : []
+    }
+
+    // MARK: Client requests
+
+    public enum ClientDecision: Equatable, Sendable {
+        case value(VersionedEntry?)
+        case replicate(ReplicaEffect)
+        case committedAlone
+        case refuse(Refusal, effects: [ReplicaEffect])
+    }
+
+    /// Decides a `getr`: answered from committed state only, by a primary holding a valid lease.
+    public func read(_ key: String, epoch: Int64, nowMs: Int64) -> ClientDecision {
+        if let refusal = refusalToServe(key, epoch: epoch, nowMs: nowMs) {
+            return .refuse(refusal, effects: observe(epoch: epoch))
+        }
+        return .value(store[key])
+    }
+
+    /// Decides a `setr` (value) or `delr` (nil): stamps a version and asks for replication to the backups.
+    public mutating func write(_ key: String, value: String?, epoch: Int64, nowMs: Int64)
+        -> (decision: ClientDecision, writeID: WriteID?)
+    {
+        if let refusal = refusalToServe(key, epoch: epoch, nowMs: nowMs) {
+            return (.refuse(refusal, effects: observe(epoch: epoch)), nil)
+        }
+        counter += 1
+        let entry = VersionedEntry(value: value, version: Version(epoch: view.epoch, counter: counter))
+        let id = WriteID(raw: nextWriteID)
+        nextWriteID += 1
+        let backups = Array(view.ring.replicaSet(forKey: key).dropFirst())
+        if backups.isEmpty {
+            store.apply(entry, to: key)
+            return (.committedAlone, id)
+        }
+        pendingWrites[id] = (key, entry)
+        return (.replicate(.replicate(id, key: key, entry: entry, epoch: view.epoch, backups: backups)), id)
+    }
+
+    /// Every backup accepted write `id`: commit it. Returns false when the write was abandoned by a view change.
+    public mutating func writeAcknowledged(_ id: WriteID) -> Bool {
+        guard let (key, entry) = pendingWrites.removeValue(forKey: id) else { return false }
+        store.apply(entry, to: key)
+        return true
+    }
+
+    /// A backup refused or failed: forget the write; the client retries it in the next epoch.
+    public mutating func writeAbandoned(_ id: WriteID) {
+        pendingWrites[id] = nil
+    }
+
+    // MARK: Peer requests
+
+    /// A primary's write for a key this server backs up; returns why it was refused, or nil once applied.
+    public mutating func applyReplicated(_ key: String, entry: VersionedEntry, epoch: Int64) -> Refusal? {
+        guard epoch == view.epoch, view.epoch >= 0 else { return .epochMismatch(mine: view.epoch, theirs: epoch) }
+        guard isReplica(of: key) else { return .notReplica }
+        store.apply(entry, to: key)
+        return nil
+    }
+
+    /// Another server's pull at `epoch`: every entry (tombstones too) whose position lies in `ranges`.
+    public func entries(in ranges: [PositionRange], epoch: Int64)
+        -> Result<[(key: String, entry: VersionedEntry)], Refusal>
+    {
+        guard epoch == view.epoch else { return .failure(.epochMismatch(mine: view.epoch, theirs: epoch)) }
+        return .success(store.entries { key in
+            let position = view.ring.position(ofKey: key)
+            return ranges.contains { $0.contains(position) }
+        })
+    }
+
+    /// Drops keys this server no longer replicates, once every member has synced to the current epoch.
+    public mutating func collectGarbage(everyoneSyncedTo epoch: Int64) {
+        guard epoch >= view.epoch, syncComplete else { return }
+        let ring = view.ring
+        let serverID = serverID
+        store.drop { !ring.replicaSet(forKey: $0).contains(serverID) }
+    }
+
+    // MARK: Helpers
+
+    public func isReplica(of key: String) -> Bool { view.ring.replicaSet(forKey: key).contains(serverID) }
+
+    private func refusalToServe(_ key: String, epoch: Int64, nowMs: Int64) -> Refusal? {
+        guard view.epoch >= 0 else { return .noView }
+        guard epoch == view.epoch else { return .epochMismatch(mine: view.epoch, theirs: epoch) }
+        guard nowMs < leaseExpiresMs else { return .leaseExpired }
+        let primary = view.ring.primary(forKey: key)
+        guard primary == serverID else { return .notPrimary(primary: primary) }
+        guard syncComplete, synced[view.ring.position(ofKey: key)] else { return .rangeInMotion }
+        return nil
+    }
+
+    /// Turns a per-position flag into maximal ranges of positions where it is set.
+    static func ranges(of flags: [Bool]) -> [PositionRange] {
+        var ranges: [PositionRange] = []
+        var start: Int?
+        for (position, flag) in flags.enumerated() {
+            if flag, start == nil { start = position }
+            if !flag, let first = start {
+                ranges.append(PositionRange(first, position - 1))
+                start = nil
+            }
+        }
+        if let first = start { ranges.append(PositionRange(first, flags.count - 1)) }
+        return ranges
+    }
+}

@@ -1,0 +1,156 @@
+import Placement
+import Testing
+@testable import ServerKit
+
+/// The replica core driven by hand: views, leases, writes and pulls as plain events, no sockets or sleeps.
+struct ReplicaCoreTests {
+    static func view(_ epoch: Int64, _ ids: [String]) -> ServerView {
+        ServerView(epoch: epoch, addresses: Dictionary(uniqueKeysWithValues: ids.map { ($0, "h:\($0)") }))
+    }
+
+    /// A key whose primary in `view` is `id`.
+    static func key(primaryIn view: ServerView, _ id: String) -> String {
+        (0..<10_000).lazy.map { "key-\($0)" }.first { view.ring.primary(forKey: $0) == id }!
+    }
+
+    /// A core that has adopted `view`, finished syncing, and holds a lease until 10 s.
+    static func ready(_ id: String, in view: ServerView) -> ReplicaCore {
+        var core = ReplicaCore(serverID: id)
+        _ = core.adopt(view)
+        core.syncCompleted(epoch: view.epoch, entries: [])
+        core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
+        return core
+    }
+
+    @Test func nothingIsServedBeforeAViewALeaseAndASync() {
+        var core = ReplicaCore(serverID: "a")
+        #expect(core.read("k", epoch: 1, nowMs: 0) == .refuse(.noView, effects: [.fetchView]))
+        let one = Self.view(1, ["a"])
+        let effects = core.adopt(one)
+        #expect(effects == [.sync(epoch: 1, ranges: [PositionRange(0, 9_999)], peers: [])])
+        core.renewLease(sentMs: 0, leaseMs: 1_000, marginMs: 100)
+        #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
+        core.syncCompleted(epoch: 1, entries: [])
+        #expect(core.read("k", epoch: 1, nowMs: 10) == .value(nil))
+        #expect(core.read("k", epoch: 1, nowMs: 900) == .refuse(.leaseExpired, effects: []),
+                "the lease ends at send time + lease - margin")
+    }
+
+    @Test func requestsFromAnotherEpochAreRefusedAndANewerOneFetchesTheView() {
+        let core = Self.ready("a", in: Self.view(3, ["a"]))
+        #expect(core.read("k", epoch: 2, nowMs: 0) == .refuse(.epochMismatch(mine: 3, theirs: 2), effects: []))
+        #expect(core.read("k", epoch: 4, nowMs: 0) == .refuse(.epochMismatch(mine: 3, theirs: 4), effects: [.fetchView]))
+    }
+
+    @Test func onlyTheKeysPrimaryServesIt() {
+        let view = Self.view(1, ["a", "b", "c", "d"])
+        let core = Self.ready("a", in: view)
+        let othersKey = Self.key(primaryIn: view, "b")
+        #expect(core.read(othersKey, epoch: 1, nowMs: 0) == .refuse(.notPrimary(primary: "b"), effects: []))
+    }
+
+    @Test func writeIsVisibleOnlyAfterEveryBackupAcknowledged() throws {
+        let view = Self.view(1, ["a", "b", "c", "d"])
+        var core = Self.ready("a", in: view)
+        let key = Self.key(primaryIn: view, "a")
+        let (decision, id) = core.write(key, value: "v1", epoch: 1, nowMs: 0)
+        guard case .replicate(.replicate(_, _, let entry, let epoch, let backups)) = decision else {
+            Issue.record("expected replication, got \(decision)")
+            return
+        }
+        #expect(backups == Array(view.ring.replicaSet(forKey: key).dropFirst()))
+        #expect(epoch == 1 && entry.version == Version(epoch: 1, counter: 1))
+        #expect(core.read(key, epoch: 1, nowMs: 0) == .value(nil), "not acknowledged yet")
+        #expect(core.writeAcknowledged(try #require(id)))
+        #expect(core.read(key, epoch: 1, nowMs: 0) == .value(entry))
+    }
+
+    @Test func versionsRiseWithEveryWriteAndWithTheEpoch() throws {
+        var core = Self.ready("a", in: Self.view(1, ["a"]))
+        _ = core.write("k", value: "1", epoch: 1, nowMs: 0)
+        _ = core.write("k", value: "2", epoch: 1, nowMs: 0)
+        #expect(core.store["k"]?.version == Version(epoch: 1, counter: 2))
+        _ = core.adopt(Self.view(2, ["a"]))
+        core.syncCompleted(epoch: 2, entries: [])
+        _ = core.write("k", value: "3", epoch: 2, nowMs: 0)
+        #expect(core.store["k"]?.version == Version(epoch: 2, counter: 1))
+        #expect(core.store["k"]?.value == "3")
+    }
+
+    @Test func viewChangeAbandonsWritesStillWaitingForBackups() throws {
+        let view = Self.view(1, ["a", "b", "c"])
+        var core = Self.ready("a", in: view)
+        let (_, id) = core.write(Self.key(primaryIn: view, "a"), value: "v", epoch: 1, nowMs: 0)
+        _ = core.adopt(Self.view(2, ["a", "b", "c", "d"]))
+        #expect(!core.writeAcknowledged(try #require(id)), "a write from an older epoch never commits")
+    }
+
+    @Test func consecutiveViewKeepsSyncedRangesAndPullsOnlyNewOnes() {
+        let before = Self.view(1, ["a", "b", "c", "d", "e"])
+        let after = Self.view(2, ["a", "b", "c", "d", "e", "f"])
+        var core = Self.ready("a", in: before)
+        let effects = core.adopt(after)
+        let plan = RebalancePlan(from: before.ring, to: after.ring)
+        let expected = plan.pulls(for: "a").map(\.range)
+        guard case .sync(2, let ranges, let peers) = effects.first else {
+            Issue.record("expected a sync, got \(effects)")
+            return
+        }
+        #expect(ranges == expected, "only ranges where a is a newcomer are pulled")
+        #expect(Set(peers) == ["b", "c", "d", "e", "f"], "every other live member must confirm the new epoch")
+    }
+
+    @Test func skippedEpochForcesAFullPull() {
+        var core = Self.ready("a", in: Self.view(1, ["a", "b", "c", "d"]))
+        let skipped = Self.view(3, ["a", "b", "c", "d"])
+        guard case .sync(3, let ranges, _) = core.adopt(skipped).first else {
+            Issue.record("expected a sync")
+            return
+        }
+        let replicaPositions = (0..<10_000).filter { skipped.ring.replicaSet(forPosition: $0).contains("a") }
+        #expect(ranges.reduce(0) { $0 + $1.upperBound - $1.lowerBound + 1 } == replicaPositions.count)
+    }
+
+    @Test func backupAppliesWritesOnlyInItsEpochAndForItsKeys() {
+        let view = Self.view(1, ["a", "b", "c", "d"])
+        var core = Self.ready("b", in: view)
+        let mine = (0..<10_000).lazy.map { "key-\($0)" }.first { view.ring.replicaSet(forKey: $0).dropFirst().contains("b") }!
+        let notMine = (0..<10_000).lazy.map { "key-\($0)" }.first { !view.ring.replicaSet(forKey: $0).contains("b") }!
+        let entry = VersionedEntry(value: "v", version: Version(epoch: 1, counter: 1))
+        #expect(core.applyReplicated(mine, entry: entry, epoch: 2) == .epochMismatch(mine: 1, theirs: 2))
+        #expect(core.applyReplicated(notMine, entry: entry, epoch: 1) == .notReplica)
+        #expect(core.applyReplicated(mine, entry: entry, epoch: 1) == nil)
+        #expect(core.store[mine] == entry)
+    }
+
+    @Test func pullReturnsEntriesInTheRangesIncludingTombstones() throws {
+        var core = Self.ready("a", in: Self.view(1, ["a"]))
+        _ = core.write("x", value: "1", epoch: 1, nowMs: 0)
+        _ = core.write("y", value: nil, epoch: 1, nowMs: 0)
+        let positionX = HashRing.position(of: "x")
+        let got = try core.entries(in: [PositionRange(positionX, positionX)], epoch: 1).get()
+        #expect(got.map(\.key) == ["x"])
+        let all = try core.entries(in: [PositionRange(0, 9_999)], epoch: 1).get()
+        #expect(all.map(\.key) == ["x", "y"])
+        #expect(all.last?.entry.value == nil)
+        #expect(throws: Refusal.self) { try core.entries(in: [], epoch: 2).get() }
+    }
+
+    @Test func garbageIsCollectedOnlyWhenEveryoneHasSynced() {
+        var core = Self.ready("a", in: Self.view(1, ["a"]))
+        for index in 0..<100 { _ = core.write("key-\(index)", value: "v", epoch: 1, nowMs: 0) }
+        let grown = Self.view(2, ["a", "b", "c", "d", "e"])
+        _ = core.adopt(grown)
+        core.syncCompleted(epoch: 2, entries: [])
+        core.collectGarbage(everyoneSyncedTo: 1)
+        #expect(core.store.count == 100, "not everyone has synced to epoch 2 yet")
+        core.collectGarbage(everyoneSyncedTo: 2)
+        let kept = (0..<100).filter { grown.ring.replicaSet(forKey: "key-\($0)").contains("a") }
+        #expect(core.store.count == kept.count)
+    }
+
+    @Test func positionFlagsBecomeMaximalRanges() {
+        #expect(ReplicaCore.ranges(of: [true, true, false, true]) == [PositionRange(0, 1), PositionRange(3, 3)])
+        #expect(ReplicaCore.ranges(of: [false, false]).isEmpty)
+    }
+}

@@ -72,17 +72,14 @@ public final class ViewLeaderClient {
     public func queryServers() throws(ClientError) -> View {
         let reply = try endpoint.call(.object(["cmd": "query_servers"]))
         try throwIfError(reply)
-        guard let fields = reply.objectValue, let epoch = fields["epoch"]?.integerValue,
-              let list = fields["servers"]?.arrayValue
-        else { throw .malformedReply("query_servers reply lacks \"epoch\" or \"servers\": \(reply)") }
-        let servers = list.compactMap { entry -> ServerInfo? in
-            guard let id = entry.objectValue?["id"]?.stringValue,
-                  let address = entry.objectValue?["address"]?.stringValue else { return nil }
-            return ServerInfo(id: id, address: address)
+        do {
+            let description = try ViewDescription(reply: reply)
+            return View(epoch: description.epoch,
+                        servers: description.servers.map { ServerInfo(id: $0.id, address: $0.address) },
+                        ringSize: description.ringSize)
+        } catch {
+            throw .malformedReply("query_servers: \(error)")
         }
-        let ringSize = fields["ring_size"]?.integerValue.map { Int($0) } ?? HashRing.defaultRingSize
-        guard ringSize > 0 else { throw .malformedReply("query_servers reports ring size \(ringSize)") }
-        return View(epoch: epoch, servers: servers, ringSize: ringSize)
     }
 
     public enum LockGetResult: Equatable, Sendable {

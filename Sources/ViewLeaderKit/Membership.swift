@@ -6,6 +6,8 @@ public struct Member: Equatable, Sendable {
     public let address: String
     /// Monotonic milliseconds of its last accepted heartbeat.
     public var lastHeartbeatMs: Int64
+    /// Highest epoch the server reports having fully synced to; -1 until it says.
+    public var syncedEpoch: Int64 = -1
 }
 
 /// One change of the set of live servers; each one advanced the epoch by exactly one.
@@ -76,8 +78,11 @@ public struct Membership: Sendable {
 
     public func isExpired(_ id: String) -> Bool { expiredIDs.contains(id) }
 
+    /// The lowest synced epoch among live members: all of them hold their ranges as of this epoch.
+    public var everyoneSyncedTo: Int64 { members.values.map(\.syncedEpoch).min() ?? -1 }
+
     /// Records a heartbeat from `id` advertising `address`.
-    public mutating func heartbeat(id: String, address: String, nowMs: Int64)
+    public mutating func heartbeat(id: String, address: String, nowMs: Int64, syncedEpoch: Int64 = -1)
         -> (outcome: HeartbeatOutcome, changes: [ViewChange])
     {
         defer { checkInvariants() }
@@ -86,6 +91,7 @@ public struct Membership: Sendable {
         if var member = members[id] {
             if member.address == address {
                 member.lastHeartbeatMs = nowMs
+                member.syncedEpoch = max(member.syncedEpoch, min(syncedEpoch, epoch))
                 members[id] = member
                 return (.accepted(epoch: epoch), changes)
             }

@@ -73,11 +73,13 @@ public struct ViewLeaderCore: Sendable {
         }
         let host = try request.optionalString("addr") ?? peerHost
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs)
+        let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
+        let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs, syncedEpoch: syncedEpoch)
         let effects = apply(changes)
         switch outcome {
         case .accepted(let epoch):
-            return (.object(["status": "ok", "epoch": .integer(epoch), "lease_ms": .integer(membership.leaseMs)]),
+            return (.object(["status": "ok", "epoch": .integer(epoch), "lease_ms": .integer(membership.leaseMs),
+                             "all_synced_epoch": .integer(membership.everyoneSyncedTo)]),
                     effects)
         case .denied:
             return (.object(["status": "deny",
@@ -96,6 +98,7 @@ public struct ViewLeaderCore: Sendable {
         let servers: [JSONValue] = members.map { member in
             .object(["id": .string(member.id), "address": .string(member.address),
                      "position": .integer(Int64(HashRing.position(of: member.id, ringSize: ringSize))),
+                     "synced_epoch": .integer(member.syncedEpoch),
                      "last_heartbeat_age_ms": .integer(max(0, nowMs - member.lastHeartbeatMs))])
         }
         return .object([

@@ -9,7 +9,7 @@ struct ViewLeaderCoreTests {
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
         let (reply, effects) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": 12345]),
                                                peerHost: "127.0.0.1", nowMs: 0)
-        #expect(reply == .object(["status": "ok", "epoch": 1, "lease_ms": 1_000]))
+        #expect(reply == .object(["status": "ok", "epoch": 1, "lease_ms": 1_000, "all_synced_epoch": -1]))
         #expect(effects == [.persist(ViewLeaderState(epoch: 1, members: [.init(id: "12345", address: "127.0.0.1:38000")],
                                                      expiredIDs: [])),
                             .log("epoch 1: server 12345 joined at 127.0.0.1:38000")])
@@ -73,5 +73,22 @@ struct ViewLeaderCoreTests {
         #expect(throws: RequestError.self) {
             try core.handle(request(["cmd": "heartbeat", "port": "x", "requestor": "a"]), peerHost: "h", nowMs: 0)
         }
+    }
+}
+
+struct SyncedEpochTests {
+    @Test func heartbeatsReportSyncProgressAndTheViewShowsIt() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        let beat = { (id: String, port: Int64, synced: Int64) throws -> JSONValue in
+            try core.handle(Request(fields: ["cmd": "heartbeat", "port": .integer(port), "requestor": .string(id),
+                                             "synced_epoch": .integer(synced)]), peerHost: "h", nowMs: 0).reply
+        }
+        _ = try beat("a", 1, -1)
+        _ = try beat("b", 2, -1)
+        #expect(try beat("a", 1, 2).objectValue?["all_synced_epoch"] == -1, "b has not synced yet")
+        #expect(try beat("b", 2, 2).objectValue?["all_synced_epoch"] == 2)
+        #expect(try beat("b", 2, 9).objectValue?["all_synced_epoch"] == 2, "nobody syncs past the current epoch")
+        let (view, _) = try core.handle(Request(fields: ["cmd": "query_servers"]), peerHost: "h", nowMs: 0)
+        #expect(view.objectValue?["servers"]?.arrayValue?.map { $0.objectValue?["synced_epoch"] } == [2, 2])
     }
 }

@@ -12,6 +12,8 @@ public enum ClientExitCode {
     public static let errorReply: Int32 = 2
     /// Nothing answered, or no reply came in time.
     public static let unreachable: Int32 = 3
+    /// A replicated write reached a server but was never acknowledged: it may or may not have taken effect.
+    public static let outcomeUnknown: Int32 = 4
     /// Interrupted by Ctrl-C (128 + SIGINT).
     public static let interrupted: Int32 = 130
 }
@@ -51,6 +53,13 @@ public enum ClientCommand {
                     argumentCount: 0...0),
         CommandInfo(name: "query_servers", arguments: "", summary: "show the epoch and the live servers",
                     argumentCount: 0...0),
+        CommandInfo(name: "setr", arguments: "KEY VALUE",
+                    summary: "store VALUE under KEY in the replicated store (on KEY's three ring successors)",
+                    argumentCount: 2...2),
+        CommandInfo(name: "getr", arguments: "KEY",
+                    summary: "print KEY's value from the replicated store (exit 1 if none)", argumentCount: 1...1),
+        CommandInfo(name: "delr", arguments: "KEY", summary: "delete KEY from the replicated store",
+                    argumentCount: 1...1),
         CommandInfo(name: "hash", arguments: "KEY",
                     summary: "show KEY's ring position and its replica set in the current view",
                     argumentCount: 1...1),
@@ -77,7 +86,7 @@ public enum ClientCommand {
                 \(table)
 
                 Exit status: 0 success, 1 not found, 2 error reply, 3 unreachable or timed out, \
-                64 usage error, 130 interrupted.
+                4 outcome unknown (a write that may or may not have taken effect), 64 usage error, 130 interrupted.
                 """,
             specs: specs)
     }
@@ -159,6 +168,8 @@ struct ClientRun {
                 return (["epoch \(epoch), \(servers.count) live server\(servers.count == 1 ? "" : "s")"] + lines)
                     .joined(separator: "\n")
             }
+        case "setr", "getr", "delr":
+            return replicated(command, words)
         case "hash":
             return hash(words[0])
         case "lock_get":
@@ -168,6 +179,36 @@ struct ClientRun {
                                        "requestor": .string(words[1])]) { _ in "released lock \"\(words[0])\"" }
         default:
             preconditionFailure("command table and dispatch disagree on \(command)")
+        }
+    }
+
+    /// Runs a replicated command through `ReplicatedClient`, which hides view changes behind retries.
+    private func replicated(_ command: String, _ words: [String]) -> Int32 {
+        let client = ReplicatedClient(viewLeaderHost: viewLeader.host, viewLeaderPort: viewLeader.port,
+                                      timeoutMs: timeoutMs)
+        do {
+            switch command {
+            case "setr":
+                try client.setr(words[0], words[1])
+                printLine(json ? #"{"status":"ok"}"# : "ok")
+            case "delr":
+                try client.delr(words[0])
+                printLine(json ? #"{"status":"ok"}"# : "ok")
+            default:
+                guard let value = try client.getr(words[0]) else {
+                    if json { printLine(#"{"status":"not_found"}"#) } else { printError("not found") }
+                    return ClientExitCode.notFound
+                }
+                printLine(json ? JSONValue.object(["status": "ok", "value": .string(value)]).description : value)
+            }
+            return ClientExitCode.success
+        } catch {
+            printError("client: \(error)")
+            switch error {
+            case .unavailable: return ClientExitCode.unreachable
+            case .unknownOutcome: return ClientExitCode.outcomeUnknown
+            case .errorReply: return ClientExitCode.errorReply
+            }
         }
     }
 

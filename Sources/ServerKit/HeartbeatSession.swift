@@ -33,9 +33,16 @@ public struct HeartbeatSession: Sendable {
         case malformed(String)
     }
 
-    public var request: JSONValue {
+    /// Lowest synced epoch among live members, from the last accepted heartbeat; -1 when unknown.
+    public private(set) var allSyncedEpoch: Int64 = -1
+
+    public var request: JSONValue { request(syncedEpoch: -1) }
+
+    /// The heartbeat, reporting the epoch this server has fully synced to.
+    public func request(syncedEpoch: Int64) -> JSONValue {
         var fields: JSONObject = ["cmd": "heartbeat", "port": .integer(Int64(port)), "requestor": .string(serverID)]
         if let advertisedHost { fields["addr"] = .string(advertisedHost) }
+        if syncedEpoch >= 0 { fields["synced_epoch"] = .integer(syncedEpoch) }
         return .object(fields)
     }
 
@@ -51,6 +58,7 @@ public struct HeartbeatSession: Sendable {
             isMember = true
             epoch = max(epoch, newEpoch)
             leaseMs = fields["lease_ms"]?.integerValue ?? leaseMs
+            allSyncedEpoch = fields["all_synced_epoch"]?.integerValue ?? -1
             return .accepted(epoch: epoch, joined: joined, epochChanged: changed)
         case "deny":
             isMember = false

@@ -8,7 +8,7 @@ public enum ServerEffect: Equatable, Sendable {
 
 /// The server's decisions for client requests: the unreplicated commands of the classic protocol.
 public struct ServerCore: Sendable {
-    public static let commands = ["print", "set", "get", "query_all_keys"]
+    public static let commands = ["print", "set", "get", "query_all_keys", "setr", "getr", "delr"]
 
     public private(set) var store = KeyValueStore()
     /// The latest epoch the viewleader told this server; -1 before the first accepted heartbeat.

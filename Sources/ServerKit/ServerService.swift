@@ -14,6 +14,7 @@ public final class ServerService: @unchecked Sendable {
     public let server: FrameServer
     public let configuration: ServerConfiguration
     private var core = ServerCore()
+    private var replica: ReplicaShell!
     private let log: Log
     private let stopped = DispatchSemaphore(value: 0)
     private let heartbeatDone = DispatchSemaphore(value: 0)
@@ -27,19 +28,32 @@ public final class ServerService: @unchecked Sendable {
 
     /// Serves and heartbeats until `stop`.
     public func run(serverID: String) {
+        replica = ReplicaShell(serverID: serverID, server: server, log: log,
+                               viewLeaderHost: configuration.viewLeader.host,
+                               viewLeaderPorts: configuration.viewLeaderPorts)
         let thread = Thread { [self] in
             heartbeatLoop(initialID: serverID)
             heartbeatDone.signal()
         }
         thread.start()
         server.run { [unowned self] request, responder throws(RequestError) in
-            let (reply, effects) = try core.handle(request)
-            responder.reply(reply)
-            for effect in effects {
-                switch effect {
-                case .log(let line): log.info(line)
-                }
+            if ReplicaShell.commands.contains(request.command) {
+                try replica.handle(request, responder: responder)
+                return
             }
+            guard request.command == "query_all_keys" else {
+                let (reply, effects) = try core.handle(request)
+                responder.reply(reply)
+                for effect in effects {
+                    switch effect {
+                    case .log(let line): log.info(line)
+                    }
+                }
+                return
+            }
+            // Both stores' keys: the classic per-server one and the replicated one.
+            let keys = Set(core.store.keys).union(replica.liveKeys).sorted()
+            responder.reply(.object(["result": .array(keys.map { .string($0) })]))
         }
         state.set()
         stopped.signal()
@@ -62,10 +76,12 @@ public final class ServerService: @unchecked Sendable {
                         host: configuration.viewLeader.host, ports: configuration.viewLeaderPorts,
                         timeoutMs: Self.viewLeaderTimeoutMs)
                 }
-                let reply = try connection!.call(session.request, timeoutMs: Self.viewLeaderTimeoutMs)
+                let sentMs = MonotonicClock.nowMs()
+                let request = session.request(syncedEpoch: replica.syncedEpoch.load(ordering: .relaxed))
+                let reply = try connection!.call(request, timeoutMs: Self.viewLeaderTimeoutMs)
                 if !viewLeaderReachable { log.info("viewleader reachable again") }
                 viewLeaderReachable = true
-                act(on: session.receive(reply), session: &session)
+                act(on: session.receive(reply), session: &session, sentMs: sentMs)
             } catch {
                 connection?.close()
                 connection = nil
@@ -76,17 +92,23 @@ public final class ServerService: @unchecked Sendable {
         }
     }
 
-    private func act(on outcome: HeartbeatSession.Outcome, session: inout HeartbeatSession) {
+    private func act(on outcome: HeartbeatSession.Outcome, session: inout HeartbeatSession, sentMs: Int64) {
         switch outcome {
         case .accepted(let epoch, let joined, let epochChanged):
             if joined { log.info("joined the view as server \(session.serverID) in epoch \(epoch)") }
             else if epochChanged { log.info("epoch is now \(epoch)") }
-            if epochChanged { server.execute { [self] in core.observe(epoch: epoch) } }
+            let leaseMs = session.leaseMs ?? 0
+            let allSynced = session.allSyncedEpoch
+            server.execute { [self] in
+                core.observe(epoch: epoch)
+                replica.heartbeatAccepted(sentMs: sentMs, epoch: epoch, leaseMs: leaseMs, allSyncedEpoch: allSynced)
+            }
         case .denied(let reason):
             let freshID = ServerConfiguration.makeServerID()
             log.warning("the viewleader denied server \(session.serverID): \(reason). "
                 + "Was this process paused or cut off? Registering again as new server \(freshID)")
             session.restart(as: freshID)
+            server.execute { [self] in replica.restart(as: freshID) }
             printLine("server id: \(freshID)")
         case .retry(let reason):
             log.warning("viewleader asks to retry: \(reason)")
@@ -116,6 +138,10 @@ public struct ServerConfiguration: Sendable {
     public var heartbeatIntervalMs: Int
     /// Host sent in heartbeats as `addr`; nil lets the viewleader use the address it sees.
     public var advertisedHost: String?
+
+    /// How much sooner than the viewleader a server considers its own lease over: a fifth of the lease, so
+    /// scheduling delays and clock-rate differences never let a server serve after it has been expired.
+    public static func leaseMarginMs(leaseMs: Int64) -> Int64 { leaseMs / 5 }
 
     /// Ports to try for the viewleader: the one given, or its default range.
     public var viewLeaderPorts: [Int] {

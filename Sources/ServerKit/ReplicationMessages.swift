@@ -1,0 +1,81 @@
+import Placement
+import Wire
+
+/// Encoding of the server-to-server messages and of replies that refuse a request.
+enum ReplicationMessages {
+    /// Largest pull reply page, in bytes of entries; keeps every page well inside the frame limit.
+    static let pullPageBytesMax = 256 * 1024
+
+    static func entryFields(_ key: String, _ entry: VersionedEntry) -> JSONObject {
+        var fields: JSONObject = ["key": .string(key),
+                                  "version": [.integer(entry.version.epoch), .integer(entry.version.counter)]]
+        if let value = entry.value { fields["val"] = .string(value) } else { fields["deleted"] = true }
+        return fields
+    }
+
+    static func entry(from fields: JSONObject) throws(RequestError) -> (key: String, entry: VersionedEntry) {
+        guard let key = fields["key"]?.stringValue else { throw .missingField("key") }
+        guard let parts = fields["version"]?.arrayValue, parts.count == 2,
+              let epoch = parts[0].integerValue, let counter = parts[1].integerValue, epoch >= 0, counter >= 0
+        else { throw .wrongType(field: "version", expected: "[epoch, counter] of non-negative integers") }
+        let value: String?
+        if fields["deleted"]?.boolValue == true {
+            value = nil
+        } else {
+            guard let text = fields["val"]?.stringValue else { throw .missingField("val") }
+            value = text
+        }
+        return (key, VersionedEntry(value: value, version: Version(epoch: epoch, counter: counter)))
+    }
+
+    static func replicate(_ key: String, _ entry: VersionedEntry, epoch: Int64) -> JSONValue {
+        var fields = entryFields(key, entry)
+        fields["cmd"] = "replicate"
+        fields["epoch"] = .integer(epoch)
+        return .object(fields)
+    }
+
+    static func pull(epoch: Int64, ranges: [PositionRange], after: String?) -> JSONValue {
+        var fields: JSONObject = [
+            "cmd": "pull", "epoch": .integer(epoch),
+            "ranges": .array(ranges.map { [.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))] }),
+        ]
+        if let after { fields["after"] = .string(after) }
+        return .object(fields)
+    }
+
+    static func ranges(from request: Request, ringSize: Int) throws(RequestError) -> [PositionRange] {
+        guard let list = request.fields["ranges"]?.arrayValue else { throw .missingField("ranges") }
+        var ranges: [PositionRange] = []
+        for item in list {
+            guard let pair = item.arrayValue, pair.count == 2, let low = pair[0].integerValue,
+                  let high = pair[1].integerValue, 0 <= low, low <= high, high < ringSize
+            else { throw .wrongType(field: "ranges", expected: "a list of [low, high] positions on the ring") }
+            ranges.append(PositionRange(Int(low), Int(high)))
+        }
+        return ranges
+    }
+
+    /// One page of a pull reply: entries after `after`, up to `pullPageBytesMax`.
+    static func pullPage(_ entries: [(key: String, entry: VersionedEntry)], after: String?) -> JSONValue {
+        var page: [JSONValue] = []
+        var bytes = 0
+        var more = false
+        for (key, entry) in entries where after.map({ key > $0 }) ?? true {
+            if bytes >= pullPageBytesMax {
+                more = true
+                break
+            }
+            bytes += key.utf8.count + (entry.value?.utf8.count ?? 0) + 48
+            page.append(.object(entryFields(key, entry)))
+        }
+        return .object(["status": "ok", "entries": .array(page), "more": .bool(more)])
+    }
+
+    /// The reply to a request this server will not serve now; `maybeApplied` marks a write that reached a backup.
+    static func retry(_ refusal: Refusal, epoch: Int64, maybeApplied: Bool = false) -> JSONValue {
+        var fields: JSONObject = ["status": "retry", "epoch": .integer(epoch), "error": .string(refusal.description)]
+        if maybeApplied { fields["maybe_applied"] = true }
+        return .object(fields)
+    }
+}

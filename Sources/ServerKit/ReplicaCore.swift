@@ -198,7 +198,10 @@ public struct ReplicaCore: Sendable {
         guard nowMs < leaseExpiresMs else { return .leaseExpired }
         let primary = view.ring.primary(forKey: key)
         guard primary == serverID else { return .notPrimary(primary: primary) }
-        guard syncComplete, synced[view.ring.position(ofKey: key)] else { return .rangeInMotion }
+        // A position kept across consecutive epochs has the same primary as before, and that primary's earlier
+        // sync already made every live server move past older epochs: it is served at once. Positions that
+        // moved here wait for this epoch's sync, which is also the barrier against older epochs.
+        guard synced[view.ring.position(ofKey: key)] else { return .rangeInMotion }
         return nil
     }
 

@@ -100,6 +100,27 @@ struct ReplicaCoreTests {
         #expect(Set(peers) == ["b", "c", "d", "e", "f"], "every other live member must confirm the new epoch")
     }
 
+    @Test func keysWhoseReplicaSetDidNotChangeAreServedWhileOthersAreStillBeingPulled() throws {
+        let before = Self.view(1, ["a", "b", "c", "d", "e"])
+        let after = Self.view(2, ["a", "b", "c", "d", "e", "f"])
+        let keys = (0..<5_000).map { "key-\($0)" }
+        let unchangedKeys = keys.filter { before.ring.replicaSet(forKey: $0) == after.ring.replicaSet(forKey: $0) }
+        let unchanged = try #require(unchangedKeys.first, "some key must keep its replica set when f joins")
+        let server = after.ring.primary(forKey: unchanged)!
+        var core = Self.ready(server, in: before)
+        _ = core.write(unchanged, value: "v", epoch: 1, nowMs: 0)
+        _ = core.adopt(after)
+        #expect(core.read(unchanged, epoch: 2, nowMs: 0) != .refuse(.rangeInMotion, effects: []),
+                "served at once, before this epoch's sync completes")
+        let moved = try #require(keys.first { after.ring.primary(forKey: $0) == "f" })
+        var newcomer = ReplicaCore(serverID: "f")
+        _ = newcomer.adopt(after)
+        newcomer.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
+        #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []))
+        newcomer.syncCompleted(epoch: 2, entries: [])
+        #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .value(nil))
+    }
+
     @Test func skippedEpochForcesAFullPull() {
         var core = Self.ready("a", in: Self.view(1, ["a", "b", "c", "d"]))
         let skipped = Self.view(3, ["a", "b", "c", "d"])

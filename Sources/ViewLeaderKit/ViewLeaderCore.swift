@@ -7,6 +7,9 @@ public enum ViewLeaderEffect: Equatable, Sendable {
     case log(String)
     /// Write this state to stable storage before replying: the view changed.
     case persist(ViewLeaderState)
+    /// Tell these servers ("host:port") that `epoch` exists, so they fetch the view without waiting for a
+    /// heartbeat; a lost notice only delays them, since heartbeat replies carry the epoch too.
+    case announce(epoch: Int64, addresses: [String])
 }
 
 /// The viewleader's decisions: heartbeats, views and locks, as one value driven by requests and ticks.
@@ -36,7 +39,10 @@ public struct ViewLeaderCore: Sendable {
     {
         let epochBefore = membership.epoch
         var (reply, effects) = try dispatch(request, peerHost: peerHost, nowMs: nowMs)
-        if membership.epoch != epochBefore { effects.insert(.persist(membership.state), at: 0) }
+        if membership.epoch != epochBefore {
+            effects.insert(.persist(membership.state), at: 0)
+            effects.append(announcement())
+        }
         return (reply, effects)
     }
 
@@ -57,6 +63,7 @@ public struct ViewLeaderCore: Sendable {
         let changes = membership.expire(nowMs: nowMs)
         var effects = changes.isEmpty ? [] : [ViewLeaderEffect.persist(membership.state)]
         effects += apply(changes)
+        if !changes.isEmpty { effects.append(announcement()) }
         for (lockID, requestor) in locks.dropSilentWaiters(nowMs: nowMs) {
             effects.append(.log("lock \"\(lockID)\": waiter \(requestor) stopped asking and lost its place"))
         }
@@ -140,6 +147,10 @@ public struct ViewLeaderCore: Sendable {
             throw .outOfRange(field: name, range: "at most \(LockTable.nameBytesMax) bytes")
         }
         return (lockID, requestor)
+    }
+
+    private func announcement() -> ViewLeaderEffect {
+        .announce(epoch: membership.epoch, addresses: membership.membersByAddress.map(\.address))
     }
 
     /// Turns view changes into log lines, releasing the locks of every server that expired.

@@ -1,4 +1,5 @@
 import CommandLineKit
+import Dispatch
 import Glibc
 import Wire
 
@@ -57,12 +58,31 @@ public final class ViewLeaderService: @unchecked Sendable {
         server.stop()
     }
 
+    /// Time a server has to take a view-change notice.
+    static let announceTimeoutMs = 500
+
+    /// Sends `view_change` to every server at once, off the loop thread; failures are harmless.
+    private func announce(epoch: Int64, to addresses: [String]) {
+        for address in addresses {
+            guard let (host, port) = splitAddress(address) else { continue }
+            DispatchQueue.global().async {
+                guard let connection = try? FrameConnection(host: host, port: port, timeoutMs: Self.announceTimeoutMs)
+                else { return }
+                _ = try? connection.call(["cmd": "view_change", "epoch": .integer(epoch)],
+                                         timeoutMs: Self.announceTimeoutMs)
+                connection.close()
+            }
+        }
+    }
+
     /// Carries out effects in order; the core puts `persist` first, and the reply waits for all of them.
     private func carryOut(_ effects: [ViewLeaderEffect]) {
         for effect in effects {
             switch effect {
             case .log(let line):
                 log.info(line)
+            case .announce(let epoch, let addresses):
+                announce(epoch: epoch, to: addresses)
             case .persist(let state):
                 do {
                     try stateFile.save(state)

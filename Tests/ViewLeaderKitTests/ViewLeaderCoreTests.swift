@@ -12,7 +12,8 @@ struct ViewLeaderCoreTests {
         #expect(reply == .object(["status": "ok", "epoch": 1, "lease_ms": 1_000, "all_synced_epoch": -1]))
         #expect(effects == [.persist(ViewLeaderState(epoch: 1, members: [.init(id: "12345", address: "127.0.0.1:38000")],
                                                      expiredIDs: [])),
-                            .log("epoch 1: server 12345 joined at 127.0.0.1:38000")])
+                            .log("epoch 1: server 12345 joined at 127.0.0.1:38000"),
+                            .announce(epoch: 1, addresses: ["127.0.0.1:38000"])])
     }
 
     @Test func heartbeatAddrOverridesThePeerAddress() throws {

@@ -17,6 +17,7 @@ struct ViewLeaderStateTests {
         }
         #expect(state.epoch == 1)
         #expect(state.members == [.init(id: "a", address: "h:1")])
+        #expect(joinEffects.last == .announce(epoch: 1, addresses: ["h:1"]), "every live server is told at once")
         let (_, repeatEffects) = try core.handle(heartbeat("a", port: 1), peerHost: "h", nowMs: 10)
         #expect(repeatEffects.isEmpty)
         let expiry = core.tick(nowMs: 5_000)

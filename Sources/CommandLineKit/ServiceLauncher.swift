@@ -23,11 +23,16 @@ public enum ServiceLauncher {
     }
 
     /// Runs `serve` on this thread until SIGINT or SIGTERM calls `stop`; returns the exit status.
-    public static func serveUntilSignalled(log: Log, serve: () -> Void, stop: @escaping @Sendable () -> Void) -> Int32 {
+    ///
+    /// `announce` prints the start-up lines scripts wait for; it runs only once signals are being watched, so a
+    /// signal sent as soon as a script sees those lines is never lost.
+    public static func serveUntilSignalled(log: Log, announce: () -> Void, serve: () -> Void,
+                                           stop: @escaping @Sendable () -> Void) -> Int32 {
         let watcher = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
             log.info("received signal \(signal); shutting down")
             stop()
         }
+        announce()
         serve()
         watcher.cancel()
         log.info("stopped")

@@ -48,9 +48,12 @@ public enum ServerCommand {
             exitWithError("server", "cannot listen: \(error); pass --port to choose another port",
                           status: ToolExit.startFailure)
         }
-        printLine("server id: \(serverID)")
-        printLine("listening on \(service.server.host):\(service.server.port)")
-        return ServiceLauncher.serveUntilSignalled(log: log, serve: { service.run(serverID: serverID) },
-                                                   stop: service.stop)
+        return ServiceLauncher.serveUntilSignalled(
+            log: log,
+            announce: {
+                printLine("server id: \(serverID)")
+                printLine("listening on \(service.server.host):\(service.server.port)")
+            },
+            serve: { service.run(serverID: serverID) }, stop: service.stop)
     }
 }

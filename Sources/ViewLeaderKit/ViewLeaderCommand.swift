@@ -47,7 +47,8 @@ public enum ViewLeaderCommand {
             exitWithError("viewleader", error.description, status: ToolExit.startFailure)
         }
         log.info("lease \(configuration.leaseMs) ms")
-        printLine("listening on \(service.server.host):\(service.server.port)")
-        return ServiceLauncher.serveUntilSignalled(log: log, serve: service.run, stop: service.stop)
+        return ServiceLauncher.serveUntilSignalled(
+            log: log, announce: { printLine("listening on \(service.server.host):\(service.server.port)") },
+            serve: service.run, stop: service.stop)
     }
 }

@@ -16,6 +16,8 @@ let package = Package(
         .target(name: "CSystem"),
         // Ring placement: SHA-1, replica sets and rebalance plans (pure).
         .target(name: "Placement"),
+        // Test support: a linearizability checker for recorded histories (usable from tests and tools).
+        .target(name: "Linearizability"),
         // Option parsing, logging and signal handling for the three executables.
         .target(name: "CommandLineKit", dependencies: ["Wire"]),
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
@@ -29,6 +31,7 @@ let package = Package(
         .executableTarget(name: "client", dependencies: ["ClientKit"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
+        .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),

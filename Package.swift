@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Wire", "ClientKit", "Placement", "viewleader", "server", "client"]
+            dependencies: ["Wire", "ClientKit", "Placement", "Linearizability", "viewleader", "server", "client"]
         ),
     ],
     swiftLanguageModes: [.v6]

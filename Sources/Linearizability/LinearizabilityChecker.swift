@@ -12,12 +12,12 @@ public enum LinearizabilityChecker {
         case linearizable
         /// The first key (in sorted order) with no valid linearization, and the operations around the point
         /// where every attempt got stuck.
-        case violation(key: String, window: [Operation])
+        case violation(key: String, window: [RecordedOperation])
         /// A key has more operations than `operationsPerKeyMax`.
         case tooLarge(key: String, operations: Int)
     }
 
-    public static func check(_ history: [Operation]) -> Verdict {
+    public static func check(_ history: [RecordedOperation]) -> Verdict {
         let byKey = Dictionary(grouping: history, by: \.key)
         for key in byKey.keys.sorted() {
             let operations = byKey[key]!.filter(\.isRelevant)
@@ -29,7 +29,7 @@ public enum LinearizabilityChecker {
     }
 }
 
-extension Operation {
+extension RecordedOperation {
     /// Failed operations never happened, and an unanswered read tells nothing.
     var isRelevant: Bool {
         switch (kind, outcome) {
@@ -45,7 +45,7 @@ extension Operation {
 
 /// The search for one key.
 struct KeySearch {
-    let operations: [Operation]
+    let operations: [RecordedOperation]
     /// Indices of operations that must be linearized (outcome ok).
     let required: [Int]
     private var visited: Set<SearchState> = []
@@ -57,7 +57,7 @@ struct KeySearch {
         var value: String?
     }
 
-    init(operations: [Operation]) {
+    init(operations: [RecordedOperation]) {
         let sorted = operations.sorted { ($0.invokedAt, $0.process) < ($1.invokedAt, $1.process) }
         self.operations = sorted
         required = sorted.indices.filter { sorted[$0].outcome == .ok }
@@ -86,7 +86,7 @@ struct KeySearch {
     }
 
     /// The register after `operation`; not accepted when a read disagrees with the register.
-    private func apply(_ operation: Operation, to value: String?) -> (accepted: Bool, value: String?) {
+    private func apply(_ operation: RecordedOperation, to value: String?) -> (accepted: Bool, value: String?) {
         switch operation.kind {
         case .write(let written): return (true, written)
         case .delete: return (true, nil)
@@ -97,7 +97,7 @@ struct KeySearch {
     private func isDone(_ index: Int, _ done: [UInt64]) -> Bool { done[index / 64] & (1 << UInt64(index % 64)) != 0 }
 
     /// The stuck operation and every operation whose interval overlaps it, in invocation order.
-    func window(around index: Int) -> [Operation] {
+    func window(around index: Int) -> [RecordedOperation] {
         let stuck = operations[index]
         return operations.filter { $0.invokedAt <= stuck.deadline && $0.deadline >= stuck.invokedAt }
     }

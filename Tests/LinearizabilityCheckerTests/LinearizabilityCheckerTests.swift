@@ -3,9 +3,9 @@ import Testing
 
 /// Hand-made histories: linearizable ones pass, and each classic anomaly is caught with a window naming it.
 struct LinearizabilityCheckerTests {
-    static func op(_ process: Int, _ kind: Operation.Kind, _ invoked: Int64, _ completed: Int64,
-                   _ outcome: Operation.Outcome = .ok, key: String = "k") -> Operation {
-        Operation(process: process, key: key, kind: kind, invokedAt: invoked, completedAt: completed, outcome: outcome)
+    static func op(_ process: Int, _ kind: RecordedOperation.Kind, _ invoked: Int64, _ completed: Int64,
+                   _ outcome: RecordedOperation.Outcome = .ok, key: String = "k") -> RecordedOperation {
+        RecordedOperation(process: process, key: key, kind: kind, invokedAt: invoked, completedAt: completed, outcome: outcome)
     }
 
     @Test func sequentialHistoryIsLinearizable() {
@@ -88,7 +88,7 @@ struct LinearizabilityCheckerTests {
 
     @Test func longConcurrentHistoryIsCheckedQuickly() {
         // Three processes write and read 300 times with overlapping intervals; every read sees the latest write.
-        var history: [Operation] = []
+        var history: [RecordedOperation] = []
         var time: Int64 = 0
         var last: String?
         for round in 0..<300 {

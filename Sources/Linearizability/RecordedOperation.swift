@@ -1,5 +1,5 @@
 /// One operation on one key of a register-with-delete store, as a client observed it.
-public struct Operation: Equatable, Sendable, CustomStringConvertible {
+public struct RecordedOperation: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
         /// Set the key to a value.
         case write(String)

@@ -1,72 +1,128 @@
-/// Encodes `JSONValue`s compactly, appending bytes directly: replies are written on every request.
+/// Encodes `JSONValue`s compactly, appending bytes straight into the output: replies are written on every
+/// request, so nothing here builds intermediate strings except for non-integral doubles.
+///
+/// Output is deterministic: no spaces, object fields in their stored order, '/' and non-ASCII left as they
+/// are. Recursion follows the value's own nesting, which the parser caps at `JSONParser.nestingDepthMax`.
 public enum JSONWriter {
+    /// Initial capacity of a fresh output buffer, enough for a typical reply without regrowing.
+    static let initialCapacityBytes = 128
+
+    /// Integral doubles below this magnitude are exact integers, so they are written without a fraction.
+    static let exactIntegerDoubleMagnitudeMax: Double = 9_007_199_254_740_992  // 2^53
+
     public static func encode(_ value: JSONValue) -> [UInt8] {
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(64)
+        buffer.reserveCapacity(initialCapacityBytes)
         encode(value, into: &buffer)
         return buffer
     }
 
-    /// Appends the encoding of `value` to `buffer`.
+    /// Appends the encoding of `value` to `buffer`, leaving what was already there untouched.
     public static func encode(_ value: JSONValue, into buffer: inout [UInt8]) {
         switch value {
-        case .null: buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(true): buffer.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
-        case .bool(false): buffer.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
-        case .integer(let number): buffer.append(contentsOf: String(number).utf8)
-        case .double(let number): writeDouble(number, into: &buffer)
-        case .string(let text): writeString(text, into: &buffer)
-        case .array(let items):
-            buffer.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { buffer.append(UInt8(ascii: ",")) }
-                encode(item, into: &buffer)
-            }
-            buffer.append(UInt8(ascii: "]"))
-        case .object(let object):
-            buffer.append(UInt8(ascii: "{"))
-            for (index, field) in object.fields.enumerated() {
-                if index > 0 { buffer.append(UInt8(ascii: ",")) }
-                writeString(field.key, into: &buffer)
-                buffer.append(UInt8(ascii: ":"))
-                encode(field.value, into: &buffer)
-            }
-            buffer.append(UInt8(ascii: "}"))
+        case .null: appendLiteral("null", to: &buffer)
+        case .bool(let flag): appendLiteral(flag ? "true" : "false", to: &buffer)
+        case .integer(let number): appendInteger(number, to: &buffer)
+        case .double(let number): appendDouble(number, to: &buffer)
+        case .string(let text): appendString(text, to: &buffer)
+        case .array(let items): appendArray(items, to: &buffer)
+        case .object(let object): appendObject(object, to: &buffer)
         }
     }
 
-    /// JSON has no NaN or infinity; they are written as null rather than producing unparseable output.
-    private static func writeDouble(_ number: Double, into buffer: inout [UInt8]) {
+    static func appendArray(_ items: [JSONValue], to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "["))
+        var isFirst = true
+        for item in items {
+            if !isFirst { buffer.append(UInt8(ascii: ",")) }
+            isFirst = false
+            encode(item, into: &buffer)
+        }
+        buffer.append(UInt8(ascii: "]"))
+    }
+
+    static func appendObject(_ object: JSONObject, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "{"))
+        var isFirst = true
+        for (key, value) in object {
+            if !isFirst { buffer.append(UInt8(ascii: ",")) }
+            isFirst = false
+            appendString(key, to: &buffer)
+            buffer.append(UInt8(ascii: ":"))
+            encode(value, into: &buffer)
+        }
+        buffer.append(UInt8(ascii: "}"))
+    }
+
+    static func appendLiteral(_ literal: StaticString, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Writes decimal digits least significant first, then reverses them in place: no String, no allocation.
+    static func appendInteger(_ number: Int64, to buffer: inout [UInt8]) {
+        if number < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        let digitsStart = buffer.count
+        repeat {
+            buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        buffer[digitsStart...].reverse()
+    }
+
+    /// JSON has no NaN or infinity, and a peer's parser would reject them; null is the one value every JSON
+    /// reader accepts in their place, so a bad number degrades one field rather than the whole reply.
+    static func appendDouble(_ number: Double, to buffer: inout [UInt8]) {
         guard number.isFinite else {
-            buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            appendLiteral("null", to: &buffer)
             return
         }
-        if number.rounded() == number && abs(number) < 9_007_199_254_740_992 {
-            buffer.append(contentsOf: String(Int64(number)).utf8)
+        if number.magnitude < exactIntegerDoubleMagnitudeMax, Double(Int64(number)) == number {
+            // The conversion truncates; comparing back tests integrality without libm's rounding functions.
+            appendInteger(Int64(number), to: &buffer)
         } else {
+            // Swift's description is the shortest text that reads back as the same Double, and is valid JSON
+            // ("0.1", "1e+16", "5e-324").
             buffer.append(contentsOf: number.description.utf8)
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func writeString(_ text: String, into buffer: inout [UInt8]) {
+    /// Writes a quoted string, copying runs that need no escaping in one go.
+    static func appendString(_ text: String, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): buffer.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): buffer.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: buffer.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: buffer.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: buffer.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x08: buffer.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x0C: buffer.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0..<0x20:
-                buffer.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30,
-                                           hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
-            default: buffer.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            var runStart = 0
+            for (offset, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<offset]))
+                appendEscape(byte, to: &buffer)
+                runStart = offset + 1
             }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
         buffer.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The escape for a quote, a backslash or a control character: the short form where JSON has one.
+    static func appendEscape(_ byte: UInt8, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "\\"))
+        switch byte {
+        case 0x22: buffer.append(UInt8(ascii: "\""))
+        case 0x5C: buffer.append(UInt8(ascii: "\\"))
+        case 0x0A: buffer.append(UInt8(ascii: "n"))
+        case 0x0D: buffer.append(UInt8(ascii: "r"))
+        case 0x09: buffer.append(UInt8(ascii: "t"))
+        case 0x08: buffer.append(UInt8(ascii: "b"))
+        case 0x0C: buffer.append(UInt8(ascii: "f"))
+        default:
+            precondition(byte < 0x20, "only quotes, backslashes and control characters are escaped")
+            buffer.append(UInt8(ascii: "u"))
+            buffer.append(UInt8(ascii: "0"))
+            buffer.append(UInt8(ascii: "0"))
+            buffer.append(hexDigits[Int(byte >> 4)])
+            buffer.append(hexDigits[Int(byte & 0xF)])
+        }
     }
 }

@@ -8,8 +8,16 @@ public enum ReplicaEffect: Equatable, Sendable {
     /// Pull `ranges` from every server in `peers` at `epoch`, then call `syncCompleted`. An empty range list is
     /// still sent: the answer proves that peer has moved to `epoch`.
     case sync(epoch: Int64, ranges: [PositionRange], peers: [String])
-    /// Send a write to the key's backups; call `writeAcknowledged` when all have accepted it.
-    case replicate(WriteID, key: String, entry: VersionedEntry, epoch: Int64, backups: [String])
+}
+
+/// A write the primary has stamped and must send to the key's backups; call `writeAcknowledged(id)` once all
+/// have accepted it, or `writeAbandoned(id)` if any refuses.
+public struct PendingWrite: Equatable, Sendable {
+    public let id: WriteID
+    public let key: String
+    public let entry: VersionedEntry
+    public let epoch: Int64
+    public let backups: [String]
 }
 
 /// Identifies one write a primary is waiting to commit.
@@ -112,15 +120,22 @@ public struct ReplicaCore: Sendable {
 
     // MARK: Client requests
 
-    public enum ClientDecision: Equatable, Sendable {
+    public enum ReadDecision: Equatable, Sendable {
+        /// The committed entry (nil when the key was never written).
         case value(VersionedEntry?)
-        case replicate(ReplicaEffect)
+        case refuse(Refusal, effects: [ReplicaEffect])
+    }
+
+    public enum WriteDecision: Equatable, Sendable {
+        /// Send to the backups and answer once they all acknowledged.
+        case replicate(PendingWrite)
+        /// No backups (a one-server view): committed already.
         case committedAlone
         case refuse(Refusal, effects: [ReplicaEffect])
     }
 
     /// Decides a `getr`: answered from committed state only, by a primary holding a valid lease.
-    public func read(_ key: String, epoch: Int64, nowMs: Int64) -> ClientDecision {
+    public func read(_ key: String, epoch: Int64, nowMs: Int64) -> ReadDecision {
         if let refusal = refusalToServe(key, epoch: epoch, nowMs: nowMs) {
             return .refuse(refusal, effects: observe(epoch: epoch))
         }
@@ -128,11 +143,9 @@ public struct ReplicaCore: Sendable {
     }
 
     /// Decides a `setr` (value) or `delr` (nil): stamps a version and asks for replication to the backups.
-    public mutating func write(_ key: String, value: String?, epoch: Int64, nowMs: Int64)
-        -> (decision: ClientDecision, writeID: WriteID?)
-    {
+    public mutating func write(_ key: String, value: String?, epoch: Int64, nowMs: Int64) -> WriteDecision {
         if let refusal = refusalToServe(key, epoch: epoch, nowMs: nowMs) {
-            return (.refuse(refusal, effects: observe(epoch: epoch)), nil)
+            return .refuse(refusal, effects: observe(epoch: epoch))
         }
         counter += 1
         let entry = VersionedEntry(value: value, version: Version(epoch: view.epoch, counter: counter))
@@ -141,10 +154,10 @@ public struct ReplicaCore: Sendable {
         let backups = Array(view.ring.replicaSet(forKey: key).dropFirst())
         if backups.isEmpty {
             store.apply(entry, to: key)
-            return (.committedAlone, id)
+            return .committedAlone
         }
         pendingWrites[id] = (key, entry)
-        return (.replicate(.replicate(id, key: key, entry: entry, epoch: view.epoch, backups: backups)), id)
+        return .replicate(PendingWrite(id: id, key: key, entry: entry, epoch: view.epoch, backups: backups))
     }
 
     /// Every backup accepted write `id`: commit it. Returns false when the write was abandoned by a view change.

@@ -104,26 +104,23 @@ final class ReplicaShell: @unchecked Sendable {
         case .refuse(let refusal, let effects):
             responder.reply(ReplicationMessages.retry(refusal, epoch: core.view.epoch))
             carryOut(effects)
-        case .replicate, .committedAlone:
-            preconditionFailure("a read never replicates")
         }
     }
 
     private func write(_ request: Request, value: String?, _ responder: Responder) throws(RequestError) {
         let key = try request.string("key")
         let epoch = try request.integer("epoch", in: -1...Int64.max)
-        let (decision, id) = core.write(key, value: value, epoch: epoch, nowMs: MonotonicClock.nowMs())
-        switch decision {
+        switch core.write(key, value: value, epoch: epoch, nowMs: MonotonicClock.nowMs()) {
         case .committedAlone:
             responder.reply(Reply.ok)
         case .refuse(let refusal, let effects):
             responder.reply(ReplicationMessages.retry(refusal, epoch: core.view.epoch))
             carryOut(effects)
-        case .replicate(.replicate(_, let key, let entry, let writeEpoch, let backups)):
-            let id = id!
-            waitingWrites[id] = WaitingWrite(acksDue: backups.count, failed: false, responder: responder)
-            let message = ReplicationMessages.replicate(key, entry, epoch: writeEpoch)
-            for backup in backups {
+        case .replicate(let write):
+            let id = write.id
+            waitingWrites[id] = WaitingWrite(acksDue: write.backups.count, failed: false, responder: responder)
+            let message = ReplicationMessages.replicate(write.key, write.entry, epoch: write.epoch)
+            for backup in write.backups {
                 guard let address = core.view.addresses[backup] else {
                     backupAnswered(id, accepted: false, epoch: nil)
                     continue
@@ -136,8 +133,6 @@ final class ReplicaShell: @unchecked Sendable {
                     }
                 }
             }
-        case .replicate, .value:
-            preconditionFailure("a write either replicates or is refused")
         }
     }
 
@@ -190,7 +185,6 @@ final class ReplicaShell: @unchecked Sendable {
             switch effect {
             case .fetchView: fetchView()
             case .sync(let epoch, let ranges, let peers): startSync(epoch: epoch, ranges: ranges, peers: peers)
-            case .replicate: preconditionFailure("writes are replicated by `write`, which waits for the acks")
             }
         }
     }

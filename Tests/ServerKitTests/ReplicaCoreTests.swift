@@ -53,16 +53,17 @@ struct ReplicaCoreTests {
         let view = Self.view(1, ["a", "b", "c", "d"])
         var core = Self.ready("a", in: view)
         let key = Self.key(primaryIn: view, "a")
-        let (decision, id) = core.write(key, value: "v1", epoch: 1, nowMs: 0)
-        guard case .replicate(.replicate(_, _, let entry, let epoch, let backups)) = decision else {
+        let decision = core.write(key, value: "v1", epoch: 1, nowMs: 0)
+        guard case .replicate(let write) = decision else {
             Issue.record("expected replication, got \(decision)")
             return
         }
-        #expect(backups == Array(view.ring.replicaSet(forKey: key).dropFirst()))
-        #expect(epoch == 1 && entry.version == Version(epoch: 1, counter: 1))
+        #expect(write.backups == Array(view.ring.replicaSet(forKey: key).dropFirst()))
+        #expect(write.epoch == 1 && write.entry.version == Version(epoch: 1, counter: 1))
         #expect(core.read(key, epoch: 1, nowMs: 0) == .value(nil), "not acknowledged yet")
-        #expect(core.writeAcknowledged(try #require(id)))
-        #expect(core.read(key, epoch: 1, nowMs: 0) == .value(entry))
+        let committed = core.writeAcknowledged(write.id)
+        #expect(committed)
+        #expect(core.read(key, epoch: 1, nowMs: 0) == .value(write.entry))
     }
 
     @Test func versionsRiseWithEveryWriteAndWithTheEpoch() throws {
@@ -80,9 +81,14 @@ struct ReplicaCoreTests {
     @Test func viewChangeAbandonsWritesStillWaitingForBackups() throws {
         let view = Self.view(1, ["a", "b", "c"])
         var core = Self.ready("a", in: view)
-        let (_, id) = core.write(Self.key(primaryIn: view, "a"), value: "v", epoch: 1, nowMs: 0)
+        guard case .replicate(let write) = core.write(Self.key(primaryIn: view, "a"), value: "v", epoch: 1, nowMs: 0)
+        else {
+            Issue.record("expected replication")
+            return
+        }
         _ = core.adopt(Self.view(2, ["a", "b", "c", "d"]))
-        #expect(!core.writeAcknowledged(try #require(id)), "a write from an older epoch never commits")
+        let committed = core.writeAcknowledged(write.id)
+        #expect(!committed, "a write from an older epoch never commits")
     }
 
     @Test func consecutiveViewKeepsSyncedRangesAndPullsOnlyNewOnes() {

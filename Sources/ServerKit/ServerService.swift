@@ -37,7 +37,7 @@ public final class ServerService: @unchecked Sendable {
         }
         thread.start()
         server.run { [unowned self] request, responder throws(RequestError) in
-            if ReplicaShell.commands.contains(request.command) {
+            if ReplicaNode.commands.contains(request.command) {
                 try replica.handle(request, responder: responder)
                 return
             }

@@ -7,6 +7,12 @@ public struct ViewDescription: Equatable, Sendable {
         public let address: String
         /// Highest epoch this server has fully synced to; -1 when unknown.
         public let syncedEpoch: Int64
+
+        public init(id: String, address: String, syncedEpoch: Int64) {
+            self.id = id
+            self.address = address
+            self.syncedEpoch = syncedEpoch
+        }
     }
 
     public let epoch: Int64

@@ -1,0 +1,331 @@
+import Placement
+import Wire
+
+/// Identifies a request the shell is waiting to answer; chosen by the shell, echoed back in `.reply`.
+public struct RequestToken: Hashable, Sendable {
+    public let raw: UInt64
+
+    public init(_ raw: UInt64) { self.raw = raw }
+}
+
+/// Identifies one message the node sent to a peer and awaits an answer to.
+public struct CallID: Hashable, Sendable {
+    public let raw: UInt64
+}
+
+/// A reminder the node asked for; the shell hands it back to `wake(_:)` once the delay has passed.
+public enum Alarm: Equatable, Sendable {
+    /// Ask `peer` again for the page after `after` of the sync at `epoch`.
+    case retryPull(peer: String, epoch: Int64, after: String?)
+    /// Ask the viewleader for the view again.
+    case refetchView
+}
+
+/// What the replica node asks its shell to do, in order.
+public enum ReplicaAction: Equatable, Sendable {
+    /// Answer request `token` with `reply`.
+    case reply(RequestToken, JSONValue)
+    /// Send `message` to the peer at `address`; hand its answer, or nil when none came, to `peerAnswered`.
+    case call(CallID, address: String, message: JSONValue)
+    /// Ask the viewleader for the view (`query_servers`); hand the result to `viewFetched`.
+    case fetchView
+    /// After `delayMs`, call `wake` with `alarm`.
+    case wake(afterMs: Int64, Alarm)
+    /// Report this synced epoch in heartbeats from now on (-1: none).
+    case publishSyncedEpoch(Int64)
+    /// A line for the operator's log.
+    case log(String)
+}
+
+/// The replicated side of a server as one state machine: requests, peer answers, views and alarms in; replies,
+/// peer messages and alarms out.
+///
+/// Pure: it owns a `ReplicaCore` and the bookkeeping around it (writes waiting for backups, the sync in
+/// progress, the view fetch), reads no clock and does no I/O. `ReplicaShell` runs it on sockets and timers; the
+/// simulator runs the same code on a seeded network.
+public struct ReplicaNode: Sendable {
+    /// Pause before asking a peer again after a failed or refused pull.
+    public static let pullRetryMs: Int64 = 50
+    /// Pause before asking the viewleader again after a failed view fetch.
+    public static let viewFetchRetryMs: Int64 = 100
+    /// The commands this node answers.
+    public static let commands = ["setr", "getr", "delr", "replicate", "pull", "view_change"]
+
+    public private(set) var core: ReplicaCore
+    private var sync: SyncRun?
+    private var waitingWrites: [WriteID: WaitingWrite] = [:]
+    private var calls: [CallID: PendingCall] = [:]
+    private var nextCallID: UInt64 = 1
+    private var fetchingView = false
+    private var fetchAgain = false
+
+    /// A sync in progress: who has yet to answer, and what has arrived.
+    struct SyncRun {
+        let epoch: Int64
+        let ranges: [PositionRange]
+        var remaining: Set<String>
+        var entries: [(key: String, entry: VersionedEntry)] = []
+    }
+
+    /// A write sent to backups: how many answers are still due, whether any refused, and whom to answer.
+    struct WaitingWrite {
+        var answersDue: Int
+        var failed: Bool
+        let token: RequestToken
+    }
+
+    /// What an outstanding call was for.
+    enum PendingCall {
+        case replicate(WriteID)
+        case pull(peer: String, epoch: Int64, after: String?)
+    }
+
+    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize) {
+        core = ReplicaCore(serverID: serverID, ringSize: ringSize)
+    }
+
+    public var serverID: String { core.serverID }
+
+    // MARK: Membership
+
+    /// A heartbeat sent at `sentMs` was accepted in `epoch`.
+    public mutating func heartbeatAccepted(sentMs: Int64, epoch: Int64, leaseMs: Int64, allSyncedEpoch: Int64)
+        -> [ReplicaAction]
+    {
+        core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: ServerConfiguration.leaseMarginMs(leaseMs: leaseMs))
+        var actions = carryOut(core.observe(epoch: epoch))
+        if core.view.epoch < 0 { actions += fetchView() }
+        core.collectGarbage(everyoneSyncedTo: allSyncedEpoch)
+        return actions
+    }
+
+    /// The viewleader denied our ID: start over as a new, empty member under `freshID`.
+    public mutating func restart(as freshID: String) -> [ReplicaAction] {
+        // In write order, so the answers do not depend on dictionary order (the simulator replays by seed).
+        var actions = waitingWrites.sorted { $0.key.raw < $1.key.raw }.map {
+            ReplicaAction.reply($0.value.token, ReplicationMessages.retry(.noView, epoch: -1, maybeApplied: true))
+        }
+        actions.append(.publishSyncedEpoch(-1))
+        self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize)
+        return actions
+    }
+
+    // MARK: Requests
+
+    /// Answers a replicated request now or later (through `.reply(token, _)`); throws before changing anything.
+    public mutating func handle(_ request: Request, token: RequestToken, nowMs: Int64)
+        throws(RequestError) -> [ReplicaAction]
+    {
+        switch request.command {
+        case "getr": return try read(request, token, nowMs: nowMs)
+        case "setr": return try write(request, value: request.string("val"), token, nowMs: nowMs)
+        case "delr": return try write(request, value: nil, token, nowMs: nowMs)
+        case "replicate": return try applyReplicated(request, token)
+        case "pull": return try servePull(request, token)
+        case "view_change":
+            let epoch = try request.integer("epoch", in: 0...Int64.max)
+            return [.reply(token, Reply.ok)] + carryOut(core.observe(epoch: epoch))
+        default: throw .unknownCommand(request.command, known: Self.commands)
+        }
+    }
+
+    private mutating func read(_ request: Request, _ token: RequestToken, nowMs: Int64) throws(RequestError) -> [ReplicaAction] {
+        let key = try request.string("key")
+        let epoch = try request.integer("epoch", in: -1...Int64.max)
+        switch core.read(key, epoch: epoch, nowMs: nowMs) {
+        case .value(let entry):
+            guard let value = entry?.value else { return [.reply(token, Reply.status("not_found"))] }
+            return [.reply(token, .object(["status": "ok", "value": .string(value)]))]
+        case .refuse(let refusal, let effects):
+            return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))] + carryOut(effects)
+        }
+    }
+
+    private mutating func write(_ request: Request, value: String?, _ token: RequestToken, nowMs: Int64)
+        throws(RequestError) -> [ReplicaAction]
+    {
+        let key = try request.string("key")
+        let epoch = try request.integer("epoch", in: -1...Int64.max)
+        switch core.write(key, value: value, epoch: epoch, nowMs: nowMs) {
+        case .committedAlone:
+            return [.reply(token, Reply.ok)]
+        case .refuse(let refusal, let effects):
+            return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))] + carryOut(effects)
+        case .replicate(let write):
+            waitingWrites[write.id] = WaitingWrite(answersDue: write.backups.count, failed: false, token: token)
+            let message = ReplicationMessages.replicate(write.key, write.entry, epoch: write.epoch)
+            var actions: [ReplicaAction] = []
+            for backup in write.backups {
+                guard let address = core.view.addresses[backup] else {
+                    actions += backupAnswered(write.id, accepted: false, epoch: nil)
+                    continue
+                }
+                actions.append(call(.replicate(write.id), address: address, message: message))
+            }
+            return actions
+        }
+    }
+
+    private mutating func applyReplicated(_ request: Request, _ token: RequestToken)
+        throws(RequestError) -> [ReplicaAction]
+    {
+        let epoch = try request.integer("epoch", in: 0...Int64.max)
+        let (key, entry) = try ReplicationMessages.entry(from: request.fields)
+        guard let refusal = core.applyReplicated(key, entry: entry, epoch: epoch) else { return [.reply(token, Reply.ok)] }
+        return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
+            + carryOut(core.observe(epoch: epoch))
+    }
+
+    private mutating func servePull(_ request: Request, _ token: RequestToken) throws(RequestError) -> [ReplicaAction] {
+        let epoch = try request.integer("epoch", in: 0...Int64.max)
+        let ranges = try ReplicationMessages.ranges(from: request, ringSize: core.view.ring.ringSize)
+        let after = try request.optionalString("after")
+        switch core.entries(in: ranges, epoch: epoch) {
+        case .success(let entries):
+            return [.reply(token, ReplicationMessages.pullPage(entries, after: after))]
+        case .failure(let refusal):
+            return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
+                + carryOut(core.observe(epoch: epoch))
+        }
+    }
+
+    // MARK: Answers and alarms
+
+    /// The peer answered call `id` with `reply`, or nil when the call failed (no connection, timeout).
+    public mutating func peerAnswered(_ id: CallID, reply: JSONValue?) -> [ReplicaAction] {
+        guard let call = calls.removeValue(forKey: id) else { return [] }
+        let fields = reply?.objectValue
+        switch call {
+        case .replicate(let writeID):
+            return backupAnswered(writeID, accepted: fields?["status"] == "ok", epoch: fields?["epoch"]?.integerValue)
+        case .pull(let peer, let epoch, let after):
+            return pulled(from: peer, epoch: epoch, after: after, fields)
+        }
+    }
+
+    /// The viewleader described the view, or nil when it could not be asked.
+    public mutating func viewFetched(_ description: ViewDescription?) -> [ReplicaAction] {
+        fetchingView = false
+        var actions: [ReplicaAction] = []
+        if let description {
+            let view = ServerView(epoch: description.epoch,
+                                  addresses: Dictionary(description.servers.map { ($0.id, $0.address) },
+                                                        uniquingKeysWith: { first, _ in first }),
+                                  ringSize: description.ringSize)
+            // A view without us is one we were expired from; the heartbeat's denial restarts us.
+            if view.ring.ringSize == core.view.ring.ringSize && view.addresses[core.serverID] != nil {
+                let effects = core.adopt(view)
+                if !effects.isEmpty {
+                    actions.append(.log("adopted view of epoch \(view.epoch) with \(view.addresses.count) server(s)"))
+                }
+                actions += carryOut(effects)
+            }
+        } else {
+            fetchAgain = true
+        }
+        if fetchAgain {
+            fetchAgain = false
+            actions.append(.wake(afterMs: Self.viewFetchRetryMs, .refetchView))
+        }
+        return actions
+    }
+
+    public mutating func wake(_ alarm: Alarm) -> [ReplicaAction] {
+        switch alarm {
+        case .refetchView: return fetchView()
+        case .retryPull(let peer, let epoch, let after): return pull(from: peer, epoch: epoch, after: after)
+        }
+    }
+
+    // MARK: Internals
+
+    private mutating func backupAnswered(_ id: WriteID, accepted: Bool, epoch: Int64?) -> [ReplicaAction] {
+        var actions = epoch.map { carryOut(core.observe(epoch: $0)) } ?? []
+        guard var waiting = waitingWrites[id] else { return actions }
+        waiting.answersDue -= 1
+        waiting.failed = waiting.failed || !accepted
+        guard waiting.answersDue == 0 else {
+            waitingWrites[id] = waiting
+            return actions
+        }
+        waitingWrites[id] = nil
+        if !waiting.failed && core.writeAcknowledged(id) {
+            actions.insert(.reply(waiting.token, Reply.ok), at: 0)
+        } else {
+            core.writeAbandoned(id)
+            let retry = ReplicationMessages.retry(.rangeInMotion, epoch: core.view.epoch, maybeApplied: true)
+            actions.insert(.reply(waiting.token, retry), at: 0)
+        }
+        return actions
+    }
+
+    private mutating func carryOut(_ effects: [ReplicaEffect]) -> [ReplicaAction] {
+        var actions: [ReplicaAction] = []
+        for effect in effects {
+            switch effect {
+            case .fetchView: actions += fetchView()
+            case .sync(let epoch, let ranges, let peers): actions += startSync(epoch: epoch, ranges: ranges, peers: peers)
+            }
+        }
+        return actions
+    }
+
+    /// Asks the viewleader for the view; a request made while one is in flight is served by one more fetch.
+    private mutating func fetchView() -> [ReplicaAction] {
+        guard !fetchingView else {
+            fetchAgain = true
+            return []
+        }
+        fetchingView = true
+        return [.fetchView]
+    }
+
+    private mutating func call(_ purpose: PendingCall, address: String, message: JSONValue) -> ReplicaAction {
+        let id = CallID(raw: nextCallID)
+        nextCallID += 1
+        calls[id] = purpose
+        return .call(id, address: address, message: message)
+    }
+
+    private mutating func startSync(epoch: Int64, ranges: [PositionRange], peers: [String]) -> [ReplicaAction] {
+        sync = SyncRun(epoch: epoch, ranges: ranges, remaining: Set(peers))
+        var actions: [ReplicaAction] = []
+        for peer in peers { actions += pull(from: peer, epoch: epoch, after: nil) }
+        return actions + finishSyncIfDone()
+    }
+
+    private mutating func pull(from peer: String, epoch: Int64, after: String?) -> [ReplicaAction] {
+        guard let run = sync, run.epoch == epoch, let address = core.view.addresses[peer] else { return [] }
+        return [call(.pull(peer: peer, epoch: epoch, after: after), address: address,
+                     message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after))]
+    }
+
+    private mutating func pulled(from peer: String, epoch: Int64, after: String?, _ fields: JSONObject?)
+        -> [ReplicaAction]
+    {
+        guard sync?.epoch == epoch else { return [] }
+        guard fields?["status"] == "ok", let list = fields?["entries"]?.arrayValue else {
+            let observed = fields?["epoch"]?.integerValue.map { carryOut(core.observe(epoch: $0)) } ?? []
+            return observed + [.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))]
+        }
+        var lastKey = after
+        for item in list {
+            guard let object = item.objectValue, let (key, entry) = try? ReplicationMessages.entry(from: object) else {
+                continue
+            }
+            sync?.entries.append((key, entry))
+            lastKey = key
+        }
+        if fields?["more"] == true { return pull(from: peer, epoch: epoch, after: lastKey) }
+        sync?.remaining.remove(peer)
+        return finishSyncIfDone()
+    }
+
+    private mutating func finishSyncIfDone() -> [ReplicaAction] {
+        guard let run = sync, run.remaining.isEmpty else { return [] }
+        sync = nil
+        core.syncCompleted(epoch: run.epoch, entries: run.entries)
+        return [.publishSyncedEpoch(run.epoch),
+                .log("synced epoch \(run.epoch): pulled \(run.entries.count) entries in \(run.ranges.count) range(s)")]
+    }
+}

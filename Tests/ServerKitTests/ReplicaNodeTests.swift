@@ -1,0 +1,109 @@
+import Testing
+import Wire
+@testable import ServerKit
+
+/// The replica node driven by hand: heartbeats, views, peer answers and alarms as plain events.
+struct ReplicaNodeTests {
+    static let description = ViewDescription(epoch: 1, ringSize: 10_000, servers: ["a", "b", "c"].map {
+        ViewDescription.Server(id: $0, address: "h:\($0)", syncedEpoch: -1)
+    })
+
+    /// The calls among `actions`, by ID.
+    static func calls(_ actions: [ReplicaAction]) -> [(id: CallID, address: String, message: JSONValue)] {
+        actions.compactMap {
+            if case .call(let id, let address, let message) = $0 { return (id, address, message) }
+            return nil
+        }
+    }
+
+    static func replies(_ actions: [ReplicaAction]) -> [RequestToken: JSONValue] {
+        var replies: [RequestToken: JSONValue] = [:]
+        for case .reply(let token, let reply) in actions { replies[token] = reply }
+        return replies
+    }
+
+    static let emptyPage: JSONValue = ["status": "ok", "entries": [], "more": false]
+
+    /// Node "a" in epoch 1 of {a, b, c}, synced, holding a lease until 10 s.
+    static func ready() throws -> ReplicaNode {
+        var node = ReplicaNode(serverID: "a")
+        let first = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
+        #expect(first == [.fetchView])
+        let pulls = calls(node.viewFetched(description))
+        #expect(Set(pulls.map { $0.address }) == ["h:b", "h:c"])
+        var last: [ReplicaAction] = []
+        for pull in pulls { last = node.peerAnswered(pull.id, reply: emptyPage) }
+        #expect(last.first == .publishSyncedEpoch(1))
+        return node
+    }
+
+    static func setr(_ key: String, _ value: String) throws -> Request {
+        try Request(fields: ["cmd": "setr", "key": .string(key), "val": .string(value), "epoch": 1])
+    }
+
+    /// A key node "a" is primary of in epoch 1.
+    static let key = (0..<10_000).lazy.map { "k\($0)" }.first {
+        ServerView(epoch: 1, addresses: ["a": "", "b": "", "c": ""]).ring.primary(forKey: $0) == "a"
+    }!
+
+    @Test func writeIsAnsweredOnlyAfterBothBackupsAccept() throws {
+        var node = try Self.ready()
+        let token = RequestToken(7)
+        let sent = Self.calls(try node.handle(Self.setr(Self.key, "v"), token: token, nowMs: 1))
+        #expect(sent.count == 2 && sent.allSatisfy { $0.message.objectValue?["cmd"] == "replicate" })
+        #expect(node.peerAnswered(sent[0].id, reply: Reply.ok).isEmpty, "one backup is not enough")
+        #expect(Self.replies(node.peerAnswered(sent[1].id, reply: Reply.ok)) == [token: Reply.ok])
+        let read = try node.handle(Request(fields: ["cmd": "getr", "key": .string(Self.key), "epoch": 1]),
+                                   token: RequestToken(8), nowMs: 2)
+        #expect(Self.replies(read)[RequestToken(8)]?.objectValue?["value"] == "v")
+    }
+
+    @Test func aBackupThatDoesNotAnswerMakesTheWriteMaybeApplied() throws {
+        var node = try Self.ready()
+        let sent = Self.calls(try node.handle(Self.setr(Self.key, "v"), token: RequestToken(1), nowMs: 1))
+        _ = node.peerAnswered(sent[0].id, reply: Reply.ok)
+        let reply = Self.replies(node.peerAnswered(sent[1].id, reply: nil))[RequestToken(1)]
+        #expect(reply?.objectValue?["status"] == "retry" && reply?.objectValue?["maybe_applied"] == true)
+        let read = try node.handle(Request(fields: ["cmd": "getr", "key": .string(Self.key), "epoch": 1]),
+                                   token: RequestToken(2), nowMs: 2)
+        #expect(Self.replies(read)[RequestToken(2)] == Reply.status("not_found"), "never committed")
+    }
+
+    @Test func pullsFollowPagesAndRetryAfterAFailure() throws {
+        var node = ReplicaNode(serverID: "a")
+        _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
+        let all = Self.calls(node.viewFetched(Self.description))
+        let pulls = [all.first { $0.address == "h:b" }!, all.first { $0.address == "h:c" }!]
+        let page: JSONValue = ["status": "ok", "more": true,
+                               "entries": [["key": .string(Self.key), "val": "old", "version": [0, 1]]]]
+        let next = Self.calls(node.peerAnswered(pulls[0].id, reply: page))
+        #expect(next.count == 1 && next[0].message.objectValue?["after"] == JSONValue.string(Self.key))
+        #expect(node.peerAnswered(pulls[1].id, reply: nil) == [
+            .wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: "c", epoch: 1, after: nil)),
+        ])
+        let again = Self.calls(node.wake(.retryPull(peer: "c", epoch: 1, after: nil)))
+        #expect(again.map { $0.address } == ["h:c"])
+        _ = node.peerAnswered(next[0].id, reply: Self.emptyPage)
+        #expect(node.peerAnswered(again[0].id, reply: Self.emptyPage).first == .publishSyncedEpoch(1))
+        #expect(node.core.store[Self.key]?.value == "old", "pulled entries are merged when the sync completes")
+    }
+
+    @Test func viewFetchesRequestedWhileOneIsInFlightBecomeOneMore() throws {
+        var node = try Self.ready()
+        let change = try Request(fields: ["cmd": "view_change", "epoch": 2])
+        #expect(try node.handle(change, token: RequestToken(1), nowMs: 0) == [.reply(RequestToken(1), Reply.ok), .fetchView])
+        #expect(try node.handle(change, token: RequestToken(2), nowMs: 0) == [.reply(RequestToken(2), Reply.ok)])
+        #expect(node.viewFetched(nil) == [.wake(afterMs: ReplicaNode.viewFetchRetryMs, .refetchView)])
+        #expect(node.wake(.refetchView) == [.fetchView])
+    }
+
+    @Test func restartAnswersWaitingWritesAsMaybeAppliedAndForgetsEverything() throws {
+        var node = try Self.ready()
+        let sent = Self.calls(try node.handle(Self.setr(Self.key, "v"), token: RequestToken(3), nowMs: 1))
+        let actions = node.restart(as: "z")
+        #expect(Self.replies(actions)[RequestToken(3)]?.objectValue?["maybe_applied"] == true)
+        #expect(actions.last == .publishSyncedEpoch(-1))
+        #expect(node.serverID == "z" && node.core.view.epoch == -1)
+        #expect(node.peerAnswered(sent[0].id, reply: Reply.ok).isEmpty, "answers to the old incarnation are ignored")
+    }
+}

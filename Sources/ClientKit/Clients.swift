@@ -44,6 +44,11 @@ public final class ServerClient {
 public struct ServerInfo: Equatable, Sendable {
     public let id: String
     public let address: String
+
+    public init(id: String, address: String) {
+        self.id = id
+        self.address = address
+    }
 }
 
 /// The view: the epoch and the servers alive in it.
@@ -55,6 +60,19 @@ public struct View: Equatable, Sendable {
 
     /// The ring this view places keys on.
     public var ring: HashRing { HashRing(memberIDs: servers.map(\.id), ringSize: ringSize) }
+
+    public init(epoch: Int64, servers: [ServerInfo], ringSize: Int = HashRing.defaultRingSize) {
+        self.epoch = epoch
+        self.servers = servers
+        self.ringSize = ringSize
+    }
+
+    /// The view a `query_servers` reply describes.
+    public init(_ description: ViewDescription) {
+        self.init(epoch: description.epoch,
+                  servers: description.servers.map { ServerInfo(id: $0.id, address: $0.address) },
+                  ringSize: description.ringSize)
+    }
 
     public func address(of id: String) -> String? { servers.first { $0.id == id }?.address }
 }
@@ -73,10 +91,7 @@ public final class ViewLeaderClient {
         let reply = try endpoint.call(.object(["cmd": "query_servers"]))
         try throwIfError(reply)
         do {
-            let description = try ViewDescription(reply: reply)
-            return View(epoch: description.epoch,
-                        servers: description.servers.map { ServerInfo(id: $0.id, address: $0.address) },
-                        ringSize: description.ringSize)
+            return View(try ViewDescription(reply: reply))
         } catch {
             throw .malformedReply("query_servers: \(error)")
         }

@@ -9,10 +9,6 @@ import Wire
 /// with bounded exponential backoff until `retryBudgetMs` runs out. A write whose request may have reached a
 /// primary or backup without an acknowledgement coming back is reported as `.unknownOutcome`, never as failed.
 public final class ReplicatedClient {
-    /// First pause between attempts; doubles up to `backoffMsMax`.
-    public static let backoffMsMin = 5
-    public static let backoffMsMax = 200
-
     public let viewLeader: ViewLeaderClient
     public let timeoutMs: Int
     public let retryBudgetMs: Int
@@ -39,75 +35,52 @@ public final class ReplicatedClient {
         _ = try perform(["cmd": "delr", "key": .string(key)], key: key, isWrite: true)
     }
 
-    /// Sends `request` to the key's primary until it is answered, refreshing the view between attempts.
+    /// Carries out a `ReplicatedOperation`'s steps on sockets until it has an outcome.
     private func perform(_ request: JSONObject, key: String, isWrite: Bool) throws(ReplicatedError) -> JSONValue {
-        let deadline = MonotonicClock.nowMs() + Int64(retryBudgetMs)
-        var backoffMs = Self.backoffMsMin
-        var maybeApplied = false
-        var lastProblem = "no attempt made"
+        var operation = ReplicatedOperation(request: request, key: key, isWrite: isWrite,
+                                            nowMs: MonotonicClock.nowMs(), retryBudgetMs: Int64(retryBudgetMs),
+                                            view: view)
+        var step = operation.begin(nowMs: MonotonicClock.nowMs())
         while true {
-            switch attempt(request, key: key, maybeApplied: &maybeApplied) {
-            case .answered(let reply): return reply
-            case .rejected(let message): throw .errorReply(message)
-            case .retry(let problem): lastProblem = problem
+            switch step {
+            case .fetchView:
+                let fetched: Result<View, ViewFetchProblem>
+                do {
+                    fetched = .success(try viewLeader.queryServers())
+                } catch {
+                    fetched = .failure(ViewFetchProblem("\(error)"))
+                }
+                step = operation.viewFetched(fetched, nowMs: MonotonicClock.nowMs())
+            case .send(let address, let message):
+                step = send(message, to: address, &operation)
+            case .pause(let ms):
+                view = nil
+                usleep(useconds_t(ms * 1_000))
+                step = operation.pauseElapsed(nowMs: MonotonicClock.nowMs())
+            case .finish(let result):
+                view = operation.view
+                return try result.get()
             }
-            guard MonotonicClock.nowMs() + Int64(backoffMs) < deadline else { break }
-            usleep(useconds_t(backoffMs * 1_000))
-            backoffMs = min(Self.backoffMsMax, backoffMs * 2)
-            view = nil
         }
-        if isWrite && maybeApplied {
-            throw .unknownOutcome("gave up after \(retryBudgetMs) ms; the write may or may not have taken effect "
-                + "(last problem: \(lastProblem))")
-        }
-        throw .unavailable("gave up after \(retryBudgetMs) ms: \(lastProblem)")
     }
 
-    /// How one try ended.
-    enum Attempt {
-        case answered(JSONValue)
-        /// The request itself is bad; retrying would not help.
-        case rejected(String)
-        /// Worth retrying after a backoff; says why it did not work this time.
-        case retry(String)
-    }
-
-    private func attempt(_ request: JSONObject, key: String, maybeApplied: inout Bool) -> Attempt {
-        do {
-            if view == nil { view = try viewLeader.queryServers() }
-        } catch {
-            return .retry("cannot get the view: \(error)")
+    private func send(_ message: JSONValue, to address: String, _ operation: inout ReplicatedOperation)
+        -> ReplicatedOperation.Step
+    {
+        guard let (host, port) = splitAddress(address) else {
+            return operation.failed(.notSent, detail: "cannot read address \(address)", nowMs: MonotonicClock.nowMs())
         }
-        let view = view!
-        guard let primary = view.ring.primary(forKey: key), let address = view.address(of: primary),
-              let (host, port) = splitAddress(address)
-        else {
-            return .retry("no live servers in epoch \(view.epoch)")
-        }
-        var message = request
-        message["epoch"] = .integer(view.epoch)
         let endpoint = endpoints[address] ?? EndpointClient(host: host, candidatePorts: [port], timeoutMs: timeoutMs)
         endpoints[address] = endpoint
-        let reply: JSONValue
         do {
-            reply = try endpoint.call(.object(message))
+            let reply = try endpoint.call(message)
+            return operation.answered(reply, nowMs: MonotonicClock.nowMs())
         } catch {
-            // Only a failure to connect proves the request never left; anything later may have reached it.
-            if case .timedOut = error { maybeApplied = true }
-            if case .unreachable(let detail) = error, !detail.contains("cannot connect") { maybeApplied = true }
             endpoints[address] = nil
-            return .retry("\(primary) at \(address): \(error)")
-        }
-        switch reply.objectValue?["status"]?.stringValue {
-        case "ok", "not_found":
-            return .answered(reply)
-        case "retry":
-            if reply.objectValue?["maybe_applied"] == true { maybeApplied = true }
-            return .retry("\(primary) asked to retry: \(reply.objectValue?["error"]?.stringValue ?? "no reason given")")
-        case "error":
-            return .rejected(reply.objectValue?["error"]?.stringValue ?? "no explanation given")
-        default:
-            return .retry("unexpected reply from \(primary): \(reply)")
+            // Only a failure to connect proves the request never left; anything later may have reached it.
+            var failure = ReplicatedOperation.SendFailure.lostAfterSend
+            if case .unreachable(let detail) = error, detail.contains("cannot connect") { failure = .notSent }
+            return operation.failed(failure, detail: "\(error)", nowMs: MonotonicClock.nowMs())
         }
     }
 }

@@ -20,12 +20,26 @@ public enum LinearizabilityChecker {
     public static func check(_ history: [RecordedOperation]) -> Verdict {
         let byKey = Dictionary(grouping: history, by: \.key)
         for key in byKey.keys.sorted() {
-            let operations = byKey[key]!.filter(\.isRelevant)
+            let operations = withoutUnobservedUnknownWrites(byKey[key]!.filter(\.isRelevant))
             guard operations.count <= operationsPerKeyMax else { return .tooLarge(key: key, operations: operations.count) }
             var search = KeySearch(operations: operations)
             if let stuckAt = search.run() { return .violation(key: key, window: search.window(around: stuckAt)) }
         }
         return .linearizable
+    }
+
+    /// Drops writes of unknown outcome whose value no read returned. Such a write may be taken never to have
+    /// happened: in any linearization that places it, no read falls between it and the next write (none saw its
+    /// value), so removing it leaves a linearization. Each one kept would double the states to search.
+    static func withoutUnobservedUnknownWrites(_ operations: [RecordedOperation]) -> [RecordedOperation] {
+        var observed: Set<String> = []
+        for operation in operations {
+            if case .read(let value?) = operation.kind { observed.insert(value) }
+        }
+        return operations.filter { operation in
+            guard operation.outcome == .unknown, case .write(let value) = operation.kind else { return true }
+            return observed.contains(value)
+        }
     }
 }
 
@@ -38,6 +52,8 @@ extension RecordedOperation {
         default: return true
         }
     }
+
+    var isUnknownDelete: Bool { outcome == .unknown && kind == .delete }
 
     /// Until when the operation must have taken effect; unknown writes have no deadline.
     var deadline: Int64 { outcome == .unknown ? Int64.max : completedAt }
@@ -74,7 +90,14 @@ struct KeySearch {
             let horizon = remainingRequired.map { operations[$0].deadline }.min()!
             let placedCount = required.count - remainingRequired.count
             if placedCount > deepest.count { deepest = (placedCount, remainingRequired.first!) }
+            var triedUnknownDelete = false
             for index in operations.indices where !isDone(index, state.done) && operations[index].invokedAt <= horizon {
+                // Unknown deletes already invoked are interchangeable: each may act once, at any later moment, and
+                // stays available as the horizon only grows. Trying the earliest one stands for all of them.
+                if operations[index].isUnknownDelete {
+                    if triedUnknownDelete { continue }
+                    triedUnknownDelete = true
+                }
                 let step = apply(operations[index], to: state.value)
                 guard step.accepted else { continue }
                 var done = state.done

@@ -126,6 +126,12 @@ public struct Membership: Sendable {
         return changes
     }
 
+    /// Moves every live member's last heartbeat `ms` later: time the viewleader could not hear them in.
+    public mutating func extendLeases(byMs ms: Int64) {
+        precondition(ms >= 0, "leases are only ever extended")
+        for id in members.keys { members[id]!.lastHeartbeatMs += ms }
+    }
+
     private mutating func rememberExpired(_ id: String) {
         guard expiredIDs.insert(id).inserted else { return }
         expiredOrder.append(id)

@@ -24,6 +24,17 @@ public struct ViewLeaderCore: Sendable {
 
     /// Ring size announced in every view, so members can never disagree on it.
     public let ringSize: Int
+    /// The latest time any event brought; a much later one means this process was not running in between.
+    private var lastEventMs: Int64
+
+    /// How often the shell must call `tick`: a lapsed lease is noticed within this much of expiring.
+    public static func tickIntervalMs(leaseMs: Int64) -> Int64 {
+        max(10, min(250, leaseMs / 10))
+    }
+
+    /// A silence longer than this between events means the viewleader itself was stopped or starved (SIGSTOP, a
+    /// stalled VM, swapping): with ticks due every `tickIntervalMs`, it cannot be a quiet spell.
+    public static func stallMsMin(leaseMs: Int64) -> Int64 { 4 * tickIntervalMs(leaseMs: leaseMs) }
 
     public init(leaseMs: Int64, lockWaiterTimeoutMs: Int64, ringSize: Int = HashRing.defaultRingSize,
                 restoring saved: ViewLeaderState? = nil, nowMs: Int64 = 0) {
@@ -31,6 +42,7 @@ public struct ViewLeaderCore: Sendable {
             ?? Membership(leaseMs: leaseMs)
         locks = LockTable(waiterTimeoutMs: lockWaiterTimeoutMs)
         self.ringSize = ringSize
+        lastEventMs = nowMs
     }
 
     /// Answers one request from a peer at `peerHost`.
@@ -38,7 +50,9 @@ public struct ViewLeaderCore: Sendable {
         throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
         let epochBefore = membership.epoch
+        let stall = noticeStall(nowMs: nowMs)
         var (reply, effects) = try dispatch(request, peerHost: peerHost, nowMs: nowMs)
+        effects = stall + effects
         if membership.epoch != epochBefore {
             effects.insert(.persist(membership.state), at: 0)
             effects.append(announcement())
@@ -60,14 +74,27 @@ public struct ViewLeaderCore: Sendable {
 
     /// Advances time: expires lapsed leases (releasing their locks) and drops silent lock waiters.
     public mutating func tick(nowMs: Int64) -> [ViewLeaderEffect] {
+        let stall = noticeStall(nowMs: nowMs)
         let changes = membership.expire(nowMs: nowMs)
-        var effects = changes.isEmpty ? [] : [ViewLeaderEffect.persist(membership.state)]
+        var effects = changes.isEmpty ? stall : [ViewLeaderEffect.persist(membership.state)] + stall
         effects += apply(changes)
         if !changes.isEmpty { effects.append(announcement()) }
         for (lockID, requestor) in locks.dropSilentWaiters(nowMs: nowMs) {
             effects.append(.log("lock \"\(lockID)\": waiter \(requestor) stopped asking and lost its place"))
         }
         return effects
+    }
+
+    /// After a stall, no server could be heard however often it heartbeated, so the stalled time does not count
+    /// against anyone's lease: expiring them all on waking would throw away every replica at once. Extending a
+    /// lease here is always safe, since it only makes the viewleader wait longer before moving on.
+    private mutating func noticeStall(nowMs: Int64) -> [ViewLeaderEffect] {
+        let silenceMs = nowMs - lastEventMs
+        lastEventMs = max(lastEventMs, nowMs)
+        guard silenceMs > Self.stallMsMin(leaseMs: membership.leaseMs) else { return [] }
+        membership.extendLeases(byMs: silenceMs)
+        return [.log("heard nothing for \(silenceMs) ms: this process was stopped or starved, so every lease is "
+            + "extended by as much rather than expired")]
     }
 
     private mutating func heartbeat(_ request: Request, peerHost: String, nowMs: Int64)

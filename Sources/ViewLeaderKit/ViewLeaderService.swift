@@ -7,11 +7,6 @@ import Wire
 ///
 /// The core lives on the server's loop thread and is touched nowhere else, so it needs no lock.
 public final class ViewLeaderService: @unchecked Sendable {
-    /// How often leases are checked; a lapsed lease is noticed within this much of expiring.
-    public static func tickIntervalMs(leaseMs: Int64) -> Int {
-        Int(max(10, min(250, leaseMs / 10)))
-    }
-
     private var core: ViewLeaderCore
     private let log: Log
     public let server: FrameServer
@@ -40,7 +35,7 @@ public final class ViewLeaderService: @unchecked Sendable {
         } else {
             log.info("no saved state at \(stateFile.path); starting at epoch 0")
         }
-        server.every(ms: Self.tickIntervalMs(leaseMs: configuration.leaseMs)) { [unowned self] in
+        server.every(ms: Int(ViewLeaderCore.tickIntervalMs(leaseMs: configuration.leaseMs))) { [unowned self] in
             carryOut(core.tick(nowMs: MonotonicClock.nowMs()))
         }
     }
@@ -59,7 +54,7 @@ public final class ViewLeaderService: @unchecked Sendable {
     }
 
     /// Time a server has to take a view-change notice.
-    static let announceTimeoutMs = 500
+    public static let announceTimeoutMs = 500
 
     /// Sends `view_change` to every server at once, off the loop thread; failures are harmless.
     private func announce(epoch: Int64, to addresses: [String]) {

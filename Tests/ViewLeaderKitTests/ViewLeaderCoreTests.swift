@@ -32,13 +32,33 @@ struct ViewLeaderCoreTests {
         _ = try core.handle(request(["cmd": "lock_get", "lockid": "M", "requestor": "127.0.0.1:38000"]),
                             peerHost: "x", nowMs: 0)
         _ = try core.handle(request(["cmd": "lock_get", "lockid": "L", "requestor": "c"]), peerHost: "x", nowMs: 0)
-        let effects = core.tick(nowMs: 1_001)
+        let effects = core.tick(after: 0, through: 1_001)
         #expect(effects.dropFirst().first == .log("epoch 2: server s1 at 127.0.0.1:38000 expired"))
         #expect(core.locks.locks["L"]?.holder == "c")
         #expect(core.locks.locks["M"] == nil)
         let (reply, _) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": "s1"]),
                                          peerHost: "127.0.0.1", nowMs: 1_002)
         #expect(reply.objectValue?["status"] == "deny")
+    }
+
+    @Test func aViewLeaderStoppedPastTheLeaseExtendsLeasesInsteadOfExpiringEveryone() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 60_000)
+        for id in ["a", "b"] {
+            _ = try core.handle(request(["cmd": "heartbeat", "port": 1, "requestor": .string(id), "addr": .string(id)]),
+                                peerHost: "h", nowMs: 0)
+        }
+        #expect(core.tick(after: 0, through: 500).isEmpty)
+        // Stopped from 500 ms to 3000 ms: the heartbeats it could not hear in that time do not count against anyone.
+        let (reply, effects) = try core.handle(request(["cmd": "heartbeat", "port": 1, "requestor": "a", "addr": "a"]),
+                                               peerHost: "h", nowMs: 3_000)
+        #expect(reply.objectValue?["status"] == "ok")
+        #expect(effects.count == 1 && effects.first.map { "\($0)".contains("stopped or starved") } == true)
+        #expect(core.membership.epoch == 2 && core.membership.members.count == 2)
+        // b stays silent: it expires a lease after its last heartbeat, counting only time the viewleader ran.
+        #expect(core.tick(after: 3_000, through: 3_500).isEmpty)
+        let expiry = core.tick(after: 3_500, through: 3_600)
+        #expect(expiry.contains(.log("epoch 3: server b at b:1 expired")))
+        #expect(core.membership.members.keys.sorted() == ["a"])
     }
 
     @Test func queryServersKeepsTheClassicFieldsAndAddsAStructuredList() throws {

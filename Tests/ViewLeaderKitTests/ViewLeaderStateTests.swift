@@ -20,28 +20,28 @@ struct ViewLeaderStateTests {
         #expect(joinEffects.last == .announce(epoch: 1, addresses: ["h:1"]), "every live server is told at once")
         let (_, repeatEffects) = try core.handle(heartbeat("a", port: 1), peerHost: "h", nowMs: 10)
         #expect(repeatEffects.isEmpty)
-        let expiry = core.tick(nowMs: 5_000)
+        let expiry = core.tick(after: 10, through: 5_000)
         #expect(expiry.first == .persist(ViewLeaderState(epoch: 2, members: [], expiredIDs: ["a"])))
-        #expect(core.tick(nowMs: 6_000).isEmpty)
+        #expect(core.tick(after: 5_000, through: 6_000).isEmpty)
     }
 
     @Test func restoredCoreContinuesTheEpochRemembersMembersAndDenies() throws {
         let saved = ViewLeaderState(epoch: 7, members: [.init(id: "live", address: "h:1")], expiredIDs: ["gone"])
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 50_000)
         #expect(core.membership.epoch == 7)
-        let (reply, effects) = try core.handle(heartbeat("live", port: 1), peerHost: "h", nowMs: 50_500)
+        let (reply, effects) = try core.handle(heartbeat("live", port: 1), peerHost: "h", nowMs: 50_100)
         #expect(reply.objectValue?["epoch"] == 7)
         #expect(effects.isEmpty)
-        let (denied, _) = try core.handle(heartbeat("gone", port: 2), peerHost: "h", nowMs: 50_600)
+        let (denied, _) = try core.handle(heartbeat("gone", port: 2), peerHost: "h", nowMs: 50_200)
         #expect(denied.objectValue?["status"] == "deny")
-        let (joined, _) = try core.handle(heartbeat("new", port: 3), peerHost: "h", nowMs: 50_700)
+        let (joined, _) = try core.handle(heartbeat("new", port: 3), peerHost: "h", nowMs: 50_300)
         #expect(joined.objectValue?["epoch"] == 8)
     }
 
     @Test func restoredMembersGetAFreshLeaseThenExpireIfSilent() {
         let saved = ViewLeaderState(epoch: 3, members: [.init(id: "s", address: "h:1")], expiredIDs: [])
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 10_000)
-        #expect(core.tick(nowMs: 10_900).isEmpty)
+        #expect(core.tick(after: 10_000, through: 10_900).isEmpty)
         #expect(core.tick(nowMs: 11_001).first == .persist(ViewLeaderState(epoch: 4, members: [], expiredIDs: ["s"])))
     }
 

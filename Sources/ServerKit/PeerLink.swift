@@ -6,8 +6,7 @@ import Wire
 /// Calls run in order on the link's own serial queue over one reused connection; each completion runs on that
 /// queue, so callers hop back to their loop with `FrameServer.execute`.
 final class PeerLink: @unchecked Sendable {
-    /// Time a peer has to answer one server-to-server request.
-    static let callTimeoutMs = 1_000
+    static let callTimeoutMs = Int(ReplicaNode.peerCallTimeoutMs)
 
     let address: String
     private let queue: DispatchQueue

@@ -55,6 +55,11 @@ public struct ReplicaCore: Sendable {
     public private(set) var view: ServerView
     /// For each ring position: does this server hold every acknowledged write there, as of `view`?
     public private(set) var synced: [Bool]
+    /// For each ring position whose replica set changed in `view`: may it be served only once every member has
+    /// synced to `view.epoch`? Until then a backup may lack what the primary would serve (see `adopt`).
+    private var awaitsEveryone: [Bool]
+    /// Lowest synced epoch among all live members, as the viewleader last reported it; -1 before any.
+    public private(set) var everyoneSyncedEpoch: Int64 = -1
     /// True once every live member has answered this epoch's sync, so no one serves an older epoch.
     public private(set) var syncComplete = false
     /// Highest epoch this server has fully synced to (reported to the viewleader); -1 before any.
@@ -71,11 +76,18 @@ public struct ReplicaCore: Sendable {
         self.serverID = serverID
         view = .initial(ringSize: ringSize)
         synced = [Bool](repeating: false, count: ringSize)
+        awaitsEveryone = [Bool](repeating: true, count: ringSize)
     }
 
     // MARK: Views and leases
 
     /// Adopts `newView` if it is newer; works out what must be pulled before this server serves again.
+    ///
+    /// Only a position whose replica set is exactly the same as in the previous, fully synced epoch is kept.
+    /// Every other position this server replicates is pulled from every live member, and served only once
+    /// every member has synced: a backup can hold a write its primary abandoned, and a new primary that served
+    /// it before the other replicas had pulled it could lose it again with its next crash (the simulator found
+    /// this: a value read once, then gone, with no delete in between).
     public mutating func adopt(_ newView: ServerView) -> [ReplicaEffect] {
         guard newView.epoch > view.epoch else { return [] }
         precondition(newView.ring.ringSize == view.ring.ringSize, "the ring size never changes")
@@ -83,10 +95,12 @@ public struct ReplicaCore: Sendable {
         var needed: [Bool] = []
         needed.reserveCapacity(synced.count)
         for position in 0..<synced.count {
-            let isReplica = newView.ring.replicaSet(forPosition: position).contains(serverID)
+            let replicas = newView.ring.replicaSet(forPosition: position)
+            let isReplica = replicas.contains(serverID)
             let keeps = consecutive && synced[position] && isReplica
-                && view.ring.replicaSet(forPosition: position).contains(serverID)
+                && view.ring.replicaSet(forPosition: position) == replicas
             synced[position] = keeps
+            awaitsEveryone[position] = !keeps
             needed.append(isReplica && !keeps)
         }
         view = newView
@@ -111,6 +125,11 @@ public struct ReplicaCore: Sendable {
     /// An accepted heartbeat sent at `sentMs` extends the lease to `sentMs + leaseMs - marginMs`.
     public mutating func renewLease(sentMs: Int64, leaseMs: Int64, marginMs: Int64) {
         leaseExpiresMs = max(leaseExpiresMs, sentMs + leaseMs - marginMs)
+    }
+
+    /// The viewleader reported that every live member has synced to `epoch`.
+    public mutating func noteEveryoneSynced(_ epoch: Int64) {
+        everyoneSyncedEpoch = max(everyoneSyncedEpoch, epoch)
     }
 
     /// A peer or client mentioned `epoch`; returns `.fetchView` when it is newer than ours.
@@ -209,12 +228,15 @@ public struct ReplicaCore: Sendable {
         guard view.epoch >= 0 else { return .noView }
         guard epoch == view.epoch else { return .epochMismatch(mine: view.epoch, theirs: epoch) }
         guard nowMs < leaseExpiresMs else { return .leaseExpired }
-        let primary = view.ring.primary(forKey: key)
+        let position = view.ring.position(ofKey: key)
+        let primary = view.ring.replicaSet(forPosition: position).first
         guard primary == serverID else { return .notPrimary(primary: primary) }
-        // A position kept across consecutive epochs has the same primary as before, and that primary's earlier
-        // sync already made every live server move past older epochs: it is served at once. Positions that
-        // moved here wait for this epoch's sync, which is also the barrier against older epochs.
-        guard synced[view.ring.position(ofKey: key)] else { return .rangeInMotion }
+        // A position whose replica set is unchanged across consecutive epochs has the same primary as before,
+        // and that primary's earlier sync already made every live server move past older epochs: it is served at
+        // once. Other positions wait for this server's sync, which is also the barrier against older epochs, and
+        // then for every member's, so that each replica holds whatever this primary will serve.
+        guard synced[position] else { return .rangeInMotion }
+        guard !awaitsEveryone[position] || everyoneSyncedEpoch >= view.epoch else { return .rangeInMotion }
         return nil
     }
 

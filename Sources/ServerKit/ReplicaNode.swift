@@ -48,6 +48,10 @@ public struct ReplicaNode: Sendable {
     public static let pullRetryMs: Int64 = 50
     /// Pause before asking the viewleader again after a failed view fetch.
     public static let viewFetchRetryMs: Int64 = 100
+    /// Time a peer has to answer one server-to-server request before the call counts as failed.
+    public static let peerCallTimeoutMs: Int64 = 1_000
+    /// Time allowed to connect to the viewleader and hear its `query_servers` answer.
+    public static let viewFetchTimeoutMs: Int64 = 1_000
     /// The commands this node answers.
     public static let commands = ["setr", "getr", "delr", "replicate", "pull", "view_change"]
 
@@ -95,6 +99,7 @@ public struct ReplicaNode: Sendable {
         core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: ServerConfiguration.leaseMarginMs(leaseMs: leaseMs))
         var actions = carryOut(core.observe(epoch: epoch))
         if core.view.epoch < 0 { actions += fetchView() }
+        core.noteEveryoneSynced(allSyncedEpoch)
         core.collectGarbage(everyoneSyncedTo: allSyncedEpoch)
         return actions
     }

@@ -8,8 +8,7 @@ import Wire
 /// Confined to the frame server's loop thread: every entry point runs there, and every completion from a peer,
 /// the viewleader or a timer hops back with `server.execute` before touching the node.
 final class ReplicaShell: @unchecked Sendable {
-    /// Time allowed to connect to the viewleader and hear its `query_servers` answer.
-    static let viewFetchTimeoutMs = 1_000
+    static let viewFetchTimeoutMs = Int(ReplicaNode.viewFetchTimeoutMs)
 
     private(set) var node: ReplicaNode
     private let server: FrameServer

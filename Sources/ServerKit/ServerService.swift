@@ -9,7 +9,7 @@ import Wire
 /// hands what it learns (the epoch) to the loop with `execute`, so neither side shares mutable state.
 public final class ServerService: @unchecked Sendable {
     /// Time allowed to connect to the viewleader or hear its heartbeat reply.
-    static let viewLeaderTimeoutMs = 2_000
+    public static let viewLeaderTimeoutMs = 2_000
 
     public let server: FrameServer
     public let configuration: ServerConfiguration

@@ -18,6 +18,7 @@ struct ReplicaCoreTests {
         var core = ReplicaCore(serverID: id)
         _ = core.adopt(view)
         core.syncCompleted(epoch: view.epoch, entries: [])
+        core.noteEveryoneSynced(view.epoch)
         core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
         return core
     }
@@ -31,6 +32,8 @@ struct ReplicaCoreTests {
         core.renewLease(sentMs: 0, leaseMs: 1_000, marginMs: 100)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
         core.syncCompleted(epoch: 1, entries: [])
+        #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
+        core.noteEveryoneSynced(1)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .value(nil))
         #expect(core.read("k", epoch: 1, nowMs: 900) == .refuse(.leaseExpired, effects: []),
                 "the lease ends at send time + lease - margin")
@@ -96,13 +99,16 @@ struct ReplicaCoreTests {
         let after = Self.view(2, ["a", "b", "c", "d", "e", "f"])
         var core = Self.ready("a", in: before)
         let effects = core.adopt(after)
-        let plan = RebalancePlan(from: before.ring, to: after.ring)
-        let expected = plan.pulls(for: "a").map(\.range)
+        let changed = (0..<10_000).map { position in
+            let replicas = after.ring.replicaSet(forPosition: position)
+            return replicas.contains("a") && replicas != before.ring.replicaSet(forPosition: position)
+        }
+        let expected = ReplicaCore.ranges(of: changed)
         guard case .sync(2, let ranges, let peers) = effects.first else {
             Issue.record("expected a sync, got \(effects)")
             return
         }
-        #expect(ranges == expected, "only ranges where a is a newcomer are pulled")
+        #expect(ranges == expected, "only ranges of a whose replica set changed are pulled")
         #expect(Set(peers) == ["b", "c", "d", "e", "f"], "every other live member must confirm the new epoch")
     }
 
@@ -124,6 +130,9 @@ struct ReplicaCoreTests {
         newcomer.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
         #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []))
         newcomer.syncCompleted(epoch: 2, entries: [])
+        #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []),
+                "a moved range waits until every member has synced, so its backups hold what it serves")
+        newcomer.noteEveryoneSynced(2)
         #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .value(nil))
     }
 

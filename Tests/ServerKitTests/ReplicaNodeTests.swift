@@ -24,7 +24,7 @@ struct ReplicaNodeTests {
 
     static let emptyPage: JSONValue = ["status": "ok", "entries": [], "more": false]
 
-    /// Node "a" in epoch 1 of {a, b, c}, synced, holding a lease until 10 s.
+    /// Node "a" in epoch 1 of {a, b, c}, synced with everyone, holding a lease until 10 s.
     static func ready() throws -> ReplicaNode {
         var node = ReplicaNode(serverID: "a")
         let first = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
@@ -34,6 +34,8 @@ struct ReplicaNodeTests {
         var last: [ReplicaAction] = []
         for pull in pulls { last = node.peerAnswered(pull.id, reply: emptyPage) }
         #expect(last.first == .publishSyncedEpoch(1))
+        // The next heartbeat reply says every member has synced too: moved ranges may be served from now on.
+        #expect(node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: 1).isEmpty)
         return node
     }
 

@@ -26,15 +26,21 @@ let package = Package(
         .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
         .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
+        // Test support: the real cores on a seeded, simulated network and clock, with a nemesis and invariants.
+        .target(name: "Simulation",
+                dependencies: ["ViewLeaderKit", "ServerKit", "ClientKit", "Linearizability", "CommandLineKit"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
         .executableTarget(name: "client", dependencies: ["ClientKit"]),
+        // A developer tool, not a product: runs any number of simulated seeds (scripts/simulate).
+        .executableTarget(name: "simulate", dependencies: ["Simulation"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Wire", "ClientKit", "Placement", "Linearizability", "viewleader", "server", "client"]

@@ -1,0 +1,221 @@
+/// The kinds of fault a simulated run injects, for the summary.
+public enum FaultKind: String, CaseIterable, Sendable {
+    case killServer = "kill server"
+    case pauseServerBriefly = "pause server within its lease"
+    case pauseServerPastLease = "pause server past its lease"
+    case isolateServer = "cut server off from the viewleader"
+    case removeServer = "remove server for good"
+    case cutLink = "cut link between two servers"
+    case killViewLeader = "kill viewleader"
+    case pauseViewLeader = "pause viewleader"
+    case joinServer = "start server on a new machine"
+}
+
+/// One fault, with how long it lasts.
+enum Fault: Equatable {
+    case killServer(machine: Int, restartAfterMs: Int64)
+    case pauseServer(machine: Int, forMs: Int64)
+    case isolateServer(machine: Int, forMs: Int64)
+    case removeServer(machine: Int)
+    case cutLink(Int, Int, forMs: Int64)
+    case killViewLeader(restartAfterMs: Int64)
+    case pauseViewLeader(forMs: Int64)
+    case joinServer(machine: Int)
+}
+
+/// The end of a fault, scheduled when it starts.
+enum FaultEnd: Equatable {
+    case restartServer(machine: Int)
+    case resumeServer(machine: Int)
+    case reconnectServer(machine: Int)
+    case healLink(Int, Int)
+    case restartViewLeader
+    case resumeViewLeader
+}
+
+/// What the nemesis may see of the cluster when it picks a fault.
+struct ClusterSnapshot {
+    /// Every live member of the view is up, on the current epoch and synced: no data is in motion.
+    let isStable: Bool
+    /// Machines whose server runs and is not already doomed, ascending.
+    let healthyMachines: [Int]
+    /// Those of `healthyMachines` whose server is a member of the viewleader's view: the ones holding data.
+    let memberMachines: [Int]
+    /// Machines never started, ascending.
+    let spareMachines: [Int]
+    /// Machines not retired: running, paused, or crashed and due to restart.
+    let activeMachineCount: Int
+    let viewLeaderRunning: Bool
+}
+
+/// Picks faults, Jepsen-style, within the bounds the store promises to survive.
+///
+/// Faults that cost a server its data (kill, pause past the lease, cut from the viewleader, removal) come only
+/// when the cluster is stable, at most `dataLosingFaultsMax` at a time, so one replica of every key survives
+/// until rebalancing has copied it. Everything else — brief pauses, cut links between servers, viewleader
+/// crashes and pauses of any length, joins — may come at any time.
+struct Nemesis {
+    let configuration: SimulationConfiguration
+
+    func plan(_ cluster: ClusterSnapshot, random: inout SeededRandom) -> [Fault] {
+        let leaseMs = configuration.leaseMs
+        if cluster.isStable && cluster.memberMachines.count >= 2 && random.chance(0.4) {
+            return dataLosingFaults(cluster, random: &random)
+        }
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0, 1:
+            guard let machine = cluster.healthyMachines.randomElement(using: &random) else { return [] }
+            return [.pauseServer(machine: machine, forMs: random.ms(in: 20...(leaseMs / 3)))]
+        case 2:
+            guard cluster.healthyMachines.count >= 2 else { return [] }
+            let pair = cluster.healthyMachines.shuffled(using: &random).prefix(2)
+            return [.cutLink(pair.first!, pair.last!, forMs: random.ms(in: 100...2 * leaseMs))]
+        case 3:
+            guard cluster.viewLeaderRunning else { return [] }
+            return random.chance(0.5)
+                ? [.killViewLeader(restartAfterMs: random.ms(in: 50...2 * leaseMs))]
+                : [.pauseViewLeader(forMs: random.ms(in: 50...2 * leaseMs))]
+        case 4:
+            guard let machine = cluster.spareMachines.first else { return [] }
+            return [.joinServer(machine: machine)]
+        default:
+            return []
+        }
+    }
+
+    private func dataLosingFaults(_ cluster: ClusterSnapshot, random: inout SeededRandom) -> [Fault] {
+        let leaseMs = configuration.leaseMs
+        // Victims come from the view's members, and one always survives: a server that has not joined yet holds
+        // nothing (seed 128 once killed both members of a two-server view while a third was still joining).
+        let most = min(configuration.dataLosingFaultsMax, cluster.memberMachines.count - 1)
+        let victims = cluster.memberMachines.shuffled(using: &random).prefix(Int.random(in: 1...most, using: &random))
+        var active = cluster.activeMachineCount
+        return victims.map { machine in
+            switch Int.random(in: 0..<4, using: &random) {
+            case 0:
+                return .pauseServer(machine: machine, forMs: random.ms(in: (leaseMs + 100)...(3 * leaseMs)))
+            case 1:
+                return .isolateServer(machine: machine, forMs: random.ms(in: (leaseMs + 100)...(3 * leaseMs)))
+            case 2 where active > configuration.serversMin:
+                active -= 1
+                return .removeServer(machine: machine)
+            default:
+                return .killServer(machine: machine, restartAfterMs: random.ms(in: 100...(2 * leaseMs)))
+            }
+        }
+    }
+}
+
+extension Simulation {
+    func nemesisTurn() {
+        guard phase == .chaos else { return }
+        let nemesis = Nemesis(configuration: configuration)
+        for fault in nemesis.plan(snapshot(), random: &random) { inject(fault) }
+        schedule(.nemesisTurn, afterMs: random.ms(in: configuration.nemesisIntervalMs))
+    }
+
+    private func snapshot() -> ClusterSnapshot {
+        let healthy = servers.filter { $0.state == .running && !doomedServerIDs.contains($0.node.serverID) }
+        let members = viewLeader.core?.membership.members ?? [:]
+        return ClusterSnapshot(isStable: isStable, healthyMachines: healthy.map(\.machine),
+                               memberMachines: healthy.filter { members[$0.node.serverID] != nil }.map(\.machine),
+                               spareMachines: servers.filter { $0.state == .notStarted }.map(\.machine),
+                               activeMachineCount: servers.filter { $0.state != .notStarted && $0.state != .retired }.count,
+                               viewLeaderRunning: viewLeader.state == .running)
+    }
+
+    private func inject(_ fault: Fault) {
+        note("nemesis: \(fault)")
+        switch fault {
+        case .killServer(let machine, let restartAfterMs):
+            count(.killServer)
+            doom(machine)
+            killServer(machine, retiring: false)
+            schedule(.faultEnds(.restartServer(machine: machine)), afterMs: restartAfterMs)
+        case .pauseServer(let machine, let forMs):
+            let pastLease = forMs > configuration.leaseMs
+            count(pastLease ? .pauseServerPastLease : .pauseServerBriefly)
+            if pastLease { doom(machine) }
+            servers[machine].state = .paused
+            schedule(.faultEnds(.resumeServer(machine: machine)), afterMs: forMs)
+        case .isolateServer(let machine, let forMs):
+            count(.isolateServer)
+            doom(machine)
+            network.cut(.server(machine), .viewLeader)
+            schedule(.faultEnds(.reconnectServer(machine: machine)), afterMs: forMs)
+        case .removeServer(let machine):
+            count(.removeServer)
+            doom(machine)
+            killServer(machine, retiring: true)
+        case .cutLink(let first, let second, let forMs):
+            count(.cutLink)
+            network.cut(.server(first), .server(second))
+            schedule(.faultEnds(.healLink(first, second)), afterMs: forMs)
+        case .killViewLeader(let restartAfterMs):
+            count(.killViewLeader)
+            viewLeader.crash()
+            backlogs[.viewLeader] = nil
+            schedule(.faultEnds(.restartViewLeader), afterMs: restartAfterMs)
+        case .pauseViewLeader(let forMs):
+            count(.pauseViewLeader)
+            viewLeader.state = .paused
+            schedule(.faultEnds(.resumeViewLeader), afterMs: forMs)
+        case .joinServer(let machine):
+            count(.joinServer)
+            startServer(machine)
+        }
+    }
+
+    func apply(_ end: FaultEnd) {
+        note("nemesis: \(end)")
+        switch end {
+        case .restartServer(let machine):
+            if servers[machine].state == .crashed { startServer(machine) }
+        case .resumeServer(let machine):
+            resumeServer(machine)
+        case .reconnectServer(let machine):
+            network.heal(.server(machine), .viewLeader)
+        case .healLink(let first, let second):
+            network.heal(.server(first), .server(second))
+        case .restartViewLeader:
+            if viewLeader.state == .crashed { restartViewLeader() }
+        case .resumeViewLeader:
+            resumeViewLeader()
+        }
+    }
+
+    /// Ends every fault: the settling phase starts from a whole cluster (less the servers removed for good).
+    func healEverything() {
+        // A server cut off or paused past its lease may be healed before the viewleader noticed; it then stays a
+        // member with its data intact, and must not keep the cluster from counting as stable.
+        doomedServerIDs.removeAll()
+        network.healAll()
+        if viewLeader.state == .crashed { restartViewLeader() }
+        resumeViewLeader()
+        for machine in servers.indices {
+            if servers[machine].state == .crashed { startServer(machine) }
+            resumeServer(machine)
+        }
+    }
+
+    private func resumeServer(_ machine: Int) {
+        guard servers[machine].state == .paused else { return }
+        servers[machine].state = .running
+        touchedMachine = machine
+        releaseBacklog(of: .server(machine))
+    }
+
+    private func resumeViewLeader() {
+        guard viewLeader.state == .paused else { return }
+        viewLeader.state = .running
+        releaseBacklog(of: .viewLeader)
+    }
+
+    private func doom(_ machine: Int) {
+        doomedServerIDs.insert(servers[machine].node.serverID)
+    }
+
+    private func count(_ kind: FaultKind) {
+        faultCounts[kind, default: 0] += 1
+    }
+}

@@ -1,0 +1,86 @@
+import CommandLineKit
+import Glibc
+
+/// The `simulate` tool: runs seeded simulations, many for a soak or one to replay a failure.
+public enum SimulateCommand {
+    /// Seeds one invocation may run; a soak longer than this is several invocations.
+    static let seedsMax = 1_000_000
+
+    static let specs: [OptionSpec] = [
+        .value("seeds", placeholder: "N", help: "run N seeds, starting at --first-seed (default 100)"),
+        .value("first-seed", placeholder: "SEED", help: "first seed of the range (default 1)"),
+        .value("seed", placeholder: "SEED", help: "run only this seed (to replay a failure)"),
+        .flag("bounded", help: "the shorter runs CI uses (8 s of chaos, 6 s to settle)"),
+        .value("chaos", placeholder: "SECONDS", help: "virtual time with clients and faults (default 12)"),
+        .flag("no-faults", help: "run the workload without the nemesis"),
+        .flag("verbose", short: "v", help: "print each fault, view change and operation of every run"),
+        .flag("help", short: "h", help: "show this help"),
+    ]
+
+    static let helpText = OptionParser.helpText(
+        usage: "simulate [--seeds N] [--first-seed SEED] [--seed SEED] [--bounded] [--verbose]",
+        description: """
+            Runs the real viewleader, server and client cores on a simulated network and clock, under a seeded \
+            nemesis (message loss, delay, duplication, partitions, kills, pauses past the lease, viewleader \
+            restarts, joins and removals), checking invariants after every event and the clients' history for \
+            linearizability. Prints one line per failing seed and a summary; exits 1 if any seed failed. A \
+            failing seed replays exactly: run it again with --seed SEED --verbose.
+            """,
+        specs: specs)
+
+    public static func main(arguments: [String]) -> Int32 {
+        let parsed: ParsedOptions
+        var configuration: SimulationConfiguration
+        let seeds: ClosedRange<UInt64>
+        do throws(OptionError) {
+            parsed = try OptionParser.parse(arguments, specs: specs)
+            if parsed.has("help") {
+                print(helpText)
+                return 0
+            }
+            guard parsed.positionals.isEmpty else {
+                throw .invalidValue(option: "arguments", value: parsed.positionals.joined(separator: " "),
+                                    expected: "none")
+            }
+            configuration = parsed.has("bounded") ? .bounded : SimulationConfiguration()
+            if parsed.value("chaos") != nil {
+                configuration.chaosMs = Int64(1000 * (try parsed.seconds("chaos", default: 12, range: 1...3_600)))
+                configuration.replayOptions += "--chaos \(parsed.value("chaos")!) "
+            }
+            configuration.faultsEnabled = !parsed.has("no-faults")
+            if !configuration.faultsEnabled { configuration.replayOptions += "--no-faults " }
+            if parsed.value("seed") != nil {
+                let seed = UInt64(try parsed.integer("seed", default: 1, range: 0...Int.max))
+                seeds = seed...seed
+            } else {
+                let first = UInt64(try parsed.integer("first-seed", default: 1, range: 0...Int.max / 2))
+                let count = UInt64(try parsed.integer("seeds", default: 100, range: 1...seedsMax))
+                seeds = first...(first + count - 1)
+            }
+        } catch {
+            exitWithUsageError("simulate", error.description)
+        }
+        return run(seeds, configuration: configuration, verbose: parsed.has("verbose"))
+    }
+
+    private static func run(_ seeds: ClosedRange<UInt64>, configuration: SimulationConfiguration, verbose: Bool)
+        -> Int32
+    {
+        var failed: [UInt64] = []
+        var operations = 0
+        var faults = 0
+        for seed in seeds {
+            let simulation = Simulation(seed: seed, configuration: configuration)
+            if verbose { simulation.trace = { print($0) } }
+            let report = simulation.run()
+            operations += report.history.count
+            faults += report.faults.values.reduce(0, +)
+            if verbose || !report.passed { print(report) }
+            if !report.passed { failed.append(seed) }
+        }
+        print("\(seeds.count) seed(s) \(seeds.lowerBound)...\(seeds.upperBound): \(seeds.count - failed.count) passed, "
+            + "\(failed.count) failed; \(operations) operations, \(faults) faults")
+        if !failed.isEmpty { print("failing seeds: \(failed.map(String.init).joined(separator: " "))") }
+        return failed.isEmpty ? 0 : 1
+    }
+}

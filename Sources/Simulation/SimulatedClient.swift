@@ -1,0 +1,171 @@
+import ClientKit
+import Linearizability
+import Wire
+
+/// A client running the real `ReplicatedOperation` retry rules, one operation at a time, recording its history.
+struct SimulatedClient {
+    let process: Int
+    /// The view kept between operations, as `ReplicatedClient` keeps it.
+    var view: View?
+    var current: Current?
+    /// Operations started so far; numbers the values this client writes, so every written value is unique.
+    var started = 0
+    /// Keys the final reader has yet to read; empty for workload clients.
+    var finalKeys: [String] = []
+
+    init(process: Int) {
+        self.process = process
+    }
+
+    /// The operation in progress and what it waits for.
+    struct Current {
+        var operation: ReplicatedOperation
+        let key: String
+        let kind: RecordedOperation.Kind
+        let invokedAt: Int64
+        var awaiting = Awaiting.nothing
+    }
+
+    enum Awaiting {
+        case nothing, view, server, pause
+    }
+}
+
+extension Simulation {
+    func clientWoke(_ index: Int) {
+        if clients[index].current?.awaiting == .pause {
+            clients[index].current!.awaiting = .nothing
+            advance(index) { $0.pauseElapsed(nowMs: nowMs) }
+            return
+        }
+        guard clients[index].current == nil else { return }
+        if index == configuration.clients {
+            guard let key = clients[index].finalKeys.first else {
+                phase = .done
+                return
+            }
+            clients[index].finalKeys.removeFirst()
+            begin(index, key: key, kind: .read(observed: nil))
+            return
+        }
+        guard phase == .chaos else { return }
+        begin(index, key: keys[Int.random(in: 0..<keys.count, using: &random)], kind: randomKind(for: index))
+    }
+
+    private func randomKind(for index: Int) -> RecordedOperation.Kind {
+        let roll = Int.random(in: 0..<100, using: &random)
+        if roll < configuration.readPercent { return .read(observed: nil) }
+        if roll < configuration.readPercent + configuration.deletePercent { return .delete }
+        return .write("c\(index)-\(clients[index].started)")
+    }
+
+    private func begin(_ index: Int, key: String, kind: RecordedOperation.Kind) {
+        let request: JSONObject
+        switch kind {
+        case .read: request = ["cmd": "getr", "key": .string(key)]
+        case .delete: request = ["cmd": "delr", "key": .string(key)]
+        case .write(let value): request = ["cmd": "setr", "key": .string(key), "val": .string(value)]
+        }
+        let isWrite: Bool
+        if case .read = kind { isWrite = false } else { isWrite = true }
+        clients[index].started += 1
+        var operation = ReplicatedOperation(request: request, key: key, isWrite: isWrite, nowMs: nowMs,
+                                            retryBudgetMs: configuration.clientRetryBudgetMs,
+                                            view: clients[index].view)
+        let step = operation.begin(nowMs: nowMs)
+        clients[index].current = SimulatedClient.Current(operation: operation, key: key, kind: kind,
+                                                         invokedAt: Int64(eventCount))
+        carryOut(step, client: index)
+    }
+
+    /// Feeds one event to the client's operation and carries out the step it answers with.
+    private func advance(_ index: Int, _ feed: (inout ReplicatedOperation) -> ReplicatedOperation.Step) {
+        let step = feed(&clients[index].current!.operation)
+        carryOut(step, client: index)
+    }
+
+    private func carryOut(_ step: ReplicatedOperation.Step, client index: Int) {
+        switch step {
+        case .fetchView:
+            clients[index].current!.awaiting = .view
+            call(from: .client(index), to: .viewLeader, ["cmd": "query_servers"], purpose: .client,
+                 timeoutMs: configuration.clientTimeoutMs, duplicable: true)
+        case .send(let address, let message):
+            guard let machine = SimulatedNetwork.machine(at: address) else {
+                advance(index) { $0.failed(.notSent, detail: "no server at \(address)", nowMs: nowMs) }
+                return
+            }
+            clients[index].current!.awaiting = .server
+            call(from: .client(index), to: .server(machine), message, purpose: .client,
+                 timeoutMs: configuration.clientTimeoutMs, duplicable: false)
+        case .pause(let ms):
+            clients[index].current!.awaiting = .pause
+            schedule(.clientWake(index), afterMs: ms)
+        case .finish(let result):
+            finish(index, result)
+        }
+    }
+
+    func clientCallFinished(_ index: Int, _ result: CallResult) {
+        guard let awaiting = clients[index].current?.awaiting else { return }
+        clients[index].current!.awaiting = .nothing
+        switch (awaiting, result) {
+        case (.view, .reply(let reply)):
+            let fetched: Result<View, ViewFetchProblem>
+            do {
+                fetched = .success(View(try ViewDescription(reply: reply)))
+            } catch {
+                fetched = .failure(ViewFetchProblem("query_servers: \(error)"))
+            }
+            advance(index) { $0.viewFetched(fetched, nowMs: nowMs) }
+        case (.view, .failure):
+            advance(index) { $0.viewFetched(.failure(ViewFetchProblem("no answer from the viewleader")), nowMs: nowMs) }
+        case (.server, .reply(let reply)):
+            advance(index) { $0.answered(reply, nowMs: nowMs) }
+        case (.server, .failure(let failure)):
+            advance(index) { $0.failed(failure, detail: "no answer", nowMs: nowMs) }
+        case (.nothing, _), (.pause, _):
+            preconditionFailure("client \(index) got an answer it did not wait for")
+        }
+    }
+
+    private func finish(_ index: Int, _ result: Result<JSONValue, ReplicatedError>) {
+        let current = clients[index].current!
+        clients[index].current = nil
+        clients[index].view = current.operation.view
+        let outcome: RecordedOperation.Outcome
+        var kind = current.kind
+        switch result {
+        case .success(let reply):
+            outcome = .ok
+            if case .read = kind { kind = .read(observed: reply.objectValue?["value"]?.stringValue) }
+        case .failure(.unknownOutcome):
+            outcome = .unknown
+        case .failure(.unavailable(let detail)):
+            outcome = .fail
+            if index == configuration.clients {
+                violation = "the final read of \(current.key) failed after every fault was healed: \(detail)"
+            }
+        case .failure(.errorReply(let message)):
+            outcome = .fail
+            violation = "a well-formed request for \(current.key) was rejected: \(message)"
+        }
+        let operation = RecordedOperation(process: clients[index].process, key: current.key, kind: kind,
+                                          invokedAt: current.invokedAt, completedAt: Int64(eventCount),
+                                          outcome: outcome)
+        history.append(operation)
+        note("\(operation)")
+        schedule(.clientWake(index), afterMs: random.ms(in: configuration.clientThinkMs))
+    }
+
+    /// Writes still waiting when the run ends may yet take effect: they enter the history as unknown.
+    func recordUnfinishedWrites() {
+        for client in clients {
+            guard let current = client.current else { continue }
+            if case .read = current.kind { continue }
+            history.append(RecordedOperation(process: client.process, key: current.key, kind: current.kind,
+                                             invokedAt: current.invokedAt, completedAt: Int64(eventCount),
+                                             outcome: .unknown))
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// A process in the simulated world.
+enum NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    case viewLeader
+    /// The server process on machine N (0-based), whichever incarnation runs there.
+    case server(Int)
+    case client(Int)
+
+    var description: String {
+        switch self {
+        case .viewLeader: return "viewleader"
+        case .server(let machine): return "machine \(machine)"
+        case .client(let index): return "client \(index)"
+        }
+    }
+}
+
+/// Where each simulated process listens and which links are cut.
+///
+/// Servers listen on "10.0.0.N:38000", one machine each, so a restarted server keeps its machine's address and
+/// a message names its destination the way the real ones do.
+struct SimulatedNetwork {
+    static let serverPort = 38_000
+
+    /// Unordered pairs of nodes that cannot reach each other, with a count so overlapping cuts nest.
+    private var cuts: [LinkKey: Int] = [:]
+
+    struct LinkKey: Hashable {
+        let low: NodeID
+        let high: NodeID
+
+        init(_ a: NodeID, _ b: NodeID) {
+            low = min(a, b)
+            high = max(a, b)
+        }
+    }
+
+    static func host(ofMachine machine: Int) -> String { "10.0.0.\(machine + 1)" }
+
+    static func address(ofMachine machine: Int) -> String { "\(host(ofMachine: machine)):\(serverPort)" }
+
+    /// The machine an address names, or nil for an address no simulated server has.
+    static func machine(at address: String) -> Int? {
+        guard address.hasPrefix("10.0.0."), address.hasSuffix(":\(serverPort)"),
+              let number = Int(address.dropFirst(7).dropLast(":\(serverPort)".count)), number >= 1
+        else { return nil }
+        return number - 1
+    }
+
+    func isCut(_ a: NodeID, _ b: NodeID) -> Bool { (cuts[LinkKey(a, b)] ?? 0) > 0 }
+
+    mutating func cut(_ a: NodeID, _ b: NodeID) {
+        cuts[LinkKey(a, b), default: 0] += 1
+    }
+
+    mutating func heal(_ a: NodeID, _ b: NodeID) {
+        let key = LinkKey(a, b)
+        guard let count = cuts[key] else { return }
+        cuts[key] = count > 1 ? count - 1 : nil
+    }
+
+    mutating func healAll() {
+        cuts.removeAll()
+    }
+}

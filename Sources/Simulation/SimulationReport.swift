@@ -1,0 +1,37 @@
+import Linearizability
+
+/// What one simulated run did and found.
+public struct SimulationReport: Sendable, CustomStringConvertible {
+    public let seed: UInt64
+    public let events: Int
+    /// Virtual time the run covered.
+    public let virtualMs: Int64
+    public let history: [RecordedOperation]
+    public let faults: [FaultKind: Int]
+    /// The first invariant broken, or why the history is not linearizable; nil when the run passed.
+    public let violation: String?
+    /// A fingerprint of the run: the same seed must always give the same digest.
+    public let digest: UInt64
+    /// The `simulate` options that rebuild the run's configuration.
+    let replayOptions: String
+
+    public var passed: Bool { violation == nil }
+
+    public func count(_ outcome: RecordedOperation.Outcome) -> Int {
+        history.count { $0.outcome == outcome }
+    }
+
+    public var description: String {
+        let faultList = FaultKind.allCases.compactMap { kind in faults[kind].map { "\(kind.rawValue) \($0)" } }
+        var lines = [
+            "seed \(seed): \(passed ? "passed" : "FAILED") after \(events) events, \(virtualMs) ms of virtual time",
+            "  operations: \(count(.ok)) ok, \(count(.fail)) failed, \(count(.unknown)) unknown",
+            "  faults: \(faultList.isEmpty ? "none" : faultList.joined(separator: ", "))",
+        ]
+        if let violation {
+            lines.append("  violation: \(violation)")
+            lines.append("  replay: scripts/simulate \(replayOptions)--seed \(seed) --verbose")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

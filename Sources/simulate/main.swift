@@ -1,0 +1,4 @@
+import Glibc
+import Simulation
+
+exit(SimulateCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -25,7 +25,7 @@ let package = Package(
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
-        .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
+        .target(name: "ClientKit", dependencies: ["Wire", "CSystem", "CommandLineKit", "Placement"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
         .executableTarget(name: "client", dependencies: ["ClientKit"]),

@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Placement", "CommandLineKit"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Wire", "ClientKit", "Placement", "Linearizability", "viewleader", "server", "client"]

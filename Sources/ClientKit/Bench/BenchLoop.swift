@@ -339,7 +339,8 @@ final class BenchLoop {
     /// Times out requests, sends what waited for a backoff, and fetches the view after refusals.
     private func tick(nowNs: UInt64) {
         let timeoutNs = UInt64(configuration.timeoutMs) * 1_000_000
-        for socket in sockets where socket.inFlight > 0 && nowNs - socket.oldestStartNs > timeoutNs {
+        // A failure below refills clients with a fresher clock, so a request may be younger than `nowNs`.
+        for socket in sockets where socket.inFlight > 0 && nowNs > socket.oldestStartNs + timeoutNs {
             fail(socket, .timeout, "no reply within \(configuration.timeoutMs) ms")
         }
         if needsViewRefresh && nowNs >= nextViewRefreshNs {

@@ -25,7 +25,7 @@ let package = Package(
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
-        .target(name: "ClientKit", dependencies: ["Wire", "CommandLineKit", "Placement"]),
+        .target(name: "ClientKit", dependencies: ["Wire", "CSystem", "CommandLineKit", "Placement"]),
         // Test support: the real cores on a seeded, simulated network and clock, with a nemesis and invariants.
         .target(name: "Simulation",
                 dependencies: ["ViewLeaderKit", "ServerKit", "ClientKit", "Linearizability", "CommandLineKit"]),
@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Placement", "CommandLineKit"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Wire", "ClientKit", "Placement", "Linearizability", "viewleader", "server", "client"]

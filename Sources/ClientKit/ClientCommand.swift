@@ -69,6 +69,9 @@ public enum ClientCommand {
         CommandInfo(name: "lock_release", arguments: "LOCKID REQUESTOR",
                     summary: "release LOCKID, or leave its queue (exit 1 if REQUESTOR had neither)",
                     argumentCount: 2...2),
+        CommandInfo(name: "bench", arguments: "[BENCH OPTIONS]",
+                    summary: "measure throughput and latency under load ('client bench --help')",
+                    argumentCount: 0...Int.max),
     ]
 
     static var helpText: String {
@@ -120,6 +123,14 @@ public enum ClientCommand {
                 + commands.map(\.name).joined(separator: ", "))
         }
         let words = Array(parsed.positionals.dropFirst())
+        if command.name == "bench" {
+            var base = BenchConfiguration()
+            base.server = server
+            base.viewLeader = viewLeader
+            base.json = parsed.has("json")
+            base.timeoutMs = timeoutMs
+            return BenchCommand.main(words: parsed.has("help") ? ["--help"] : words, base: base)
+        }
         if parsed.has("help") || words.contains("--help") || words.contains("-h") && command.name != "print" {
             printLine("usage: client [OPTIONS] \(command.name) \(command.arguments)\n\n\(command.summary)\n"
                 + "\nRun 'client --help' for the options.")

@@ -105,6 +105,38 @@ public enum Socket {
         return result == 0 ? SocketAddress(storage: storage).host : "unknown"
     }
 
+    /// Resolves `host:port` once, so a caller opening many connections does not ask the resolver every time.
+    public static func resolve(host: String, port: Int) throws(SocketError) -> SocketAddress {
+        try resolve(host: host, port: port, passive: false)
+    }
+
+    /// Starts connecting a non-blocking socket with TCP_NODELAY to `address`, without waiting.
+    ///
+    /// Returns the socket and whether it is already connected. While it is not, the caller waits for
+    /// writability (in epoll or poll) and then reads the outcome with `pendingError`.
+    public static func startConnecting(to address: SocketAddress) throws(SocketError) -> (fd: Int32, connected: Bool) {
+        let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let fd = socket(Int32(address.family), kind, 0)
+        guard fd >= 0 else { throw .system("socket", errno) }
+        setNoDelay(fd)
+        let result = address.withSockaddr { pointer, length in Glibc.connect(fd, pointer, length) }
+        if result == 0 { return (fd, true) }
+        let code = errno
+        guard code == EINPROGRESS else {
+            close(fd)
+            throw .connect(host: address.host, port: address.port, code)
+        }
+        return (fd, false)
+    }
+
+    /// The outcome of a non-blocking connect once the socket is writable: 0 when connected, else the errno.
+    public static func pendingError(_ fd: Int32) -> Int32 {
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0 else { return errno }
+        return code
+    }
+
     static func resolve(host: String, port: Int, passive: Bool) throws(SocketError) -> SocketAddress {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -126,12 +158,12 @@ public enum Socket {
 }
 
 /// An IPv4 or IPv6 socket address.
-struct SocketAddress {
+public struct SocketAddress: Sendable {
     var storage: sockaddr_storage
 
     var family: sa_family_t { storage.ss_family }
 
-    var port: Int {
+    public var port: Int {
         withUnsafeBytes(of: storage) { raw in
             if family == sa_family_t(AF_INET6) {
                 return Int(UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port))
@@ -140,7 +172,7 @@ struct SocketAddress {
         }
     }
 
-    var host: String {
+    public var host: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         withUnsafeBytes(of: storage) { raw in
             if family == sa_family_t(AF_INET6) {

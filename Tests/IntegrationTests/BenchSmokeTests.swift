@@ -53,7 +53,7 @@ struct BenchSmokeTests {
         let cluster = try LocalCluster()
         defer { cluster.stop() }
         for _ in 0..<3 { try cluster.startServer() }
-        _ = try cluster.waitUntilSynced(servers: 3)
+        try cluster.waitUntilServing(cluster.waitUntilSynced(servers: 3))
         let report = try runBench(["--op", "setr", "--viewleader", "127.0.0.1:\(cluster.viewLeaderPort)"])
         #expect(report["op"] == "setr")
         #expect(report["destinations"] == 3)

@@ -27,6 +27,19 @@ extension LocalCluster {
             + "\(String(describing: last))")
     }
 
+    /// Waits until every server of `view` serves the keys it is primary for. A moved range is served only once
+    /// every server's next heartbeat has told it that all of them synced, a moment after `waitUntilSynced`; a
+    /// read routed to each primary, retried by the client library until served, waits for exactly that.
+    func waitUntilServing(_ view: ViewDescription) throws {
+        let ring = HashRing(memberIDs: view.servers.map(\.id), ringSize: view.ringSize)
+        let client = replicatedClient()
+        for server in view.servers {
+            guard let key = (0..<10_000).lazy.map({ "probe-\($0)" }).first(where: { ring.primary(forKey: $0) == server.id })
+            else { continue }
+            _ = try client.getr(key)
+        }
+    }
+
     /// Every server's `query_all_keys`, by server ID.
     func keysByServer(_ view: ViewDescription) throws -> [String: Set<String>] {
         var result: [String: Set<String>] = [:]

@@ -127,9 +127,11 @@ public struct ReplicaCore: Sendable {
         leaseExpiresMs = max(leaseExpiresMs, sentMs + leaseMs - marginMs)
     }
 
-    /// The viewleader reported that every live member has synced to `epoch`.
+    /// The viewleader reported that every live member has synced to `epoch`: moved ranges may be served, and
+    /// keys this server no longer replicates are dropped.
     public mutating func noteEveryoneSynced(_ epoch: Int64) {
         everyoneSyncedEpoch = max(everyoneSyncedEpoch, epoch)
+        collectGarbage()
     }
 
     /// A peer or client mentioned `epoch`; returns `.fetchView` when it is newer than ours.
@@ -213,8 +215,8 @@ public struct ReplicaCore: Sendable {
     }
 
     /// Drops keys this server no longer replicates, once every member has synced to the current epoch.
-    public mutating func collectGarbage(everyoneSyncedTo epoch: Int64) {
-        guard epoch >= view.epoch, syncComplete else { return }
+    private mutating func collectGarbage() {
+        guard everyoneSyncedEpoch >= view.epoch, syncComplete else { return }
         let ring = view.ring
         let serverID = serverID
         store.drop { !ring.replicaSet(forKey: $0).contains(serverID) }

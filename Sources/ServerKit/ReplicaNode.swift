@@ -100,7 +100,6 @@ public struct ReplicaNode: Sendable {
         var actions = carryOut(core.observe(epoch: epoch))
         if core.view.epoch < 0 { actions += fetchView() }
         core.noteEveryoneSynced(allSyncedEpoch)
-        core.collectGarbage(everyoneSyncedTo: allSyncedEpoch)
         return actions
     }
 

@@ -1,3 +1,5 @@
+import ClientKit
+
 /// The kinds of fault a simulated run injects, for the summary.
 public enum FaultKind: String, CaseIterable, Sendable {
     case killServer = "kill server"
@@ -57,7 +59,7 @@ struct ClusterSnapshot {
 struct Nemesis {
     let configuration: SimulationConfiguration
 
-    func plan(_ cluster: ClusterSnapshot, random: inout SeededRandom) -> [Fault] {
+    func plan(_ cluster: ClusterSnapshot, random: inout SplitMix64) -> [Fault] {
         let leaseMs = configuration.leaseMs
         if cluster.isStable && cluster.memberMachines.count >= 2 && random.chance(0.4) {
             return dataLosingFaults(cluster, random: &random)
@@ -83,7 +85,7 @@ struct Nemesis {
         }
     }
 
-    private func dataLosingFaults(_ cluster: ClusterSnapshot, random: inout SeededRandom) -> [Fault] {
+    private func dataLosingFaults(_ cluster: ClusterSnapshot, random: inout SplitMix64) -> [Fault] {
         let leaseMs = configuration.leaseMs
         // Victims come from the view's members, and one always survives: a server that has not joined yet holds
         // nothing (seed 128 once killed both members of a two-server view while a third was still joining).

@@ -15,7 +15,7 @@ import Wire
 public final class Simulation {
     public let seed: UInt64
     let configuration: SimulationConfiguration
-    var random: SeededRandom
+    var random: SplitMix64
     var nowMs: Int64 = 0
     /// Events handled so far. Histories are stamped with it, so their real-time order is exact.
     var eventCount = 0
@@ -59,7 +59,7 @@ public final class Simulation {
         configuration.validate()
         self.seed = seed
         self.configuration = configuration
-        random = SeededRandom(seed: seed)
+        random = SplitMix64(seed: seed)
         servers = (0..<configuration.machinesMax).map { SimulatedServer(machine: $0, ringSize: configuration.ringSize) }
         clients = (0...configuration.clients).map { SimulatedClient(process: $0) }
         keys = (0..<configuration.keys).map { "k\($0)" }

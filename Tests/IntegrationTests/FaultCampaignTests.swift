@@ -15,7 +15,7 @@ struct FaultCampaignTests {
     @Test func historyUnderKillsPausesAndViewLeaderRestartsIsLinearizable() throws {
         let seed = UInt64(MonotonicClock.nowNs() % 1_000_000)
         print("fault campaign seed \(seed)")
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let cluster = try LocalCluster()
         defer { cluster.stop() }
         var live = try (0..<5).map { _ in try cluster.startServer() }

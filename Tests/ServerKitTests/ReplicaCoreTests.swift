@@ -178,9 +178,9 @@ struct ReplicaCoreTests {
         let grown = Self.view(2, ["a", "b", "c", "d", "e"])
         _ = core.adopt(grown)
         core.syncCompleted(epoch: 2, entries: [])
-        core.collectGarbage(everyoneSyncedTo: 1)
+        core.noteEveryoneSynced(1)
         #expect(core.store.count == 100, "not everyone has synced to epoch 2 yet")
-        core.collectGarbage(everyoneSyncedTo: 2)
+        core.noteEveryoneSynced(2)
         let kept = (0..<100).filter { grown.ring.replicaSet(forKey: "key-\($0)").contains("a") }
         #expect(core.store.count == kept.count)
     }

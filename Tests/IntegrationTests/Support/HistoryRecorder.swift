@@ -28,7 +28,7 @@ final class HistoryRecorder: @unchecked Sendable {
         clientCount = clients
         for process in 0..<clients {
             Thread { [self] in
-                var random = SeededRandom(seed: seed &+ UInt64(process))
+                var random = SplitMix64(seed: seed &+ UInt64(process))
                 let client = ReplicatedClient(viewLeaderHost: "127.0.0.1", viewLeaderPort: cluster.viewLeaderPort,
                                               timeoutMs: 1_000, retryBudgetMs: 3_000)
                 var sequence = 0
@@ -79,20 +79,5 @@ final class HistoryRecorder: @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         for _ in 0..<clientCount { finished.wait() }
         return operations.withLock { $0 }
-    }
-}
-
-/// SplitMix64: seeded, so a failing campaign's choices can be replayed from the seed it prints.
-struct SeededRandom {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,12 +1,13 @@
-/// SplitMix64: a tiny, fast, seedable generator, so a bench run's keys and operations follow from `--seed`.
+/// SplitMix64: a tiny, fast, seedable generator, so whatever follows from a seed (a bench run's keys, a
+/// simulation, a fault campaign) replays exactly, on every machine.
 ///
 /// Not for anything secret; chosen because it is one addition and three multiply-xor steps per number.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var mixed = state
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9

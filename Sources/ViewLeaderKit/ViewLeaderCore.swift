@@ -26,6 +26,11 @@ public struct ViewLeaderCore: Sendable {
     public let ringSize: Int
     /// The latest time any event brought; a much later one means this process was not running in between.
     private var lastEventMs: Int64
+    /// When any server last heartbeated (stalled time excluded); a long silence from all of them at once means
+    /// this viewleader is cut off, not that they all failed.
+    private var lastHeartbeatHeardMs: Int64
+    /// Expiry is on hold because no server has been heard for `isolationSilenceMs`.
+    private var expiryHeld = false
 
     /// How often the shell must call `tick`: a lapsed lease is noticed within this much of expiring.
     public static func tickIntervalMs(leaseMs: Int64) -> Int64 {
@@ -36,6 +41,12 @@ public struct ViewLeaderCore: Sendable {
     /// stalled VM, swapping): with ticks due every `tickIntervalMs`, it cannot be a quiet spell.
     public static func stallMsMin(leaseMs: Int64) -> Int64 { 4 * tickIntervalMs(leaseMs: leaseMs) }
 
+    /// Silence from every server for this long, with two or more members, means the viewleader itself is cut
+    /// off from them (a partition, a dead network interface): live servers heartbeat many times a lease, and
+    /// every member failing within one heartbeat interval of the others is far less likely. Half a lease: the
+    /// first lease to lapse in such a silence lapses after at least this long.
+    public static func isolationSilenceMs(leaseMs: Int64) -> Int64 { leaseMs / 2 }
+
     public init(leaseMs: Int64, lockWaiterTimeoutMs: Int64, ringSize: Int = HashRing.defaultRingSize,
                 restoring saved: ViewLeaderState? = nil, nowMs: Int64 = 0) {
         membership = saved.map { Membership(leaseMs: leaseMs, restoring: $0, nowMs: nowMs) }
@@ -43,6 +54,7 @@ public struct ViewLeaderCore: Sendable {
         locks = LockTable(waiterTimeoutMs: lockWaiterTimeoutMs)
         self.ringSize = ringSize
         lastEventMs = nowMs
+        lastHeartbeatHeardMs = nowMs
     }
 
     /// Answers one request from a peer at `peerHost`.
@@ -74,8 +86,8 @@ public struct ViewLeaderCore: Sendable {
 
     /// Advances time: expires lapsed leases (releasing their locks) and drops silent lock waiters.
     public mutating func tick(nowMs: Int64) -> [ViewLeaderEffect] {
-        let stall = noticeStall(nowMs: nowMs)
-        let changes = membership.expire(nowMs: nowMs)
+        let stall = noticeStall(nowMs: nowMs) + noticeIsolation(nowMs: nowMs)
+        let changes = expiryHeld ? [] : membership.expire(nowMs: nowMs)
         var effects = changes.isEmpty ? stall : [ViewLeaderEffect.persist(membership.state)] + stall
         effects += apply(changes)
         if !changes.isEmpty { effects.append(announcement()) }
@@ -93,8 +105,37 @@ public struct ViewLeaderCore: Sendable {
         lastEventMs = max(lastEventMs, nowMs)
         guard silenceMs > Self.stallMsMin(leaseMs: membership.leaseMs) else { return [] }
         membership.extendLeases(byMs: silenceMs)
+        lastHeartbeatHeardMs += silenceMs
         return [.log("heard nothing for \(silenceMs) ms: this process was stopped or starved, so every lease is "
             + "extended by as much rather than expired")]
+    }
+
+    /// While no server at all is heard, leases lapse only because this viewleader is cut off: expiring the
+    /// members one by one would empty the view and throw away every replica (a real-process campaign that
+    /// cut the viewleader off from every server found exactly that). Expiry waits until a server is heard
+    /// again; then every lease is extended by the silence, so each member has a full lease to get through.
+    /// A single member is expired as before: its silence cannot be told apart from its failure.
+    private mutating func noticeIsolation(nowMs: Int64) -> [ViewLeaderEffect] {
+        let silenceMs = nowMs - lastHeartbeatHeardMs
+        let isolated = membership.members.count >= 2 && silenceMs > Self.isolationSilenceMs(leaseMs: membership.leaseMs)
+        guard isolated != expiryHeld else { return [] }
+        expiryHeld = isolated
+        return isolated
+            ? [.log("heard no server for \(silenceMs) ms: this viewleader seems cut off from all "
+                + "\(membership.members.count) members, so no lease expires until one is heard again")]
+            : []
+    }
+
+    /// A heartbeat ends any silence: after one long enough to hold expiry, every lease restarts from now.
+    private mutating func noteHeartbeatHeard(nowMs: Int64) -> [ViewLeaderEffect] {
+        defer { lastHeartbeatHeardMs = max(lastHeartbeatHeardMs, nowMs) }
+        let noticed = noticeIsolation(nowMs: nowMs)
+        guard expiryHeld else { return noticed }
+        let silenceMs = nowMs - lastHeartbeatHeardMs
+        expiryHeld = false
+        membership.extendLeases(byMs: silenceMs)
+        return noticed + [.log("heard a server again after \(silenceMs) ms of silence from all of them: every lease is "
+            + "extended by as much")]
     }
 
     private mutating func heartbeat(_ request: Request, peerHost: String, nowMs: Int64)
@@ -108,8 +149,9 @@ public struct ViewLeaderCore: Sendable {
         let host = try request.optionalString("addr") ?? peerHost
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
+        let heard = noteHeartbeatHeard(nowMs: nowMs)
         let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs, syncedEpoch: syncedEpoch)
-        let effects = apply(changes)
+        let effects = heard + apply(changes)
         switch outcome {
         case .accepted(let epoch):
             return (.object(["status": "ok", "epoch": .integer(epoch), "lease_ms": .integer(membership.leaseMs),

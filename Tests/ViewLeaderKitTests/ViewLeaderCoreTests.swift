@@ -54,11 +54,66 @@ struct ViewLeaderCoreTests {
         #expect(reply.objectValue?["status"] == "ok")
         #expect(effects.count == 1 && effects.first.map { "\($0)".contains("stopped or starved") } == true)
         #expect(core.membership.epoch == 2 && core.membership.members.count == 2)
-        // b stays silent: it expires a lease after its last heartbeat, counting only time the viewleader ran.
-        #expect(core.tick(after: 3_000, through: 3_500).isEmpty)
-        let expiry = core.tick(after: 3_500, through: 3_600)
+        // b stays silent while a heartbeats: b expires a lease after its last heartbeat, counting only time the
+        // viewleader ran.
+        var expiry: [ViewLeaderEffect] = []
+        for nowMs in stride(from: Int64(3_100), through: 3_600, by: 100) {
+            expiry += try core.handle(request(["cmd": "heartbeat", "port": 1, "requestor": "a", "addr": "a"]),
+                                      peerHost: "h", nowMs: nowMs).effects
+            if nowMs == 3_500 { #expect(expiry.isEmpty) }
+            expiry += core.tick(after: nowMs, through: nowMs + 50)
+        }
         #expect(expiry.contains(.log("epoch 3: server b at b:1 expired")))
         #expect(core.membership.members.keys.sorted() == ["a"])
+    }
+
+    private func heartbeat(_ core: inout ViewLeaderCore, _ id: String, at nowMs: Int64) throws
+        -> (status: String?, effects: [ViewLeaderEffect])
+    {
+        let (reply, effects) = try core.handle(
+            request(["cmd": "heartbeat", "port": 1, "requestor": .string(id), "addr": .string(id)]),
+            peerHost: "h", nowMs: nowMs)
+        return (reply.objectValue?["status"]?.stringValue, effects)
+    }
+
+    /// Found by the real-process campaign: a viewleader cut off from every server expired them one by one and
+    /// emptied the view, losing every replica of every key.
+    @Test func aViewLeaderCutOffFromEveryServerExpiresNoOneAndRestartsLeasesWhenHeardAgain() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 60_000)
+        for id in ["a", "b", "c"] { _ = try heartbeat(&core, id, at: 0) }
+        // Cut off from 100 ms to 5,000 ms, ticking all along.
+        for id in ["a", "b", "c"] { _ = try heartbeat(&core, id, at: 100) }
+        let silence = core.tick(after: 100, through: 5_000)
+        #expect(silence.count == 1 && silence.first.map { "\($0)".contains("seems cut off from all 3 members") } == true)
+        #expect(core.membership.members.count == 3 && core.membership.epoch == 3)
+        // Heard again: a's heartbeat restarts every lease, so b and c get a full lease to get through.
+        let (status, effects) = try heartbeat(&core, "a", at: 5_000)
+        #expect(status == "ok")
+        #expect(effects.count == 1 && effects.first.map { "\($0)".contains("heard a server again") } == true)
+        #expect(core.tick(after: 5_000, through: 5_400).isEmpty)
+        for id in ["b", "c"] { #expect(try heartbeat(&core, id, at: 5_400).status == "ok") }
+        #expect(core.membership.members.count == 3 && core.membership.epoch == 3)
+    }
+
+    @Test func serversThatFailWhileAnotherHeartbeatsStillExpire() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 60_000)
+        for id in ["a", "b", "c"] { _ = try heartbeat(&core, id, at: 0) }
+        // b and c fail at once; a goes on heartbeating, so the viewleader is not the one cut off.
+        var effects: [ViewLeaderEffect] = []
+        for nowMs in stride(from: Int64(200), through: 1_400, by: 200) {
+            effects += try heartbeat(&core, "a", at: nowMs).effects
+            effects += core.tick(after: nowMs, through: nowMs + 100)
+        }
+        #expect(effects.contains(.log("epoch 4: server b at b:1 expired")))
+        #expect(effects.contains(.log("epoch 5: server c at c:1 expired")))
+        #expect(core.membership.members.keys.sorted() == ["a"])
+    }
+
+    @Test func aSingleSilentMemberStillExpires() throws {
+        var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 60_000)
+        _ = try heartbeat(&core, "a", at: 0)
+        _ = core.tick(after: 0, through: 1_100)
+        #expect(core.membership.members.isEmpty)
     }
 
     @Test func queryServersKeepsTheClassicFieldsAndAddsAStructuredList() throws {

@@ -11,6 +11,13 @@ public final class ServerService: @unchecked Sendable {
     /// Time allowed to connect to the viewleader or hear its heartbeat reply.
     public static let viewLeaderTimeoutMs = 2_000
 
+    /// A heartbeat unanswered for two intervals is given up, and the next goes on a fresh connection: after a
+    /// partition heals, a connection whose packets were dropped can sit in TCP's retransmission back-off for
+    /// seconds, longer than a short lease.
+    public static func heartbeatCallTimeoutMs(intervalMs: Int) -> Int {
+        min(viewLeaderTimeoutMs, max(100, 2 * intervalMs))
+    }
+
     public let server: FrameServer
     public let configuration: ServerConfiguration
     private var core = ServerCore()
@@ -78,7 +85,8 @@ public final class ServerService: @unchecked Sendable {
                 }
                 let sentMs = MonotonicClock.nowMs()
                 let request = session.request(syncedEpoch: replica.syncedEpoch.load(ordering: .relaxed))
-                let reply = try connection!.call(request, timeoutMs: Self.viewLeaderTimeoutMs)
+                let reply = try connection!.call(
+                    request, timeoutMs: Self.heartbeatCallTimeoutMs(intervalMs: configuration.heartbeatIntervalMs))
                 if !viewLeaderReachable { log.info("viewleader reachable again") }
                 viewLeaderReachable = true
                 act(on: session.receive(reply), session: &session, sentMs: sentMs)

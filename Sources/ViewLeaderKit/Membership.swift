@@ -1,3 +1,5 @@
+import Placement
+
 /// A live server as the viewleader sees it.
 public struct Member: Equatable, Sendable {
     /// The server's self-chosen ID (the heartbeat's `requestor`, as text).
@@ -28,6 +30,13 @@ public enum HeartbeatOutcome: Equatable, Sendable {
 
 /// Who is alive, by heartbeats and leases, and the epoch that counts changes to that set.
 ///
+/// Expiry is paced by replication: at most `unsyncedExpiriesMax` members (two, with three replicas per key)
+/// expire between moments when every live member has synced the current epoch. A further lapsed member stays in
+/// the view, held, until the other members have synced the current epoch (copying its ranges), or until it has been silent for
+/// `heldExpiryLeasesMax` leases more: removing a third replica of a range before rebalancing copied it would
+/// drop the range's last copy, and a server that lapsed together with two others is more often slow (its
+/// heartbeats stuck behind a healed partition) than gone. A held member serves nothing: its own lease lapsed.
+///
 /// Pure: time arrives as `nowMs`, and nothing here reads a clock or touches a socket. Invariants, checked after
 /// every event: the epoch only rises, live addresses are unique, and no expired ID is live.
 public struct Membership: Sendable {
@@ -43,6 +52,15 @@ public struct Membership: Sendable {
     public private(set) var epoch: Int64 = 0
     /// Live members by ID.
     public private(set) var members: [String: Member] = [:]
+    /// Members expired since every live member last synced the current epoch.
+    public private(set) var expiredSinceSynced = 0
+    /// Lapsed members kept in the view by the pacing rule.
+    public private(set) var heldIDs: Set<String> = []
+    /// Members that may expire between two fully synced views: one replica of every range survives.
+    public static let unsyncedExpiriesMax = HashRing.replicationFactor - 1
+    /// A held member silent for this many leases beyond its own expires anyway: it is gone, and so is any range
+    /// it held the last copy of; the rest of the view must be able to move on.
+    public static let heldExpiryLeasesMax: Int64 = 10
     private var expiredIDs: Set<String> = []
     /// Expired IDs in the order they expired, so the oldest can be forgotten first.
     private var expiredOrder: [String] = []
@@ -93,10 +111,13 @@ public struct Membership: Sendable {
                 member.lastHeartbeatMs = nowMs
                 member.syncedEpoch = max(member.syncedEpoch, min(syncedEpoch, epoch))
                 members[id] = member
+                heldIDs.remove(id)
+                noteSyncProgress()
                 return (.accepted(epoch: epoch), changes)
             }
             // The same ID advertising a new address is a server that moved: it leaves and joins again.
             members[id] = nil
+            heldIDs.remove(id)
             epoch += 1
             changes.append(.expired(member, epoch: epoch))
         }
@@ -111,19 +132,35 @@ public struct Membership: Sendable {
         return (.accepted(epoch: epoch), changes)
     }
 
-    /// Removes every member whose lease has run out, one epoch per member, oldest heartbeat first.
+    /// Removes members whose lease has run out, one epoch per member, oldest heartbeat first, as far as the
+    /// pacing rule allows; holds the others (see the type's comment).
     public mutating func expire(nowMs: Int64) -> [ViewChange] {
+        defer { checkInvariants() }
+        noteSyncProgress()
         let lapsed = members.values
             .filter { nowMs - $0.lastHeartbeatMs > leaseMs }
             .sorted { ($0.lastHeartbeatMs, $0.id) < ($1.lastHeartbeatMs, $1.id) }
         var changes: [ViewChange] = []
         for member in lapsed {
+            let silentTooLong = nowMs - member.lastHeartbeatMs > leaseMs * (1 + Self.heldExpiryLeasesMax)
+            guard expiredSinceSynced < Self.unsyncedExpiriesMax || silentTooLong else {
+                heldIDs.insert(member.id)
+                continue
+            }
+            heldIDs.remove(member.id)
+            expiredSinceSynced += 1
             members[member.id] = nil
             rememberExpired(member.id)
             epoch += 1
             changes.append(.expired(member, epoch: epoch))
         }
         return changes
+    }
+
+    /// Once every member but the held ones has synced the current epoch, the held members' ranges are copied
+    /// (a sync pulls from every member, held ones included), so the pacing starts over.
+    private mutating func noteSyncProgress() {
+        if members.values.allSatisfy({ heldIDs.contains($0.id) || $0.syncedEpoch >= epoch }) { expiredSinceSynced = 0 }
     }
 
     /// Moves every live member's last heartbeat `ms` later: time the viewleader could not hear them in.
@@ -145,5 +182,6 @@ public struct Membership: Sendable {
         precondition(epoch >= 0, "epoch went negative")
         precondition(Set(members.values.map(\.address)).count == members.count, "two live members share an address")
         precondition(members.keys.allSatisfy { !expiredIDs.contains($0) }, "an expired ID is live")
+        precondition(heldIDs.isSubset(of: members.keys), "a held ID is not a member")
     }
 }

@@ -87,8 +87,14 @@ public struct ViewLeaderCore: Sendable {
     /// Advances time: expires lapsed leases (releasing their locks) and drops silent lock waiters.
     public mutating func tick(nowMs: Int64) -> [ViewLeaderEffect] {
         let stall = noticeStall(nowMs: nowMs) + noticeIsolation(nowMs: nowMs)
+        let heldBefore = membership.heldIDs
         let changes = expiryHeld ? [] : membership.expire(nowMs: nowMs)
         var effects = changes.isEmpty ? stall : [ViewLeaderEffect.persist(membership.state)] + stall
+        for id in membership.heldIDs.subtracting(heldBefore).sorted() {
+            effects.append(.log("server \(id)'s lease lapsed, but \(membership.expiredSinceSynced) members already "
+                + "left since every member last synced: it stays in the view, serving nothing, until the others "
+                + "have copied its ranges (or it is silent for \(Membership.heldExpiryLeasesMax) leases more)"))
+        }
         effects += apply(changes)
         if !changes.isEmpty { effects.append(announcement()) }
         for (lockID, requestor) in locks.dropSilentWaiters(nowMs: nowMs) {

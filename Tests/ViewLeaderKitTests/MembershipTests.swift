@@ -49,16 +49,47 @@ struct MembershipTests {
         #expect(membership.members.keys.sorted() == ["b"])
     }
 
-    @Test func simultaneousExpiriesEachAdvanceTheEpoch() {
+    @Test func simultaneousExpiriesEachAdvanceTheEpochTwoAtATimeBetweenSyncedViews() {
         var membership = Membership(leaseMs: 100)
-        for (index, id) in ["a", "b", "c"].enumerated() {
-            _ = membership.heartbeat(id: id, address: "h:\(index)", nowMs: Int64(index))
+        let ids = ["a", "b", "c", "d"]
+        for (index, id) in ids.enumerated() { _ = membership.heartbeat(id: id, address: "h:\(index)", nowMs: Int64(index)) }
+        for (index, id) in ids.enumerated() {
+            _ = membership.heartbeat(id: id, address: "h:\(index)", nowMs: 10, syncedEpoch: .max)
         }
-        #expect(membership.epoch == 3)
-        let changes = membership.expire(nowMs: 1_000)
-        #expect(changes.count == 3)
+        #expect(membership.epoch == 4 && membership.everyoneSyncedTo == 4)
+        // a, b and c fail at once; d goes on. Two expire, each advancing the epoch; the third replica is held.
+        let changes = membership.heartbeat(id: "d", address: "h:3", nowMs: 150).changes + membership.expire(nowMs: 150)
+        #expect(changes.count == 2)
         #expect(membership.epoch == 6)
-        #expect(membership.members.isEmpty)
+        #expect(membership.heldIDs == ["c"] && membership.members.keys.sorted() == ["c", "d"])
+        // Once d has synced epoch 6 (pulling c's ranges), c may go too.
+        _ = membership.heartbeat(id: "d", address: "h:3", nowMs: 200, syncedEpoch: .max)
+        #expect(membership.expire(nowMs: 200).count == 1)
+        #expect(membership.epoch == 7 && membership.members.keys.sorted() == ["d"] && membership.heldIDs.isEmpty)
+    }
+
+    @Test func aHeldMemberThatHeartbeatsAgainStaysAndOneSilentTenLeasesMoreExpires() {
+        var membership = Membership(leaseMs: 100)
+        for (index, id) in ["a", "b", "c", "d"].enumerated() {
+            _ = membership.heartbeat(id: id, address: "h:\(index)", nowMs: 0)
+            _ = membership.heartbeat(id: id, address: "h:\(index)", nowMs: 10, syncedEpoch: .max)
+        }
+        _ = membership.heartbeat(id: "d", address: "h:3", nowMs: 150)
+        _ = membership.expire(nowMs: 150)
+        #expect(membership.heldIDs == ["c"])
+        // c was only slow: its heartbeat gets through, and it is a live member again, data and all.
+        #expect(membership.heartbeat(id: "c", address: "h:2", nowMs: 160).outcome == .accepted(epoch: 6))
+        #expect(membership.heldIDs.isEmpty)
+        // Now c falls silent for good while d heartbeats but never syncs: c is held, then expired ten leases
+        // past its own.
+        func heartbeatFromD(at nowMs: Int64) -> [ViewChange] {
+            membership.heartbeat(id: "d", address: "h:3", nowMs: nowMs).changes + membership.expire(nowMs: nowMs)
+        }
+        #expect(heartbeatFromD(at: 261).isEmpty)
+        #expect(membership.heldIDs == ["c"])
+        #expect(heartbeatFromD(at: 160 + 100 * 11).isEmpty)
+        #expect(heartbeatFromD(at: 160 + 100 * 11 + 1).count == 1)
+        #expect(membership.members.keys.sorted() == ["d"])
     }
 
     @Test func serverThatMovesToANewAddressLeavesAndJoinsAgain() {
@@ -117,6 +148,8 @@ struct MembershipLimitTests {
         var membership = Membership(leaseMs: 1)
         for index in 0...Membership.expiredIDsRememberedMax {
             _ = membership.heartbeat(id: "s\(index)", address: "h:1", nowMs: Int64(index) * 10)
+            // Synced, so the pacing of expiry by replication never holds it.
+            _ = membership.heartbeat(id: "s\(index)", address: "h:1", nowMs: Int64(index) * 10 + 1, syncedEpoch: .max)
             _ = membership.expire(nowMs: Int64(index) * 10 + 5)
         }
         #expect(!membership.isExpired("s0"), "the oldest expired ID was forgotten")

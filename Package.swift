@@ -29,11 +29,15 @@ let package = Package(
         // Test support: the real cores on a seeded, simulated network and clock, with a nemesis and invariants.
         .target(name: "Simulation",
                 dependencies: ["ViewLeaderKit", "ServerKit", "ClientKit", "Linearizability", "CommandLineKit"]),
+        // Test support: real processes under a nemesis (kills, pauses, joins, network namespaces and cut links).
+        .target(name: "Campaign", dependencies: ["ClientKit", "Linearizability", "Placement", "Wire", "CommandLineKit"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
         .executableTarget(name: "client", dependencies: ["ClientKit"]),
         // A developer tool, not a product: runs any number of simulated seeds (scripts/simulate).
         .executableTarget(name: "simulate", dependencies: ["Simulation"]),
+        // A developer tool, not a product: runs fault campaigns on real processes (scripts/campaign).
+        .executableTarget(name: "campaign", dependencies: ["Campaign"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
@@ -44,7 +48,8 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Placement", "CommandLineKit"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Wire", "ClientKit", "Placement", "Linearizability", "viewleader", "server", "client"]
+            dependencies: ["Wire", "ClientKit", "Placement", "Linearizability", "Campaign", "viewleader", "server",
+                           "client"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import Campaign
 import Foundation
 import Glibc
 import Testing
@@ -59,12 +60,12 @@ struct ClientToolTests {
         let viewLeader = "--viewleader=127.0.0.1:\(cluster.viewLeaderPort)"
         #expect(try runTool("client", [viewLeader, "lock_get", "L", "holder"]).stdout.contains("granted"))
         // A waiter interrupted with Ctrl-C leaves the queue.
-        let quitter = try ManagedProcess(executable: "client",
+        let quitter = try ChildProcess(executable: "client",
                                          arguments: [viewLeader, "--retry-interval", "0.1", "lock_get", "L", "quitter"],
                                          name: "quitter", logDirectory: cluster.directory)
         _ = try quitter.waitForLine(prefix: "waiting for lock")
         // A second waiter queues behind it and stays.
-        let patient = try ManagedProcess(executable: "client",
+        let patient = try ChildProcess(executable: "client",
                                          arguments: [viewLeader, "--retry-interval", "0.1", "lock_get", "L", "patient"],
                                          name: "patient", logDirectory: cluster.directory)
         #expect(try patient.waitForLine(prefix: "waiting for lock").contains("position 2"))

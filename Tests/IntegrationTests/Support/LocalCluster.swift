@@ -1,3 +1,4 @@
+import Campaign
 import ClientKit
 import Foundation
 import Glibc
@@ -10,17 +11,17 @@ final class LocalCluster: @unchecked Sendable {
     static let heartbeatSeconds = 0.2
 
     let directory: URL
-    private(set) var viewLeader: ManagedProcess
+    private(set) var viewLeader: ChildProcess
     let viewLeaderPort: Int
     private let viewLeaderArguments: [String]
-    private(set) var servers: [ManagedProcess] = []
+    private(set) var servers: [ChildProcess] = []
 
     init(viewLeaderArguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.viewLeaderArguments = ["--lease", String(Self.leaseSeconds),
                                     "--state-dir", directory.appendingPathComponent("state").path] + viewLeaderArguments
-        viewLeader = try ManagedProcess(executable: "viewleader", arguments: ["--port", "0"] + self.viewLeaderArguments,
+        viewLeader = try ChildProcess(executable: "viewleader", arguments: ["--port", "0"] + self.viewLeaderArguments,
                                         name: "viewleader", logDirectory: directory)
         viewLeaderPort = try viewLeader.listeningPort()
     }
@@ -28,7 +29,7 @@ final class LocalCluster: @unchecked Sendable {
     /// SIGKILLs the viewleader and starts it again on the same port with the same state directory.
     func restartViewLeader() throws {
         viewLeader.kill(SIGKILL)
-        viewLeader = try ManagedProcess(executable: "viewleader",
+        viewLeader = try ChildProcess(executable: "viewleader",
                                         arguments: ["--port", String(viewLeaderPort)] + viewLeaderArguments,
                                         name: "viewleader-restarted", logDirectory: directory)
         _ = try viewLeader.listeningPort()
@@ -36,8 +37,8 @@ final class LocalCluster: @unchecked Sendable {
 
     /// Starts a server heartbeating to this cluster's viewleader and waits until it is listening.
     @discardableResult
-    func startServer(arguments: [String] = []) throws -> (process: ManagedProcess, port: Int, id: String) {
-        let process = try ManagedProcess(
+    func startServer(arguments: [String] = []) throws -> (process: ChildProcess, port: Int, id: String) {
+        let process = try ChildProcess(
             executable: "server",
             arguments: ["--port", "0", "--viewleader", "127.0.0.1:\(viewLeaderPort)",
                         "--heartbeat-interval", String(Self.heartbeatSeconds)] + arguments,

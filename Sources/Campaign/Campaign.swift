@@ -1,0 +1,359 @@
+import ClientKit
+import Foundation
+import Glibc
+import Linearizability
+import Placement
+import Wire
+
+/// A fault campaign on real processes, Jepsen-style: a viewleader and five to seven servers, clients on a few
+/// keys, and a nemesis that SIGKILLs, SIGSTOPs, removes and adds servers, crashes, pauses and isolates the
+/// viewleader, and (on network namespaces) cuts links. At the end every fault is healed, the cluster must
+/// settle, every key ever acknowledged is read once more, and the whole history goes through the checker.
+public final class Campaign: @unchecked Sendable {
+    public let seed: UInt64
+    public let configuration: CampaignConfiguration
+    /// Receives a line for each fault, fault end and view change as it happens.
+    public var trace: (@Sendable (String) -> Void)?
+
+    /// A turn of the nemesis's loop: how often it looks at the view and applies faults that are due to end.
+    static let pollIntervalMs = 50
+    /// After the last fault started or ended, the cluster counts as stable only once this much longer than a
+    /// lease has passed with the view synced: a server that lost its lease has been dropped by then.
+    static let quietMarginMs = 500
+    /// Final reads stop waiting for further keys after this many unreadable ones: the cluster is down.
+    static let unreadableKeysMax = 3
+
+    private var random: SplitMix64
+    private var nemesis: CampaignNemesis
+    private var cluster: CampaignCluster!
+    private var startedAtMs: Int64 = 0
+    private var pendingEnds: [(dueMs: Int64, end: CampaignFaultEnd)] = []
+    private var doomedMachines: Set<Int> = []
+    private var dataLossBudget: Int
+    private var lastChangeMs: Int64 = 0
+    private var lastEpoch: Int64 = -1
+    private var viewLeaderIsolated = false
+    /// Peers each isolation cut a machine (or the viewleader, key -1) from, to heal exactly those.
+    private var isolatedFrom: [Int: [NetworkLab.Host]] = [:]
+    private var faults: [CampaignFaultKind: Int] = [:]
+    private var faultsDuringRebalancing: [CampaignFaultKind: Int] = [:]
+    private var invariantViolations: [String] = []
+    private var log: [String] = []
+
+    public init(seed: UInt64, configuration: CampaignConfiguration) {
+        self.seed = seed
+        self.configuration = configuration
+        random = SplitMix64(seed: seed)
+        nemesis = CampaignNemesis(configuration: configuration)
+        dataLossBudget = configuration.dataLosingFaultsMax
+    }
+
+    public func run() throws -> CampaignReport {
+        startedAtMs = now()
+        for name in ["viewleader", "server"] {
+            let path = configuration.binaries.appendingPathComponent(name).path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw ChildProcessError.unexpected("no executable at \(path): build first (swift build)")
+            }
+        }
+        let directory = configuration.workDirectory.appendingPathComponent("kv-campaign-\(seed)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (lab, network) = try Self.makeLab(configuration.network)
+        defer { lab?.tearDown() }
+        cluster = try CampaignCluster(configuration: configuration, directory: directory, lab: lab)
+        defer { cluster.stop() }
+        note("network: \(network); logs in \(directory.path)")
+        for _ in 0..<configuration.initialServers { try cluster.joinServer() }
+        if let problem = settle() { throw ChildProcessError.timedOut("the first view never settled: \(problem)") }
+
+        let workload = CampaignWorkload(configuration: configuration, viewLeaderHost: cluster.viewLeaderAddress,
+                                        viewLeaderPort: cluster.viewLeaderPort)
+        workload.start(seed: seed)
+        let chaosStartedMs = now()
+        try chaos(workload: workload)
+        let chaosMs = Int(now() - chaosStartedMs)
+        var history = workload.stop()
+        try healEverything()
+        if let problem = settle() { invariantViolations.append("after healing every fault, \(problem)") }
+
+        let finalReader = configuration.clients
+        let (finalReads, finalOperations) = readEveryAcknowledgedKey(history, as: finalReader)
+        history += finalOperations
+        let report = CampaignReport(
+            seed: seed, network: network, usedNetworkNamespaces: lab != nil, chaosMs: chaosMs, history: history,
+            finalReader: finalReader,
+            faults: faults, faultsDuringRebalancing: faultsDuringRebalancing,
+            verdict: LinearizabilityChecker.check(history), invariantViolations: invariantViolations,
+            keysAudited: finalReads.count, losses: FinalReadAudit.losses(history: history, finalReads: finalReads),
+            serversAtEnd: cluster.view()?.servers.count ?? 0, directory: directory.path)
+        try? log.joined(separator: "\n").write(to: directory.appendingPathComponent("campaign.log"), atomically: true,
+                                               encoding: .utf8)
+        if report.passed { try? FileManager.default.removeItem(at: directory) }
+        return report
+    }
+
+    private static func makeLab(_ mode: NetworkMode) throws -> (NetworkLab?, String) {
+        switch mode {
+        case .loopback:
+            return (nil, "loopback (no partitions)")
+        case .namespaces:
+            if let reason = NetworkLab.unavailableReason() {
+                throw ChildProcessError.unexpected("network namespaces unavailable: \(reason)")
+            }
+            return (try NetworkLab(), "a network namespace per process")
+        case .automatic:
+            if let reason = NetworkLab.unavailableReason() { return (nil, "loopback (no partitions: \(reason))") }
+            return (try NetworkLab(), "a network namespace per process")
+        }
+    }
+
+    // MARK: Chaos
+
+    private func chaos(workload: CampaignWorkload) throws {
+        let endMs = now() + Int64(configuration.chaosMs)
+        let kinds = CampaignFaultKind.allCases.filter { !$0.needsNetwork || cluster.lab != nil }
+        var nextTurnMs = now() + Int64(configuration.nemesisIntervalMs.lowerBound)
+        while now() < endMs || (configuration.untilEveryFaultKind && now() < endMs + Int64(configuration.chaosMs)
+                                    && configuration.faultsEnabled && kinds.contains { faults[$0] == nil })
+        {
+            try applyDueEnds()
+            let view = observeView()
+            if configuration.faultsEnabled && now() >= nextTurnMs {
+                let snapshot = self.snapshot(view, sharedKeys: workload.currentContendedKeys)
+                if let fault = nemesis.next(snapshot, random: &random) {
+                    try inject(fault, rebalancing: view.map { $0.everyoneSyncedTo < $0.epoch } ?? true)
+                }
+                nextTurnMs = now() + Int64(Int.random(in: configuration.nemesisIntervalMs, using: &random))
+            }
+            usleep(useconds_t(Self.pollIntervalMs * 1_000))
+        }
+    }
+
+    /// Reads the view, checks that epochs never go back, and renews the data-loss budget once stable.
+    private func observeView() -> ViewDescription? {
+        guard let view = cluster.view() else { return nil }
+        if view.epoch < lastEpoch {
+            invariantViolations.append("the epoch went back from \(lastEpoch) to \(view.epoch)")
+        }
+        if view.epoch != lastEpoch {
+            note("view \(view.epoch): \(view.servers.count) servers, synced to \(view.everyoneSyncedTo)")
+        }
+        lastEpoch = max(lastEpoch, view.epoch)
+        if stabilityProblem(view) == nil { dataLossBudget = configuration.dataLosingFaultsMax }
+        return view
+    }
+
+    /// Why the cluster is not stable (every running server a member, no one else, all synced to the current
+    /// epoch, and quiet for longer than a lease since the last fault), or nil when it is.
+    private func stabilityProblem(_ view: ViewDescription) -> String? {
+        let running = cluster.servers.indices.filter { cluster.servers[$0].state == .running }
+        let expected = Set(running.compactMap { cluster.currentID(of: $0) })
+        let members = Set(view.servers.map(\.id))
+        if !doomedMachines.isEmpty { return "servers \(doomedMachines.sorted()) are still down or cut off" }
+        if members != expected {
+            return "view \(view.epoch) has \(members.sorted()), the running servers are \(expected.sorted())"
+        }
+        if view.everyoneSyncedTo < view.epoch { return "view \(view.epoch) is synced only to \(view.everyoneSyncedTo)" }
+        let quietMs = now() - lastChangeMs
+        if quietMs < Int64(configuration.leaseMs + Self.quietMarginMs) { return "the last fault was \(quietMs) ms ago" }
+        return nil
+    }
+
+    private func snapshot(_ view: ViewDescription?, sharedKeys: [String]) -> CampaignSnapshot {
+        let healthy = cluster.servers.indices.filter { cluster.servers[$0].state == .running && !doomedMachines.contains($0) }
+        var machineByID: [String: Int] = [:]
+        for machine in healthy { if let id = cluster.currentID(of: machine) { machineByID[id] = machine } }
+        let memberIDs = view?.servers.map(\.id) ?? []
+        let members = healthy.filter { machine in memberIDs.contains { machineByID[$0] == machine } }
+        var primaries: [Int] = []
+        if let view {
+            let ring = HashRing(memberIDs: memberIDs, ringSize: view.ringSize)
+            primaries = Set(sharedKeys.compactMap { ring.primary(forKey: $0).flatMap { machineByID[$0] } }).sorted()
+        }
+        return CampaignSnapshot(
+            healthyMachines: healthy, memberMachines: members, primaryMachines: primaries,
+            activeServerCount: cluster.servers.count { $0.state != .retired }, dataLossBudget: dataLossBudget,
+            isStable: view.map { stabilityProblem($0) == nil } ?? false,
+            viewLeaderHealthy: cluster.viewLeaderState == .running && !viewLeaderIsolated,
+            networkFaultsPossible: cluster.lab != nil)
+    }
+
+    private func inject(_ fault: CampaignFault, rebalancing: Bool) throws {
+        note("fault: \(fault.kind.rawValue) \(fault)\(rebalancing ? " (while rebalancing)" : "")")
+        faults[fault.kind, default: 0] += 1
+        if rebalancing { faultsDuringRebalancing[fault.kind, default: 0] += 1 }
+        if fault.kind.losesData { dataLossBudget -= 1 }
+        lastChangeMs = now()
+        switch fault {
+        case .killServer(let machine, let restartAfterMs):
+            doomedMachines.insert(machine)
+            cluster.killServer(machine, retiring: false)
+            schedule(.restartServer(machine: machine), afterMs: restartAfterMs)
+        case .pauseServer(let machine, let forMs, let pastLease):
+            if pastLease { doomedMachines.insert(machine) }
+            cluster.pauseServer(machine)
+            schedule(.resumeServer(machine: machine), afterMs: forMs)
+        case .removeServer(let machine):
+            cluster.killServer(machine, retiring: true)
+        case .joinServer:
+            try cluster.joinServer()
+        case .replaceServer(let machine):
+            let joined = try cluster.joinServer()
+            let admitted = waitUntilMember(joined, timeoutMs: 3 * configuration.leaseMs)
+            note("  server \(joined) \(admitted ? "is in the view" : "not yet in the view"); removing server \(machine)")
+            cluster.killServer(machine, retiring: true)
+        case .killViewLeader(let restartAfterMs):
+            cluster.killViewLeader()
+            schedule(.restartViewLeader, afterMs: restartAfterMs)
+        case .pauseViewLeader(let forMs):
+            cluster.pauseViewLeader()
+            schedule(.resumeViewLeader, afterMs: forMs)
+        case .isolateServerFromViewLeader(let machine, let forMs):
+            doomedMachines.insert(machine)
+            cut(machine, from: [cluster.viewLeaderMachine.host].compactMap { $0 })
+            schedule(.reconnectServer(machine: machine), afterMs: forMs)
+        case .isolatePrimary(let machine, let forMs):
+            doomedMachines.insert(machine)
+            let peers = cluster.servers.indices.filter { $0 != machine && cluster.servers[$0].state != .retired }
+            cut(machine, from: [cluster.viewLeaderMachine.host].compactMap { $0 }
+                + peers.compactMap { cluster.servers[$0].machine.host })
+            schedule(.rejoinPrimary(machine: machine), afterMs: forMs)
+        case .isolateViewLeader(let forMs):
+            viewLeaderIsolated = true
+            cut(-1, from: cluster.servers.filter { $0.state != .retired }.compactMap(\.machine.host))
+            schedule(.reconnectViewLeader, afterMs: forMs)
+        case .cutLink(let first, let second, let forMs):
+            if let a = cluster.servers[first].machine.host, let b = cluster.servers[second].machine.host {
+                cluster.lab?.cut(a, b)
+            }
+            schedule(.healLink(first, second), afterMs: forMs)
+        }
+    }
+
+    /// Polls the view until the server on `machine` is a member; false if it is not within `timeoutMs`.
+    private func waitUntilMember(_ machine: Int, timeoutMs: Int) -> Bool {
+        let deadline = now() + Int64(timeoutMs)
+        while now() < deadline {
+            if let id = cluster.currentID(of: machine), let view = observeView(), view.servers.contains(where: { $0.id == id }) {
+                return true
+            }
+            usleep(useconds_t(Self.pollIntervalMs * 1_000) / 5)
+        }
+        return false
+    }
+
+    /// Cuts a server's machine (or the viewleader's, for -1) from each of `peers`, remembering them for the heal.
+    private func cut(_ machine: Int, from peers: [NetworkLab.Host]) {
+        guard let lab = cluster.lab, let host = self.host(machine) else { return }
+        for peer in peers { lab.cut(host, peer) }
+        isolatedFrom[machine] = peers
+    }
+
+    private func reconnect(_ machine: Int) {
+        guard let lab = cluster.lab, let host = self.host(machine) else { return }
+        for peer in isolatedFrom.removeValue(forKey: machine) ?? [] { lab.heal(host, peer) }
+    }
+
+    private func host(_ machine: Int) -> NetworkLab.Host? {
+        machine < 0 ? cluster.viewLeaderMachine.host : cluster.servers[machine].machine.host
+    }
+
+    private func schedule(_ end: CampaignFaultEnd, afterMs: Int) {
+        pendingEnds.append((now() + Int64(afterMs), end))
+    }
+
+    private func applyDueEnds() throws {
+        let due = pendingEnds.filter { $0.dueMs <= now() }
+        pendingEnds.removeAll { $0.dueMs <= now() }
+        for (_, end) in due { try apply(end) }
+    }
+
+    private func apply(_ end: CampaignFaultEnd) throws {
+        note("fault ends: \(end)")
+        lastChangeMs = now()
+        switch end {
+        case .restartServer(let machine):
+            if cluster.servers[machine].state == .crashed { try cluster.startServer(machine) }
+            doomedMachines.remove(machine)
+        case .resumeServer(let machine):
+            cluster.resumeServer(machine)
+            doomedMachines.remove(machine)
+        case .reconnectServer(let machine), .rejoinPrimary(let machine):
+            reconnect(machine)
+            doomedMachines.remove(machine)
+        case .restartViewLeader:
+            try cluster.restartViewLeader()
+        case .resumeViewLeader:
+            cluster.resumeViewLeader()
+        case .reconnectViewLeader:
+            reconnect(-1)
+            viewLeaderIsolated = false
+        case .healLink(let first, let second):
+            if let a = cluster.servers[first].machine.host, let b = cluster.servers[second].machine.host {
+                cluster.lab?.heal(a, b)
+            }
+        }
+    }
+
+    // MARK: The end
+
+    /// Ends every fault now: the settling starts from a whole cluster, less the servers removed for good.
+    private func healEverything() throws {
+        let ends = pendingEnds.sorted { $0.dueMs < $1.dueMs }
+        pendingEnds.removeAll()
+        for (_, end) in ends { try apply(end) }
+        cluster.lab?.healAll()
+        isolatedFrom.removeAll()
+        viewLeaderIsolated = false
+    }
+
+    /// Waits until the cluster is stable; returns what still kept it from being so at the deadline.
+    private func settle() -> String? {
+        let deadline = now() + Int64(configuration.settleTimeoutMs)
+        var problem = "the viewleader never answered"
+        while now() < deadline {
+            if let view = observeView() {
+                guard let found = stabilityProblem(view) else { return nil }
+                problem = found
+            }
+            usleep(useconds_t(Self.pollIntervalMs * 1_000))
+        }
+        return "the cluster did not settle within \(configuration.settleTimeoutMs / 1000) s: \(problem)"
+    }
+
+    /// Reads each key that ever had an acknowledged write or delete, through the client library as any client.
+    private func readEveryAcknowledgedKey(_ history: [RecordedOperation], as process: Int)
+        -> ([String: FinalReadAudit.FinalRead], [RecordedOperation])
+    {
+        let client = ReplicatedClient(viewLeaderHost: cluster.viewLeaderAddress, viewLeaderPort: cluster.viewLeaderPort,
+                                      timeoutMs: 2 * configuration.clientTimeoutMs,
+                                      retryBudgetMs: configuration.finalReadBudgetMs)
+        var reads: [String: FinalReadAudit.FinalRead] = [:]
+        var operations: [RecordedOperation] = []
+        var unreadable = 0
+        for key in FinalReadAudit.acknowledgedKeys(history) {
+            guard unreadable < Self.unreadableKeysMax else {
+                reads[key] = .unreadable("not tried after \(unreadable) unreadable keys")
+                continue
+            }
+            let operation = CampaignWorkload.perform(.read(key), process: process, client: client)
+            operations.append(operation)
+            if operation.outcome == .ok, case .read(let observed) = operation.kind {
+                reads[key] = .found(observed)
+            } else {
+                unreadable += 1
+                reads[key] = .unreadable("no server answered within \(configuration.finalReadBudgetMs / 1000) s")
+            }
+        }
+        note("final read: \(reads.count) keys")
+        return (reads, operations)
+    }
+
+    private func now() -> Int64 { MonotonicClock.nowMs() }
+
+    private func note(_ line: String) {
+        let stamped = "[\(String(format: "%7.2f", Double(now() - startedAtMs) / 1000))] \(line)"
+        log.append(stamped)
+        trace?(stamped)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Glibc
+import Wire
+
+/// The viewleader and servers of a campaign: real processes, each on a machine of its own (a network
+/// namespace with its own address), or all on loopback when namespaces are not available.
+final class CampaignCluster: @unchecked Sendable {
+    enum ProcessState: Equatable {
+        case running, paused, crashed, retired
+    }
+
+    /// Where one process runs.
+    struct Machine {
+        let name: String
+        let host: NetworkLab.Host?
+        var address: String { host?.address ?? "127.0.0.1" }
+    }
+
+    struct ServerSlot {
+        let machine: Machine
+        var process: ChildProcess?
+        var state: ProcessState
+    }
+
+    /// A server's start-up lines must appear within this time, even on a loaded machine.
+    static let startUpTimeoutMs = 15_000
+    /// The viewleader's `query_servers` answer must come within this time.
+    static let queryTimeoutMs = 2_000
+
+    let configuration: CampaignConfiguration
+    let directory: URL
+    let lab: NetworkLab?
+    let viewLeaderMachine: Machine
+    private(set) var viewLeader: ChildProcess
+    private(set) var viewLeaderState = ProcessState.running
+    private(set) var viewLeaderPort = 0
+    private(set) var servers: [ServerSlot] = []
+    private var viewLeaderStarts = 0
+
+    init(configuration: CampaignConfiguration, directory: URL, lab: NetworkLab?) throws {
+        self.configuration = configuration
+        self.directory = directory
+        self.lab = lab
+        viewLeaderMachine = Machine(name: "viewleader", host: try lab?.addHost())
+        viewLeader = try Self.launchViewLeader(configuration: configuration, directory: directory,
+                                               machine: viewLeaderMachine, port: 0, start: 0)
+        viewLeaderPort = try viewLeader.listeningPort()
+    }
+
+    var viewLeaderAddress: String { viewLeaderMachine.address }
+
+    // MARK: Servers
+
+    /// Starts a server on a new machine; returns its index.
+    @discardableResult
+    func joinServer() throws -> Int {
+        let index = servers.count
+        servers.append(ServerSlot(machine: Machine(name: "server\(index)", host: try lab?.addHost()),
+                                  process: nil, state: .crashed))
+        try startServer(index)
+        return index
+    }
+
+    /// Starts (or restarts, fresh and empty) the server on machine `index` and waits until it listens.
+    func startServer(_ index: Int) throws {
+        let machine = servers[index].machine
+        let starts = servers[index].process == nil ? 0 : 1
+        let process = try ChildProcess(
+            executableURL: configuration.binaries.appendingPathComponent("server"),
+            arguments: ["--bind", machine.address, "--port", "0",
+                        "--viewleader", "\(viewLeaderAddress):\(viewLeaderPort)",
+                        "--heartbeat-interval", seconds(configuration.heartbeatIntervalMs)],
+            name: "\(machine.name)-\(UUID().uuidString.prefix(4))\(starts == 0 ? "" : "-restarted")",
+            logDirectory: directory, networkNamespace: machine.host?.namespace)
+        servers[index].process = process
+        servers[index].state = .running
+        _ = try process.waitForLine(prefix: "server id: ", timeoutMs: Self.startUpTimeoutMs)
+        _ = try process.listeningPort()
+    }
+
+    func killServer(_ index: Int, retiring: Bool) {
+        servers[index].process?.kill(SIGKILL)
+        servers[index].state = retiring ? .retired : .crashed
+    }
+
+    func pauseServer(_ index: Int) {
+        guard servers[index].state == .running else { return }
+        servers[index].process?.signal(SIGSTOP)
+        servers[index].state = .paused
+    }
+
+    func resumeServer(_ index: Int) {
+        guard servers[index].state == .paused else { return }
+        servers[index].process?.signal(SIGCONT)
+        servers[index].state = .running
+    }
+
+    /// The ID the server on machine `index` heartbeats under now: it takes a fresh one when its lease lapsed.
+    func currentID(of index: Int) -> String? {
+        guard servers[index].state == .running || servers[index].state == .paused else { return nil }
+        let prefix = "server id: "
+        return servers[index].process?.stdoutLines.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    // MARK: Viewleader
+
+    func killViewLeader() {
+        viewLeader.kill(SIGKILL)
+        viewLeaderState = .crashed
+    }
+
+    /// Starts the viewleader again on the same machine, port and state folder.
+    func restartViewLeader() throws {
+        guard viewLeaderState == .crashed else { return }
+        viewLeaderStarts += 1
+        viewLeader = try Self.launchViewLeader(configuration: configuration, directory: directory,
+                                               machine: viewLeaderMachine, port: viewLeaderPort, start: viewLeaderStarts)
+        viewLeaderState = .running
+        _ = try viewLeader.listeningPort()
+    }
+
+    func pauseViewLeader() {
+        guard viewLeaderState == .running else { return }
+        viewLeader.signal(SIGSTOP)
+        viewLeaderState = .paused
+    }
+
+    func resumeViewLeader() {
+        guard viewLeaderState == .paused else { return }
+        viewLeader.signal(SIGCONT)
+        viewLeaderState = .running
+    }
+
+    private static func launchViewLeader(configuration: CampaignConfiguration, directory: URL, machine: Machine,
+                                         port: Int, start: Int) throws -> ChildProcess
+    {
+        try ChildProcess(
+            executableURL: configuration.binaries.appendingPathComponent("viewleader"),
+            arguments: ["--bind", machine.address, "--port", String(port),
+                        "--lease", seconds(configuration.leaseMs),
+                        "--state-dir", directory.appendingPathComponent("viewleader-state").path],
+            name: start == 0 ? "viewleader" : "viewleader-restart\(start)", logDirectory: directory,
+            networkNamespace: machine.host?.namespace)
+    }
+
+    /// The viewleader's view, with each server's synced epoch; nil while it cannot answer.
+    func view() -> ViewDescription? {
+        guard viewLeaderState == .running,
+              let connection = try? FrameConnection(host: viewLeaderAddress, port: viewLeaderPort,
+                                                    timeoutMs: Self.queryTimeoutMs)
+        else { return nil }
+        defer { connection.close() }
+        guard let reply = try? connection.call(["cmd": "query_servers"], timeoutMs: Self.queryTimeoutMs) else {
+            return nil
+        }
+        return try? ViewDescription(reply: reply)
+    }
+
+    /// Stops every process this cluster started, by PID.
+    func stop() {
+        for slot in servers { slot.process?.kill(SIGKILL) }
+        viewLeader.kill(SIGKILL)
+    }
+}
+
+private func seconds(_ ms: Int) -> String { String(Double(ms) / 1000) }

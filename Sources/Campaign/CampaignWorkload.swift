@@ -1,0 +1,120 @@
+import ClientKit
+import Foundation
+import Glibc
+import Linearizability
+import Synchronization
+import Wire
+
+/// Client threads doing random setr/getr/delr through the client library, recording every operation for the
+/// checker. They share a few contended keys (renewed every `keyGenerationMs`) and also write keys of their
+/// own that no one writes again, so that view changes have data to move and the final read has much to find.
+final class CampaignWorkload: @unchecked Sendable {
+    private let configuration: CampaignConfiguration
+    private let viewLeaderHost: String
+    private let viewLeaderPort: Int
+    private let startedAtMs = MonotonicClock.nowMs()
+    private let stopping = Atomic<Bool>(false)
+    private let operations = Mutex<[RecordedOperation]>([])
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(configuration: CampaignConfiguration, viewLeaderHost: String, viewLeaderPort: Int) {
+        self.configuration = configuration
+        self.viewLeaderHost = viewLeaderHost
+        self.viewLeaderPort = viewLeaderPort
+    }
+
+    /// The shared keys clients use `elapsedMs` into the campaign.
+    static func contendedKeys(elapsedMs: Int64, configuration: CampaignConfiguration) -> [String] {
+        let generation = elapsedMs / Int64(configuration.keyGenerationMs)
+        return (0..<configuration.contendedKeys).map { "g\(generation)-k\($0)" }
+    }
+
+    var currentContendedKeys: [String] {
+        Self.contendedKeys(elapsedMs: MonotonicClock.nowMs() - startedAtMs, configuration: configuration)
+    }
+
+    func start(seed: UInt64) {
+        for process in 0..<configuration.clients {
+            Thread { [self] in
+                runClient(process, random: SplitMix64(seed: seed &+ UInt64(process) &* 7_919))
+                finished.signal()
+            }.start()
+        }
+    }
+
+    /// Stops the clients after their current operation; returns everything they recorded.
+    func stop() -> [RecordedOperation] {
+        stopping.store(true, ordering: .relaxed)
+        for _ in 0..<configuration.clients { finished.wait() }
+        return operations.withLock { $0 }
+    }
+
+    private func runClient(_ process: Int, random: consuming SplitMix64) {
+        let client = ReplicatedClient(viewLeaderHost: viewLeaderHost, viewLeaderPort: viewLeaderPort,
+                                      timeoutMs: configuration.clientTimeoutMs,
+                                      retryBudgetMs: configuration.clientRetryBudgetMs)
+        var sequence = 0
+        while !stopping.load(ordering: .relaxed) {
+            usleep(useconds_t(configuration.clientThinkMs * 1_000))
+            sequence += 1
+            let value = "c\(process)-\(sequence)"
+            let roll = Int(random.next() % 100)
+            let shared = currentContendedKeys
+            let key = shared[Int(random.next() % UInt64(shared.count))]
+            let operation: Operation
+            switch roll {
+            case ..<configuration.readPercent: operation = .read(key)
+            case ..<(configuration.readPercent + configuration.deletePercent): operation = .delete(key)
+            case ..<(configuration.readPercent + configuration.deletePercent + configuration.spreadWritePercent):
+                operation = .write("s\(process)-\(sequence)", value)
+            default: operation = .write(key, value)
+            }
+            let recorded = Self.perform(operation, process: process, client: client)
+            operations.withLock { $0.append(recorded) }
+        }
+    }
+
+    enum Operation {
+        case read(String)
+        case write(String, String)
+        case delete(String)
+    }
+
+    /// Runs one operation and records what the client saw: a write that may have applied is unknown, one that
+    /// was never sent failed; a read that got no answer is unknown (it changed nothing either way).
+    static func perform(_ operation: Operation, process: Int, client: ReplicatedClient) -> RecordedOperation {
+        let invoked = microseconds()
+        let key: String
+        var kind: RecordedOperation.Kind
+        switch operation {
+        case .read(let name): (key, kind) = (name, .read(observed: nil))
+        case .write(let name, let value): (key, kind) = (name, .write(value))
+        case .delete(let name): (key, kind) = (name, .delete)
+        }
+        var outcome = RecordedOperation.Outcome.ok
+        do throws(ReplicatedError) {
+            switch operation {
+            case .read: kind = .read(observed: try client.getr(key))
+            case .write(_, let value): try client.setr(key, value)
+            case .delete: try client.delr(key)
+            }
+        } catch {
+            switch error {
+            case .unknownOutcome: outcome = .unknown
+            case .unavailable, .errorReply: outcome = kind.isRead ? .unknown : .fail
+            }
+        }
+        return RecordedOperation(process: process, key: key, kind: kind, invokedAt: invoked,
+                                 completedAt: microseconds(), outcome: outcome)
+    }
+}
+
+/// History times: microseconds, so two operations of one client a millisecond apart stay ordered.
+private func microseconds() -> Int64 { Int64(MonotonicClock.nowNs() / 1_000) }
+
+extension RecordedOperation.Kind {
+    var isRead: Bool {
+        if case .read = self { return true }
+        return false
+    }
+}

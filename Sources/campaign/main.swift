@@ -1,0 +1,4 @@
+import Campaign
+import Glibc
+
+exit(CampaignCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

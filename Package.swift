@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "CampaignTests", dependencies: ["Campaign", "ClientKit", "Linearizability"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Placement", "CommandLineKit"]),
         .testTarget(
             name: "IntegrationTests",

@@ -10,6 +10,7 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case cutLink = "cut link between two servers"
     case killViewLeader = "kill viewleader"
     case pauseViewLeader = "pause viewleader"
+    case isolateViewLeader = "cut the viewleader off from every server"
     case joinServer = "start server on a new machine"
 }
 
@@ -22,6 +23,7 @@ enum Fault: Equatable {
     case cutLink(Int, Int, forMs: Int64)
     case killViewLeader(restartAfterMs: Int64)
     case pauseViewLeader(forMs: Int64)
+    case isolateViewLeader(forMs: Int64)
     case joinServer(machine: Int)
 }
 
@@ -33,6 +35,7 @@ enum FaultEnd: Equatable {
     case healLink(Int, Int)
     case restartViewLeader
     case resumeViewLeader
+    case reconnectViewLeader
 }
 
 /// What the nemesis may see of the cluster when it picks a fault.
@@ -74,9 +77,11 @@ struct Nemesis {
             return [.cutLink(pair.first!, pair.last!, forMs: random.ms(in: 100...2 * leaseMs))]
         case 3:
             guard cluster.viewLeaderRunning else { return [] }
-            return random.chance(0.5)
-                ? [.killViewLeader(restartAfterMs: random.ms(in: 50...2 * leaseMs))]
-                : [.pauseViewLeader(forMs: random.ms(in: 50...2 * leaseMs))]
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: return [.killViewLeader(restartAfterMs: random.ms(in: 50...2 * leaseMs))]
+            case 1: return [.pauseViewLeader(forMs: random.ms(in: 50...2 * leaseMs))]
+            default: return [.isolateViewLeader(forMs: random.ms(in: 50...3 * leaseMs))]
+            }
         case 4:
             guard let machine = cluster.spareMachines.first else { return [] }
             return [.joinServer(machine: machine)]
@@ -162,6 +167,10 @@ extension Simulation {
             count(.pauseViewLeader)
             viewLeader.state = .paused
             schedule(.faultEnds(.resumeViewLeader), afterMs: forMs)
+        case .isolateViewLeader(let forMs):
+            count(.isolateViewLeader)
+            for machine in servers.indices { network.cut(.viewLeader, .server(machine)) }
+            schedule(.faultEnds(.reconnectViewLeader), afterMs: forMs)
         case .joinServer(let machine):
             count(.joinServer)
             startServer(machine)
@@ -183,6 +192,8 @@ extension Simulation {
             if viewLeader.state == .crashed { restartViewLeader() }
         case .resumeViewLeader:
             resumeViewLeader()
+        case .reconnectViewLeader:
+            for machine in servers.indices { network.heal(.viewLeader, .server(machine)) }
         }
     }
 

@@ -59,8 +59,10 @@ public struct Membership: Sendable {
     /// Members that may expire between two fully synced views: one replica of every range survives.
     public static let unsyncedExpiriesMax = HashRing.replicationFactor - 1
     /// A held member silent for this many leases beyond its own expires anyway: it is gone, and so is any range
-    /// it held the last copy of; the rest of the view must be able to move on.
-    public static let heldExpiryLeasesMax: Int64 = 10
+    /// it held the last copy of; the rest of the view must be able to move on (a sync pulls from every member,
+    /// so a dead held member blocks the very sync that would release it). A slow member's heartbeat, stuck
+    /// behind a healed partition, gets through well within two leases; the simulator's settling needs no more.
+    public static let heldExpiryLeasesMax: Int64 = 2
     private var expiredIDs: Set<String> = []
     /// Expired IDs in the order they expired, so the oldest can be forgotten first.
     private var expiredOrder: [String] = []
@@ -158,9 +160,11 @@ public struct Membership: Sendable {
     }
 
     /// Once every member but the held ones has synced the current epoch, the held members' ranges are copied
-    /// (a sync pulls from every member, held ones included), so the pacing starts over.
+    /// (a sync pulls from every member, held ones too), so the pacing starts over. With every member held, no
+    /// one has copied anything.
     private mutating func noteSyncProgress() {
-        if members.values.allSatisfy({ heldIDs.contains($0.id) || $0.syncedEpoch >= epoch }) { expiredSinceSynced = 0 }
+        let copying = members.values.filter { !heldIDs.contains($0.id) }
+        if !copying.isEmpty && copying.allSatisfy({ $0.syncedEpoch >= epoch }) { expiredSinceSynced = 0 }
     }
 
     /// Moves every live member's last heartbeat `ms` later: time the viewleader could not hear them in.

@@ -11,7 +11,9 @@ import Testing
     func boundedSeedKeepsEveryInvariantAndALinearizableHistory(_ seed: UInt64) {
         let report = Simulation(seed: seed, configuration: .bounded).run()
         #expect(report.passed, "\(report)")
-        #expect(report.count(.ok) >= 10, "the workload made progress: \(report)")
+        // A seed that isolates, pauses and kills the viewleader back to back leaves the store unavailable (as it
+        // must be) for most of its 8 s; five acknowledged operations still prove the workload ran.
+        #expect(report.count(.ok) >= 5, "the workload made progress: \(report)")
     }
 
     /// Seeds that once failed, each with what it found. They run with the configuration they failed under.
@@ -23,6 +25,15 @@ import Testing
         // A write a primary abandoned surfaced on a backup that became primary, was read, then vanished when it
         // crashed: the other replicas had never pulled it.
         (UInt64(464), SimulationConfiguration()),
+        // (These three came after the real-process campaign found the bugs and the simulator learnt to cut the
+        // viewleader off from every server.) A viewleader cut off from every server expired them all.
+        (UInt64(16), SimulationConfiguration()),
+        // Servers lapsing together removed all three replicas of a range before it was copied; expiry is now
+        // paced, two members per fully synced view.
+        (UInt64(4), SimulationConfiguration()),
+        // With every member held by that pacing, "every other member has synced" was vacuously true, and the
+        // last member was expired while the viewleader was cut off.
+        (UInt64(106), SimulationConfiguration()),
     ])
     func seedThatOnceFailedPasses(_ seed: UInt64, _ configuration: SimulationConfiguration) {
         let report = Simulation(seed: seed, configuration: configuration).run()

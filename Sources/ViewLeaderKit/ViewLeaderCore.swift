@@ -41,8 +41,7 @@ public struct ViewLeaderCore: Sendable {
     /// stalled VM, swapping): with ticks due every `tickIntervalMs`, it cannot be a quiet spell.
     public static func stallMsMin(leaseMs: Int64) -> Int64 { 4 * tickIntervalMs(leaseMs: leaseMs) }
 
-    /// Silence from every server for this long, with two or more members, means the viewleader itself is cut
-    /// off from them (a partition, a dead network interface): live servers heartbeat many times a lease, and
+    /// Silence from every server for this long means the viewleader itself may be cut off from them (a partition, a dead network interface): live servers heartbeat many times a lease, and
     /// every member failing within one heartbeat interval of the others is far less likely. Half a lease: the
     /// first lease to lapse in such a silence lapses after at least this long.
     public static func isolationSilenceMs(leaseMs: Int64) -> Int64 { leaseMs / 2 }
@@ -120,10 +119,12 @@ public struct ViewLeaderCore: Sendable {
     /// members one by one would empty the view and throw away every replica (a real-process campaign that
     /// cut the viewleader off from every server found exactly that). Expiry waits until a server is heard
     /// again; then every lease is extended by the silence, so each member has a full lease to get through.
-    /// A single member is expired as before: its silence cannot be told apart from its failure.
+    /// This holds for a single member too: it may hold the last copy of every key (simulation seed 895 lost
+    /// everything when a sole survivor was expired while the viewleader was cut off), and if it is dead, the
+    /// next server to heartbeat ends the silence and it expires a lease later.
     private mutating func noticeIsolation(nowMs: Int64) -> [ViewLeaderEffect] {
         let silenceMs = nowMs - lastHeartbeatHeardMs
-        let isolated = membership.members.count >= 2 && silenceMs > Self.isolationSilenceMs(leaseMs: membership.leaseMs)
+        let isolated = !membership.members.isEmpty && silenceMs > Self.isolationSilenceMs(leaseMs: membership.leaseMs)
         guard isolated != expiryHeld else { return [] }
         expiryHeld = isolated
         return isolated

@@ -36,15 +36,18 @@ struct MembershipFailureTests {
     @Test func serverPausedPastItsLeaseIsDeniedAndRejoinsUnderAFreshID() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }
+        // A bystander heartbeats throughout: the viewleader expires a silent server only while it hears others
+        // (total silence reads as its own isolation).
+        let bystander = try cluster.startServer()
         let server = try cluster.startServer()
-        _ = try cluster.waitForView { $0.servers.map(\.id) == [server.id] }
+        _ = try cluster.waitForView { Set($0.servers.map(\.id)) == [bystander.id, server.id] }
         server.process.signal(SIGSTOP)
-        _ = try cluster.waitForView { $0.servers.isEmpty && $0.epoch == 2 }
+        _ = try cluster.waitForView { $0.servers.map(\.id) == [bystander.id] && $0.epoch == 3 }
         server.process.signal(SIGCONT)
         let freshID = try server.process.waitForLine(prefix: "server id: ", after: 1)
         #expect(freshID != server.id)
-        let view = try cluster.waitForView { $0.servers.map(\.id) == [freshID] }
-        #expect(view.epoch == 3)
+        let view = try cluster.waitForView { Set($0.servers.map(\.id)) == [bystander.id, freshID] }
+        #expect(view.epoch == 4)
         #expect(server.process.log.contains("denied server \(server.id)"))
     }
 

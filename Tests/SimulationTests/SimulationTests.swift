@@ -34,6 +34,9 @@ import Testing
         // With every member held by that pacing, "every other member has synced" was vacuously true, and the
         // last member was expired while the viewleader was cut off.
         (UInt64(106), SimulationConfiguration()),
+        // The sole surviving member, holding the last copy of every key, was expired while the viewleader was
+        // cut off: silence from every server now holds expiry whatever the view's size.
+        (UInt64(895), SimulationConfiguration()),
     ])
     func seedThatOnceFailedPasses(_ seed: UInt64, _ configuration: SimulationConfiguration) {
         let report = Simulation(seed: seed, configuration: configuration).run()

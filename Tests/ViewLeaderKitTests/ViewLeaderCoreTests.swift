@@ -32,8 +32,9 @@ struct ViewLeaderCoreTests {
         _ = try core.handle(request(["cmd": "lock_get", "lockid": "M", "requestor": "127.0.0.1:38000"]),
                             peerHost: "x", nowMs: 0)
         _ = try core.handle(request(["cmd": "lock_get", "lockid": "L", "requestor": "c"]), peerHost: "x", nowMs: 0)
-        let effects = core.tick(after: 0, through: 1_001)
-        #expect(effects.dropFirst().first == .log("epoch 2: server s1 at 127.0.0.1:38000 expired"))
+        _ = try heartbeat(&core, "z", at: 0)
+        let effects = try core.tick(after: 0, through: 1_001, whileHeartbeating: "z")
+        #expect(effects.dropFirst().first == .log("epoch 3: server s1 at 127.0.0.1:38000 expired"))
         #expect(core.locks.locks["L"]?.holder == "c")
         #expect(core.locks.locks["M"] == nil)
         let (reply, _) = try core.handle(request(["cmd": "heartbeat", "port": 38000, "requestor": "s1"]),
@@ -109,11 +110,22 @@ struct ViewLeaderCoreTests {
         #expect(core.membership.members.keys.sorted() == ["a"])
     }
 
-    @Test func aSingleSilentMemberStillExpires() throws {
+    /// Simulation seed 895: the sole survivor, holding the last copy of every key, was expired while the
+    /// viewleader was cut off.
+    @Test func aSoleSilentMemberStaysUntilAnotherServerIsHeardAndThenExpires() throws {
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 60_000)
         _ = try heartbeat(&core, "a", at: 0)
-        _ = core.tick(after: 0, through: 1_100)
-        #expect(core.membership.members.isEmpty)
+        _ = core.tick(after: 0, through: 5_000)
+        #expect(core.membership.members.keys.sorted() == ["a"])
+        // b joins and heartbeats on; a stays silent, so it expires a lease after the silence ended.
+        var effects: [ViewLeaderEffect] = []
+        for nowMs in stride(from: Int64(5_000), through: 6_200, by: 200) {
+            effects += try heartbeat(&core, "b", at: nowMs).effects
+            if nowMs == 5_800 { #expect(core.membership.members.count == 2) }
+            effects += core.tick(after: nowMs, through: nowMs + 100)
+        }
+        #expect(effects.contains(.log("epoch 3: server a at a:1 expired")))
+        #expect(core.membership.members.keys.sorted() == ["b"])
     }
 
     @Test func queryServersKeepsTheClassicFieldsAndAddsAStructuredList() throws {

@@ -4,6 +4,8 @@ import Wire
 @testable import ViewLeaderKit
 
 struct ViewLeaderStateTests {
+    func request(_ fields: JSONObject) throws -> Request { try Request(fields: fields) }
+
     func heartbeat(_ id: String, port: Int64) throws -> Request {
         try Request(fields: ["cmd": "heartbeat", "port": .integer(port), "requestor": .string(id)])
     }
@@ -20,9 +22,13 @@ struct ViewLeaderStateTests {
         #expect(joinEffects.last == .announce(epoch: 1, addresses: ["h:1"]), "every live server is told at once")
         let (_, repeatEffects) = try core.handle(heartbeat("a", port: 1), peerHost: "h", nowMs: 10)
         #expect(repeatEffects.isEmpty)
-        let expiry = core.tick(after: 10, through: 5_000)
-        #expect(expiry.first == .persist(ViewLeaderState(epoch: 2, members: [], expiredIDs: ["a"])))
-        #expect(core.tick(after: 5_000, through: 6_000).isEmpty)
+        // A bystander z heartbeats on, so a's silence is a's failure, not this viewleader's isolation.
+        _ = try core.handle(try request(["cmd": "heartbeat", "port": 1, "requestor": "z", "addr": "z"]), peerHost: "h",
+                            nowMs: 10)
+        let expiry = try core.tick(after: 10, through: 5_000, whileHeartbeating: "z")
+        #expect(expiry.first == .persist(ViewLeaderState(epoch: 3, members: [.init(id: "z", address: "z:1")],
+                                                         expiredIDs: ["a"])))
+        #expect(try core.tick(after: 5_000, through: 6_000, whileHeartbeating: "z").isEmpty)
     }
 
     @Test func restoredCoreContinuesTheEpochRemembersMembersAndDenies() throws {
@@ -38,11 +44,13 @@ struct ViewLeaderStateTests {
         #expect(joined.objectValue?["epoch"] == 8)
     }
 
-    @Test func restoredMembersGetAFreshLeaseThenExpireIfSilent() {
-        let saved = ViewLeaderState(epoch: 3, members: [.init(id: "s", address: "h:1")], expiredIDs: [])
+    @Test func restoredMembersGetAFreshLeaseThenExpireIfSilent() throws {
+        let saved = ViewLeaderState(epoch: 3, members: [.init(id: "s", address: "h:1"), .init(id: "z", address: "z:1")],
+                                    expiredIDs: [])
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 10_000)
-        #expect(core.tick(after: 10_000, through: 10_900).isEmpty)
-        #expect(core.tick(nowMs: 11_001).first == .persist(ViewLeaderState(epoch: 4, members: [], expiredIDs: ["s"])))
+        #expect(try core.tick(after: 10_000, through: 10_900, whileHeartbeating: "z").isEmpty)
+        #expect(try core.tick(after: 10_900, through: 11_001, whileHeartbeating: "z").first
+            == .persist(ViewLeaderState(epoch: 4, members: [.init(id: "z", address: "z:1")], expiredIDs: ["s"])))
     }
 
     @Test func stateFileRoundTripsAndRejectsGarbage() throws {

@@ -23,6 +23,7 @@ public final class Campaign: @unchecked Sendable {
     /// Final reads stop waiting for further keys after this many unreadable ones: the cluster is down.
     static let unreadableKeysMax = 3
 
+    private var lab: NetworkLab?
     private var random: SplitMix64
     private var nemesis: CampaignNemesis
     private var cluster: CampaignCluster!
@@ -59,6 +60,7 @@ public final class Campaign: @unchecked Sendable {
         let directory = configuration.workDirectory.appendingPathComponent("kv-campaign-\(seed)-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let (lab, network) = try Self.makeLab(configuration.network)
+        self.lab = lab
         defer { lab?.tearDown() }
         cluster = try CampaignCluster(configuration: configuration, directory: directory, lab: lab)
         defer { cluster.stop() }
@@ -70,7 +72,10 @@ public final class Campaign: @unchecked Sendable {
                                         viewLeaderPort: cluster.viewLeaderPort)
         workload.start(seed: seed)
         let chaosStartedMs = now()
-        try chaos(workload: workload)
+        do { try chaos(workload: workload) } catch {
+            _ = workload.stop()
+            throw error
+        }
         let chaosMs = Int(now() - chaosStartedMs)
         var history = workload.stop()
         try healEverything()
@@ -90,6 +95,12 @@ public final class Campaign: @unchecked Sendable {
                                                encoding: .utf8)
         if report.passed { try? FileManager.default.removeItem(at: directory) }
         return report
+    }
+
+    /// Stops every process and removes the namespaces now, from another thread (Ctrl-C), before the tool exits.
+    public func abort() {
+        cluster?.stop()
+        lab?.tearDown()
     }
 
     private static func makeLab(_ mode: NetworkMode) throws -> (NetworkLab?, String) {

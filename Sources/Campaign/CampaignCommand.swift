@@ -1,6 +1,7 @@
 import CommandLineKit
 import Foundation
 import Glibc
+import Synchronization
 import Wire
 
 /// The `campaign` tool: runs fault campaigns on real processes, one or many, and prints each summary.
@@ -68,8 +69,15 @@ public enum CampaignCommand {
             exitWithUsageError("campaign", error.description)
         }
         var failed: [UInt64] = []
+        let current = Mutex<Campaign?>(nil)
+        let interrupted = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
+            current.withLock { $0?.abort() }
+            exit(130)
+        }
+        defer { withExtendedLifetime(interrupted) {} }
         for seed in firstSeed..<(firstSeed + UInt64(runs)) {
             let campaign = Campaign(seed: seed, configuration: configuration)
+            current.withLock { $0 = campaign }
             if parsed.has("verbose") { campaign.trace = { print($0) } }
             do {
                 let report = try campaign.run()

@@ -110,7 +110,11 @@ public final class NetworkLab: @unchecked Sendable {
 
     /// Deletes every namespace and the bridge (and with them every interface).
     public func tearDown() {
-        for host in lock.withLock({ hosts }) { _ = try? SystemTool.run("ip", ["netns", "del", host.namespace]) }
+        for host in lock.withLock({ hosts }) {
+            // Deleting one end of a veth pair deletes both, at once rather than when the kernel reaps the namespace.
+            _ = try? SystemTool.run("ip", ["link", "del", "\(prefix)h\(host.index)"])
+            _ = try? SystemTool.run("ip", ["netns", "del", host.namespace])
+        }
         _ = try? SystemTool.run("ip", ["link", "del", bridge])
         lock.withLock { hosts.removeAll() }
     }

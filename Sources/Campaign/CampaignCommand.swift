@@ -78,10 +78,16 @@ public enum CampaignCommand {
         for seed in firstSeed..<(firstSeed + UInt64(runs)) {
             let campaign = Campaign(seed: seed, configuration: configuration)
             current.withLock { $0 = campaign }
-            if parsed.has("verbose") { campaign.trace = { print($0) } }
+            if parsed.has("verbose") {
+                campaign.trace = { line in
+                    print(line)
+                    fflush(nil)
+                }
+            }
             do {
                 let report = try campaign.run()
                 print(report)
+                fflush(nil)
                 if !report.passed { failed.append(seed) }
             } catch {
                 print("campaign seed \(seed): could not run: \(error)")

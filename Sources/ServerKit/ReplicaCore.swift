@@ -58,25 +58,32 @@ public struct ReplicaCore: Sendable {
     /// For each ring position whose replica set changed in `view`: may it be served only once every member has
     /// synced to `view.epoch`? Until then a backup may lack what the primary would serve (see `adopt`).
     private var awaitsEveryone: [Bool]
+    /// For each ring position: is this server in its replica set in `view`?
+    private var replicates: [Bool]
     /// Lowest synced epoch among all live members, as the viewleader last reported it; -1 before any.
     public private(set) var everyoneSyncedEpoch: Int64 = -1
     /// True once every live member has answered this epoch's sync, so no one serves an older epoch.
     public private(set) var syncComplete = false
     /// Highest epoch this server has fully synced to (reported to the viewleader); -1 before any.
     public private(set) var syncedEpoch: Int64 = -1
-    public private(set) var store = VersionedStore()
+    /// The epoch whose garbage was last collected; -1 before any. Nothing becomes garbage between view changes
+    /// (every key stored after a sync is one this server replicates in `view`), so each epoch is collected once.
+    public private(set) var collectedEpoch: Int64 = -1
+    public private(set) var store: VersionedStore
     /// Monotonic milliseconds until which this server may serve; nothing before the first heartbeat.
     public private(set) var leaseExpiresMs = Int64.min
     private var counter: Int64 = 0
     private var nextWriteID: UInt64 = 1
     /// Writes sent to backups and not yet acknowledged.
-    private var pendingWrites: [WriteID: (key: String, entry: VersionedEntry)] = [:]
+    private var pendingWrites: [WriteID: (key: String, position: Int, entry: VersionedEntry)] = [:]
 
     public init(serverID: String, ringSize: Int = HashRing.defaultRingSize) {
         self.serverID = serverID
         view = .initial(ringSize: ringSize)
         synced = [Bool](repeating: false, count: ringSize)
         awaitsEveryone = [Bool](repeating: true, count: ringSize)
+        replicates = [Bool](repeating: false, count: ringSize)
+        store = VersionedStore(ringSize: ringSize)
     }
 
     // MARK: Views and leases
@@ -101,6 +108,7 @@ public struct ReplicaCore: Sendable {
                 && view.ring.replicaSet(forPosition: position) == replicas
             synced[position] = keeps
             awaitsEveryone[position] = !keeps
+            replicates[position] = isReplica
             needed.append(isReplica && !keeps)
         }
         view = newView
@@ -114,10 +122,11 @@ public struct ReplicaCore: Sendable {
     /// The pulls for `epoch` finished: merge what arrived and start serving.
     public mutating func syncCompleted(epoch: Int64, entries: [(key: String, entry: VersionedEntry)]) {
         guard epoch == view.epoch, !syncComplete else { return }
-        for (key, entry) in entries where isReplica(of: key) { store.apply(entry, to: key) }
-        for position in 0..<synced.count where view.ring.replicaSet(forPosition: position).contains(serverID) {
-            synced[position] = true
+        for (key, entry) in entries {
+            let position = view.ring.position(ofKey: key)
+            if replicates[position] { store.apply(entry, to: key, at: position) }
         }
+        for position in 0..<synced.count where replicates[position] { synced[position] = true }
         syncComplete = true
         syncedEpoch = epoch
     }
@@ -128,7 +137,7 @@ public struct ReplicaCore: Sendable {
     }
 
     /// The viewleader reported that every live member has synced to `epoch`: moved ranges may be served, and
-    /// keys this server no longer replicates are dropped.
+    /// keys this server no longer replicates are dropped (once per epoch; see `collectGarbage`).
     public mutating func noteEveryoneSynced(_ epoch: Int64) {
         everyoneSyncedEpoch = max(everyoneSyncedEpoch, epoch)
         collectGarbage()
@@ -157,34 +166,36 @@ public struct ReplicaCore: Sendable {
 
     /// Decides a `getr`: answered from committed state only, by a primary holding a valid lease.
     public func read(_ key: String, epoch: Int64, nowMs: Int64) -> ReadDecision {
-        if let refusal = refusalToServe(key, epoch: epoch, nowMs: nowMs) {
+        let position = view.ring.position(ofKey: key)
+        if let refusal = refusalToServe(position, epoch: epoch, nowMs: nowMs) {
             return .refuse(refusal, effects: observe(epoch: epoch))
         }
-        return .value(store[key])
+        return .value(store.entry(key, at: position))
     }
 
     /// Decides a `setr` (value) or `delr` (nil): stamps a version and asks for replication to the backups.
     public mutating func write(_ key: String, value: String?, epoch: Int64, nowMs: Int64) -> WriteDecision {
-        if let refusal = refusalToServe(key, epoch: epoch, nowMs: nowMs) {
+        let position = view.ring.position(ofKey: key)
+        if let refusal = refusalToServe(position, epoch: epoch, nowMs: nowMs) {
             return .refuse(refusal, effects: observe(epoch: epoch))
         }
         counter += 1
         let entry = VersionedEntry(value: value, version: Version(epoch: view.epoch, counter: counter))
         let id = WriteID(raw: nextWriteID)
         nextWriteID += 1
-        let backups = Array(view.ring.replicaSet(forKey: key).dropFirst())
+        let backups = Array(view.ring.replicaSet(forPosition: position).dropFirst())
         if backups.isEmpty {
-            store.apply(entry, to: key)
+            store.apply(entry, to: key, at: position)
             return .committedAlone
         }
-        pendingWrites[id] = (key, entry)
+        pendingWrites[id] = (key, position, entry)
         return .replicate(PendingWrite(id: id, key: key, entry: entry, epoch: view.epoch, backups: backups))
     }
 
     /// Every backup accepted write `id`: commit it. Returns false when the write was abandoned by a view change.
     public mutating func writeAcknowledged(_ id: WriteID) -> Bool {
-        guard let (key, entry) = pendingWrites.removeValue(forKey: id) else { return false }
-        store.apply(entry, to: key)
+        guard let (key, position, entry) = pendingWrites.removeValue(forKey: id) else { return false }
+        store.apply(entry, to: key, at: position)
         return true
     }
 
@@ -198,39 +209,40 @@ public struct ReplicaCore: Sendable {
     /// A primary's write for a key this server backs up; returns why it was refused, or nil once applied.
     public mutating func applyReplicated(_ key: String, entry: VersionedEntry, epoch: Int64) -> Refusal? {
         guard epoch == view.epoch, view.epoch >= 0 else { return .epochMismatch(mine: view.epoch, theirs: epoch) }
-        guard isReplica(of: key) else { return .notReplica }
-        store.apply(entry, to: key)
+        let position = view.ring.position(ofKey: key)
+        guard replicates[position] else { return .notReplica }
+        store.apply(entry, to: key, at: position)
         return nil
     }
 
-    /// Another server's pull at `epoch`: every entry (tombstones too) whose position lies in `ranges`.
-    public func entries(in ranges: [PositionRange], epoch: Int64)
-        -> Result<[(key: String, entry: VersionedEntry)], Refusal>
+    /// Another server's pull at `epoch`: one page of the entries (tombstones too) whose position lies in `ranges`,
+    /// in (position, key) order, after the entry of `after`, of at most about `bytesMax` bytes.
+    func entries(in ranges: [PositionRange], epoch: Int64, after: String? = nil,
+                        bytesMax: Int = ReplicationMessages.pullPageBytesMax)
+        -> Result<VersionedStore.Page, Refusal>
     {
         guard epoch == view.epoch else { return .failure(.epochMismatch(mine: view.epoch, theirs: epoch)) }
-        return .success(store.entries { key in
-            let position = view.ring.position(ofKey: key)
-            return ranges.contains { $0.contains(position) }
-        })
+        return .success(store.page(in: ranges, after: after, bytesMax: bytesMax,
+                                   entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes))
     }
 
-    /// Drops keys this server no longer replicates, once every member has synced to the current epoch.
+    /// Drops keys this server no longer replicates, once every member has synced to the current epoch, and only
+    /// once per epoch: until the next view change no key this server does not replicate can be stored (syncs,
+    /// replicated writes and its own writes are all filtered by `replicates`), so a second pass would find nothing.
     private mutating func collectGarbage() {
-        guard everyoneSyncedEpoch >= view.epoch, syncComplete else { return }
-        let ring = view.ring
-        let serverID = serverID
-        store.drop { !ring.replicaSet(forKey: $0).contains(serverID) }
+        guard everyoneSyncedEpoch >= view.epoch, syncComplete, collectedEpoch < view.epoch else { return }
+        collectedEpoch = view.epoch
+        store.removeAll { !replicates[$0] }
     }
 
     // MARK: Helpers
 
-    public func isReplica(of key: String) -> Bool { view.ring.replicaSet(forKey: key).contains(serverID) }
+    public func isReplica(of key: String) -> Bool { replicates[view.ring.position(ofKey: key)] }
 
-    private func refusalToServe(_ key: String, epoch: Int64, nowMs: Int64) -> Refusal? {
+    private func refusalToServe(_ position: Int, epoch: Int64, nowMs: Int64) -> Refusal? {
         guard view.epoch >= 0 else { return .noView }
         guard epoch == view.epoch else { return .epochMismatch(mine: view.epoch, theirs: epoch) }
         guard nowMs < leaseExpiresMs else { return .leaseExpired }
-        let position = view.ring.position(ofKey: key)
         let primary = view.ring.replicaSet(forPosition: position).first
         guard primary == serverID else { return .notPrimary(primary: primary) }
         // A position whose replica set is unchanged across consecutive epochs has the same primary as before,

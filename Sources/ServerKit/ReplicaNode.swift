@@ -184,9 +184,9 @@ public struct ReplicaNode: Sendable {
         let epoch = try request.integer("epoch", in: 0...Int64.max)
         let ranges = try ReplicationMessages.ranges(from: request, ringSize: core.view.ring.ringSize)
         let after = try request.optionalString("after")
-        switch core.entries(in: ranges, epoch: epoch) {
-        case .success(let entries):
-            return [.reply(token, ReplicationMessages.pullPage(entries, after: after))]
+        switch core.entries(in: ranges, epoch: epoch, after: after) {
+        case .success(let page):
+            return [.reply(token, ReplicationMessages.pullPage(page))]
         case .failure(let refusal):
             return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
                 + carryOut(core.observe(epoch: epoch))

@@ -5,6 +5,8 @@ import Wire
 enum ReplicationMessages {
     /// Largest pull reply page, in bytes of entries; keeps every page well inside the frame limit.
     static let pullPageBytesMax = 256 * 1024
+    /// Bytes counted for each pulled entry beyond its key and value: its field names, version and punctuation.
+    static let pullEntryOverheadBytes = 48
 
     static func entryFields(_ key: String, _ entry: VersionedEntry) -> JSONObject {
         var fields: JSONObject = ["key": .string(key),
@@ -56,20 +58,10 @@ enum ReplicationMessages {
         return ranges
     }
 
-    /// One page of a pull reply: entries after `after`, up to `pullPageBytesMax`.
-    static func pullPage(_ entries: [(key: String, entry: VersionedEntry)], after: String?) -> JSONValue {
-        var page: [JSONValue] = []
-        var bytes = 0
-        var more = false
-        for (key, entry) in entries where after.map({ key > $0 }) ?? true {
-            if bytes >= pullPageBytesMax {
-                more = true
-                break
-            }
-            bytes += key.utf8.count + (entry.value?.utf8.count ?? 0) + 48
-            page.append(.object(entryFields(key, entry)))
-        }
-        return .object(["status": "ok", "entries": .array(page), "more": .bool(more)])
+    /// One page of a pull reply (`VersionedStore.page` chose its entries and whether more remain).
+    static func pullPage(_ page: VersionedStore.Page) -> JSONValue {
+        .object(["status": "ok", "entries": .array(page.entries.map { .object(entryFields($0.key, $0.entry)) }),
+                 "more": .bool(page.more)])
     }
 
     /// The reply to a request this server will not serve now; `maybeApplied` marks a write that reached a backup.

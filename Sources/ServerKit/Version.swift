@@ -33,35 +33,3 @@ public struct VersionedEntry: Equatable, Sendable {
         self.version = version
     }
 }
-
-/// Keys with versioned entries; an entry is replaced only by a strictly newer version.
-public struct VersionedStore: Sendable {
-    private var entries: [String: VersionedEntry] = [:]
-
-    public init() {}
-
-    public var count: Int { entries.count }
-
-    public subscript(key: String) -> VersionedEntry? { entries[key] }
-
-    /// Applies `entry` if it is newer than what `key` holds; returns whether it was applied.
-    @discardableResult
-    public mutating func apply(_ entry: VersionedEntry, to key: String) -> Bool {
-        if let current = entries[key], current.version >= entry.version { return false }
-        entries[key] = entry
-        return true
-    }
-
-    /// Keys that hold a value (not a tombstone), sorted.
-    public var liveKeys: [String] { entries.filter { $0.value.value != nil }.keys.sorted() }
-
-    /// Every (key, entry) whose key satisfies `belongs`, for handing a range to another server.
-    public func entries(where belongs: (String) -> Bool) -> [(key: String, entry: VersionedEntry)] {
-        entries.filter { belongs($0.key) }.map { ($0.key, $0.value) }.sorted { $0.key < $1.key }
-    }
-
-    /// Removes every key that satisfies `leaves`, once its range has moved elsewhere.
-    public mutating func drop(where leaves: (String) -> Bool) {
-        entries = entries.filter { !leaves($0.key) }
-    }
-}

@@ -165,10 +165,11 @@ struct ReplicaCoreTests {
         _ = core.write("y", value: nil, epoch: 1, nowMs: 0)
         let positionX = HashRing.position(of: "x")
         let got = try core.entries(in: [PositionRange(positionX, positionX)], epoch: 1).get()
-        #expect(got.map(\.key) == ["x"])
-        let all = try core.entries(in: [PositionRange(0, 9_999)], epoch: 1).get()
-        #expect(all.map(\.key) == ["x", "y"])
-        #expect(all.last?.entry.value == nil)
+        #expect(got.entries.map(\.key) == ["x"] && !got.more)
+        let all = try core.entries(in: [PositionRange(0, 9_999)], epoch: 1).get().entries
+        #expect(all.map(\.key) == (positionX < HashRing.position(of: "y") ? ["x", "y"] : ["y", "x"]),
+                "entries come in ring position order")
+        #expect(all.first { $0.key == "y" }?.entry.value == nil, "tombstones are handed over too")
         #expect(throws: Refusal.self) { try core.entries(in: [], epoch: 2).get() }
     }
 
@@ -183,6 +184,73 @@ struct ReplicaCoreTests {
         core.noteEveryoneSynced(2)
         let kept = (0..<100).filter { grown.ring.replicaSet(forKey: "key-\($0)").contains("a") }
         #expect(core.store.count == kept.count)
+    }
+
+    /// A core for `id` that held `keys` (written in epoch 1 of a view with everyone in `before`), then adopted
+    /// `after` and finished its sync.
+    static func moved(_ id: String, holding keys: [String], from before: ServerView, to after: ServerView) -> ReplicaCore {
+        var core = ReplicaCore(serverID: id)
+        _ = core.adopt(before)
+        let entries = keys.map { ($0, VersionedEntry(value: "v-\($0)", version: Version(epoch: 1, counter: 1))) }
+        core.syncCompleted(epoch: before.epoch, entries: entries.map { (key: $0.0, entry: $0.1) })
+        core.noteEveryoneSynced(before.epoch)
+        _ = core.adopt(after)
+        core.syncCompleted(epoch: after.epoch, entries: [])
+        return core
+    }
+
+    @Test func garbageCollectionDropsExactlyTheKeysThisServerNoLongerReplicates() {
+        let before = Self.view(1, ["a", "b", "c", "d", "e"])
+        let after = Self.view(2, ["a", "b", "c", "d", "e", "f"])
+        let keys = (0..<3_000).map { "key-\($0)" }
+        var droppedAnywhere = 0
+        for id in ["a", "b", "c", "d", "e"] {
+            var core = Self.moved(id, holding: keys, from: before, to: after)
+            let held = keys.filter { before.ring.replicaSet(forKey: $0).contains(id) }
+            #expect(core.store.count == held.count, "a sync only stores keys the server replicates")
+            core.noteEveryoneSynced(2)
+            let owned = held.filter { after.ring.replicaSet(forKey: $0).contains(id) }
+            droppedAnywhere += held.count - owned.count
+            for key in keys {
+                let shouldHold = owned.contains(key)
+                #expect((core.store[key] != nil) == shouldHold,
+                        "\(id) \(shouldHold ? "dropped a key it still replicates" : "kept a key it no longer replicates"): \(key)")
+            }
+            #expect(core.store.count == owned.count)
+            core.store.checkInvariants()
+        }
+        #expect(droppedAnywhere > 0, "f's arrival takes keys from some of the others")
+    }
+
+    @Test func garbageIsCollectedOncePerEpochAndAgainAfterTheNextViewChange() throws {
+        let one = Self.view(1, ["a", "b", "c", "d"])
+        let two = Self.view(2, ["a", "b", "c", "d", "e"])
+        let three = Self.view(3, ["a", "b", "c", "d", "e", "f"])
+        let keys = (0..<2_000).map { "key-\($0)" }
+        func loses(_ id: String, _ from: ServerView, _ to: ServerView) -> Bool {
+            keys.contains { from.ring.replicaSet(forKey: $0).contains(id) && !to.ring.replicaSet(forKey: $0).contains(id) }
+        }
+        let id = try #require(["a", "b", "c", "d"].first { loses($0, one, two) && loses($0, two, three) })
+        var core = Self.moved(id, holding: keys, from: one, to: two)
+        #expect(core.collectedEpoch == 1)
+        core.noteEveryoneSynced(2)
+        #expect(core.collectedEpoch == 2)
+        let ownedInTwo = keys.filter { two.ring.replicaSet(forKey: $0).contains(id) }
+        #expect(core.store.count == ownedInTwo.count)
+        core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
+        let late = try #require(keys.first { two.ring.primary(forKey: $0) == id })
+        _ = core.write(late, value: "late", epoch: 2, nowMs: 0)
+        core.noteEveryoneSynced(2)
+        #expect(core.store.count == ownedInTwo.count, "a second report of the same epoch changes nothing")
+        _ = core.adopt(three)
+        core.syncCompleted(epoch: 3, entries: [])
+        core.noteEveryoneSynced(2)
+        #expect(core.collectedEpoch == 2 && core.store.count == ownedInTwo.count, "epoch 3 is not synced by all yet")
+        core.noteEveryoneSynced(3)
+        #expect(core.collectedEpoch == 3)
+        let ownedInThree = ownedInTwo.filter { three.ring.replicaSet(forKey: $0).contains(id) }
+        #expect(ownedInThree.count < ownedInTwo.count)
+        #expect(Set(keys.filter { core.store[$0] != nil }) == Set(ownedInThree))
     }
 
     @Test func positionFlagsBecomeMaximalRanges() {

@@ -1,3 +1,4 @@
+import Placement
 import Testing
 @testable import ServerKit
 
@@ -41,11 +42,68 @@ struct VersionedStoreTests {
         #expect(store["k"]?.value == nil && store["k"] != nil)
     }
 
-    @Test func rangesCanBeHandedOverAndDropped() {
-        var store = VersionedStore()
-        for key in ["a1", "a2", "b1"] { store.apply(VersionedEntry(value: key, version: .zero), to: key) }
-        #expect(store.entries { $0.hasPrefix("a") }.map(\.key) == ["a1", "a2"])
-        store.drop { $0.hasPrefix("a") }
-        #expect(store.liveKeys == ["b1"])
+    @Test func rangesCanBeHandedOverAndDroppedByPosition() {
+        var store = VersionedStore(ringSize: 16)
+        let keys = (0..<200).map { "key-\($0)" }
+        for key in keys { store.apply(VersionedEntry(value: key, version: .zero), to: key) }
+        let low = PositionRange(0, 7)
+        let handed = store.entries(in: [low]).map(\.key)
+        #expect(Set(handed) == Set(keys.filter { low.contains(store.position(of: $0)) }))
+        #expect(handed.count == Set(handed).count, "each entry appears once")
+        let removed = store.removeAll { low.contains($0) }
+        #expect(removed == handed.count)
+        #expect(store.liveKeys == keys.filter { !low.contains(store.position(of: $0)) }.sorted())
+        #expect(store.count == keys.count - removed)
+        store.checkInvariants()
+    }
+
+    @Test func pagesFollowPositionThenKeyOrderAndResumeAfterTheLastKey() {
+        var store = VersionedStore(ringSize: 8)
+        let keys = (0..<300).map { "key-\($0)" }
+        for key in keys { store.apply(VersionedEntry(value: String(repeating: "v", count: 20), version: .zero), to: key) }
+        let ranges = [PositionRange(5, 7), PositionRange(0, 2)]
+        let everything = store.entries(in: ranges).map(\.key)
+        let expected = keys.filter { key in ranges.contains { $0.contains(store.position(of: key)) } }
+            .sorted { first, second in
+                let (positionOfFirst, positionOfSecond) = (store.position(of: first), store.position(of: second))
+                guard positionOfFirst == positionOfSecond else { return positionOfFirst < positionOfSecond }
+                return first.utf8.lexicographicallyPrecedes(second.utf8)
+            }
+        #expect(everything == expected)
+        var paged: [String] = []
+        var after: String?
+        var pages = 0
+        while true {
+            let page = store.page(in: ranges, after: after, bytesMax: 200, entryOverheadBytes: 10)
+            #expect(!page.entries.isEmpty, "a page holds at least one entry while any remain")
+            paged += page.entries.map(\.key)
+            after = page.entries.last?.key
+            pages += 1
+            if !page.more { break }
+        }
+        #expect(paged == expected, "pages resume exactly after the previous page's last key")
+        #expect(pages > 10)
+    }
+
+    @Test func overwritesOfEveryLengthKeepEntriesIntactAndCompactTheArena() {
+        var store = VersionedStore(ringSize: 4)
+        var model: [String: VersionedEntry] = [:]
+        var random: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((random >> 33) % UInt64(bound))
+        }
+        for counter in 1...20_000 {
+            let key = "k\(next(300))" + String(repeating: "x", count: next(20))
+            let version = Version(epoch: Int64(next(3)), counter: Int64(counter))
+            let value: String? = next(10) == 0 ? nil : String(repeating: "é", count: next(80))
+            let entry = VersionedEntry(value: value, version: version)
+            let expected = model[key].map { $0.version < version } ?? true
+            #expect(store.apply(entry, to: key) == expected)
+            if expected { model[key] = entry }
+        }
+        store.checkInvariants()
+        #expect(store.count == model.count)
+        for (key, entry) in model { #expect(store[key] == entry) }
     }
 }

@@ -38,11 +38,7 @@ public struct HashRing: Equatable, Sendable {
 
     /// SHA-1 of `text`'s UTF-8 bytes read as a 160-bit big-endian integer, mod `ringSize`.
     public static func position(of text: String, ringSize: Int = HashRing.defaultRingSize) -> Int {
-        var remainder = 0
-        for byte in SHA1.hash(text.utf8) {
-            remainder = (remainder * 256 + Int(byte)) % ringSize
-        }
-        return remainder
+        SHA1.remainder(of: text.utf8, modulo: ringSize)
     }
 
     public func position(ofKey key: String) -> Int { Self.position(of: key, ringSize: ringSize) }

@@ -119,13 +119,22 @@ public struct ReplicaCore: Sendable {
         return [.sync(epoch: newView.epoch, ranges: Self.ranges(of: needed), peers: peers)]
     }
 
-    /// The pulls for `epoch` finished: merge what arrived and start serving.
-    public mutating func syncCompleted(epoch: Int64, entries: [(key: String, entry: VersionedEntry)]) {
+    /// Merges entries pulled for `epoch` as they arrive, keeping those at positions this server replicates.
+    ///
+    /// Merging before the sync completes is safe: entries merge by version, so the order does not matter; the
+    /// positions being pulled are not served until the sync completes; and nothing is collected before then.
+    public mutating func merge(pulled entries: [(key: String, entry: VersionedEntry)], epoch: Int64) {
         guard epoch == view.epoch, !syncComplete else { return }
         for (key, entry) in entries {
             let position = view.ring.position(ofKey: key)
             if replicates[position] { store.apply(entry, to: key, at: position) }
         }
+    }
+
+    /// The pulls for `epoch` finished: merge what arrived (if not merged already) and start serving.
+    public mutating func syncCompleted(epoch: Int64, entries: [(key: String, entry: VersionedEntry)]) {
+        guard epoch == view.epoch, !syncComplete else { return }
+        merge(pulled: entries, epoch: epoch)
         for position in 0..<synced.count where replicates[position] { synced[position] = true }
         syncComplete = true
         syncedEpoch = epoch

@@ -63,12 +63,13 @@ public struct ReplicaNode: Sendable {
     private var fetchingView = false
     private var fetchAgain = false
 
-    /// A sync in progress: who has yet to answer, and what has arrived.
+    /// A sync in progress: who has yet to answer, and how many entries have arrived (each page is merged into
+    /// the store as it arrives, so a large move never holds every pulled entry twice).
     struct SyncRun {
         let epoch: Int64
         let ranges: [PositionRange]
         var remaining: Set<String>
-        var entries: [(key: String, entry: VersionedEntry)] = []
+        var entriesPulled = 0
     }
 
     /// A write sent to backups: how many answers are still due, whether any refused, and whom to answer.
@@ -313,13 +314,17 @@ public struct ReplicaNode: Sendable {
             return observed + [.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))]
         }
         var lastKey = after
+        var entries: [(key: String, entry: VersionedEntry)] = []
+        entries.reserveCapacity(list.count)
         for item in list {
             guard let object = item.objectValue, let (key, entry) = try? ReplicationMessages.entry(from: object) else {
                 continue
             }
-            sync?.entries.append((key, entry))
+            entries.append((key, entry))
             lastKey = key
         }
+        core.merge(pulled: entries, epoch: epoch)
+        sync?.entriesPulled += entries.count
         if fields?["more"] == true { return pull(from: peer, epoch: epoch, after: lastKey) }
         sync?.remaining.remove(peer)
         return finishSyncIfDone()
@@ -328,8 +333,8 @@ public struct ReplicaNode: Sendable {
     private mutating func finishSyncIfDone() -> [ReplicaAction] {
         guard let run = sync, run.remaining.isEmpty else { return [] }
         sync = nil
-        core.syncCompleted(epoch: run.epoch, entries: run.entries)
+        core.syncCompleted(epoch: run.epoch, entries: [])
         return [.publishSyncedEpoch(run.epoch),
-                .log("synced epoch \(run.epoch): pulled \(run.entries.count) entries in \(run.ranges.count) range(s)")]
+                .log("synced epoch \(run.epoch): pulled \(run.entriesPulled) entries in \(run.ranges.count) range(s)")]
     }
 }

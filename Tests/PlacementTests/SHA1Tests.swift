@@ -30,4 +30,25 @@ struct SHA1Tests {
         #expect(hex(SHA1.hash([UInt8](repeating: 0x61, count: 56))) == "c2db330f6083854c99d4b5bfb6e8f29f201be699")
         #expect(hex(SHA1.hash([UInt8](repeating: 0x61, count: 64))) == "0098ba824b5c16427bd7a1122a5a442a25ec644d")
     }
+
+    @Test func remainderIsTheDigestReadAsABigEndianIntegerModuloTheModulus() {
+        for length in [0, 1, 10, 55, 56, 63, 64, 65, 127, 128, 200] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+            for modulus in [1, 7, 10_000, 65_536, 1 << 40] {
+                let expected = SHA1.hash(bytes).reduce(0) { ($0 * 256 + Int($1)) % modulus }
+                #expect(SHA1.remainder(of: bytes, modulo: modulus) == expected, "length \(length), modulus \(modulus)")
+            }
+        }
+    }
+
+    @Test func streamingAndOneShotDigestsAgreeAtEveryLength() {
+        for length in 0...130 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 1) }
+            var hasher = SHA1()
+            hasher.update(bytes.prefix(length / 3))
+            hasher.update(bytes.dropFirst(length / 3))
+            #expect(hasher.finalize() == SHA1.hash(bytes), "length \(length)")
+            #expect(SHA1.hash(bytes) == SHA1.hash(AnySequence(bytes)), "contiguous and non-contiguous input, length \(length)")
+        }
+    }
 }

@@ -3,10 +3,11 @@ import Dispatch
 import Synchronization
 import Wire
 
-/// Runs a `ReplicaNode` on real sockets and timers: peer links, view fetches and delayed alarms.
+/// Runs a `ReplicaNode` on real sockets and timers: peer channels, view fetches and delayed alarms.
 ///
-/// Confined to the frame server's loop thread: every entry point runs there, and every completion from a peer,
-/// the viewleader or a timer hops back with `server.execute` before touching the node.
+/// Confined to the frame server's loop thread: every entry point runs there. Peers are reached through
+/// `PeerChannel`s on that same loop, so their answers arrive there too; the viewleader fetch and timers run
+/// elsewhere and hop back with `server.execute` before touching the node.
 final class ReplicaShell: @unchecked Sendable {
     static let viewFetchTimeoutMs = Int(ReplicaNode.viewFetchTimeoutMs)
 
@@ -17,7 +18,8 @@ final class ReplicaShell: @unchecked Sendable {
     private let viewLeaderPorts: [Int]
     /// Published for the heartbeat thread, which reports it to the viewleader.
     let syncedEpoch = Atomic<Int64>(-1)
-    private var links: [String: PeerLink] = [:]
+    /// One pipelined channel per peer address, made on first use.
+    private var channels: [String: PeerChannel] = [:]
     /// Requests the node has yet to answer, by the token it was given.
     private var responders: [RequestToken: Responder] = [:]
     private var nextToken: UInt64 = 1
@@ -58,9 +60,12 @@ final class ReplicaShell: @unchecked Sendable {
             case .reply(let token, let reply):
                 responders.removeValue(forKey: token)?.reply(reply)
             case .call(let id, let address, let message):
-                link(address).call(message) { [self] result in
-                    server.execute { [self] in perform(node.peerAnswered(id, reply: try? result.get())) }
+                guard let channel = channel(to: address) else {
+                    log.warning("peer address \"\(address)\" is not host:port; the call to it fails")
+                    server.execute { [self] in perform(node.peerAnswered(id, reply: nil)) }
+                    continue
                 }
+                channel.call(message) { [self] result in perform(node.peerAnswered(id, reply: try? result.get())) }
             case .fetchView:
                 fetchView()
             case .wake(let delayMs, let alarm):
@@ -75,11 +80,12 @@ final class ReplicaShell: @unchecked Sendable {
         }
     }
 
-    private func link(_ address: String) -> PeerLink {
-        if let link = links[address] { return link }
-        let link = PeerLink(address: address)
-        links[address] = link
-        return link
+    private func channel(to address: String) -> PeerChannel? {
+        if let channel = channels[address] { return channel }
+        guard let (host, port) = splitAddress(address) else { return nil }
+        let channel = PeerChannel(loop: server, host: host, port: port, callTimeoutMs: Int(ReplicaNode.peerCallTimeoutMs))
+        channels[address] = channel
+        return channel
     }
 
     private func fetchView() {

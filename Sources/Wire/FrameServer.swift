@@ -28,6 +28,14 @@ public final class FrameServer: @unchecked Sendable {
     /// Set by `run`; requests only arrive while it runs.
     private var handler: Handler = { _, _ in preconditionFailure("a request arrived before run") }
     private var connections: [Int32: ServerConnection] = [:]
+    /// Outbound connections to other servers, by descriptor while one is open.
+    private var channelsByFD: [Int32: PeerChannel] = [:]
+    /// Every channel created on this loop, for the deadline sweep.
+    private var channels: [PeerChannel] = []
+    /// Channels with requests queued this iteration, written out before the loop sleeps.
+    private var channelsToFlush: [PeerChannel] = []
+    /// Loop-thread work deferred to the end of the current iteration (completions that must not run re-entrantly).
+    private var deferred: [() -> Void] = []
     private var nextConnectionID: UInt64 = 1
     private var timers: [LoopTimer] = []
     private var loopThread: pthread_t?
@@ -109,12 +117,16 @@ public final class FrameServer: @unchecked Sendable {
                     _ = read(wakeFD, &counter, 8)
                 } else if let connection = connections[fd] {
                     handle(event: event.events, on: connection)
+                } else if let channel = channelsByFD[fd] {
+                    channel.handle(event: event.events)
                 }
             }
             if drainInbox() { break }
             runDueTimers()
+            runDeferredAndFlushChannels()
         }
         for fd in Array(connections.keys) { closeConnection(fd) }
+        for channel in channels { channel.shutdown() }
         loopThread = nil
     }
 
@@ -275,6 +287,62 @@ public final class FrameServer: @unchecked Sendable {
             let waitingForRequest = connection.completedRequests == 0 || connection.decoder.hasPartialFrame
             let limitMs = waitingForRequest ? limits.requestTimeoutMs : limits.idleTimeoutMs
             if nowMs - connection.lastProgressMs > Int64(limitMs) { closeConnection(connection.fd) }
+        }
+    }
+
+    // MARK: Peer channels (loop thread only)
+
+    /// Takes on a new channel, and starts checking deadlines with the first one.
+    func adopt(_ channel: PeerChannel) {
+        if channels.isEmpty {
+            every(ms: PeerChannel.deadlineCheckMs) { [unowned self] in
+                let nowMs = MonotonicClock.nowMs()
+                for channel in channels { channel.checkDeadline(nowMs: nowMs) }
+            }
+        }
+        channels.append(channel)
+    }
+
+    func watch(_ fd: Int32, for channel: PeerChannel, events: UInt32) {
+        channelsByFD[fd] = channel
+        register(fd, events: events)
+    }
+
+    func changeInterest(_ fd: Int32, to events: UInt32) {
+        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    func forget(_ fd: Int32) {
+        channelsByFD[fd] = nil
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    }
+
+    func scheduleFlush(_ channel: PeerChannel) {
+        guard !channel.flushScheduled else { return }
+        channel.flushScheduled = true
+        channelsToFlush.append(channel)
+    }
+
+    /// Runs `work` on the loop thread at the end of this iteration; call from the loop thread.
+    func soon(_ work: @escaping () -> Void) {
+        deferred.append(work)
+    }
+
+    /// Runs deferred work, then writes every channel's queued requests, one `send` per channel.
+    private func runDeferredAndFlushChannels() {
+        while !deferred.isEmpty || !channelsToFlush.isEmpty {
+            while !deferred.isEmpty {
+                let work = deferred
+                deferred = []
+                for item in work { item() }
+            }
+            let flushing = channelsToFlush
+            channelsToFlush = []
+            for channel in flushing {
+                channel.flushScheduled = false
+                channel.flush()
+            }
         }
     }
 

@@ -209,6 +209,8 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
     case noneListening(host: String, ports: String)
     /// The peer closed the connection.
     case closed
+    /// A connection already holds its limit of unanswered calls; the peer is slow or stopped.
+    case backlogFull(host: String, port: Int, calls: Int)
     /// Any other system call failure, with the call's name and errno.
     case system(String, Int32)
 
@@ -221,6 +223,8 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
         case .timedOut(let what): return "timed out \(what)"
         case .noneListening(let host, let ports): return "nothing is listening on \(host) ports \(ports)"
         case .closed: return "the peer closed the connection"
+        case .backlogFull(let host, let port, let calls):
+            return "\(calls) calls to \(host):\(port) are already waiting for answers; the peer is slow or stopped"
         case .system(let call, let code): return "\(call) failed: \(String(cString: strerror(code)))"
         }
     }

@@ -1,0 +1,214 @@
+import CSystem
+import Glibc
+
+/// A connection from a `FrameServer`'s loop to another frame server: pipelined calls, answered in order.
+///
+/// Confined to the loop thread, like everything the loop runs. `call` never blocks and never answers inside
+/// itself: it queues the encoded request and its completion, and the loop writes every request queued during
+/// one iteration with one `send` (so a burst of writes to one backup travels as one batch) before it sleeps.
+/// Any number of calls may be in flight, up to `pendingCallsMax`; the peer answers each connection's requests
+/// in order, so answers are matched to calls first in, first out.
+///
+/// A failure — the connect refused, the peer closing, an unreadable answer, or the oldest call passing its
+/// deadline — closes the connection and fails every call in flight with the same error, since none of their
+/// answers can be told apart any more; each may or may not have been applied. The next call reconnects.
+public final class PeerChannel {
+    public typealias Completion = (Result<JSONValue, SocketError>) -> Void
+
+    /// Calls a channel holds unanswered at once; one more fails at once, so a stopped peer cannot make its
+    /// callers queue without bound while they wait for the oldest call's deadline.
+    public static let pendingCallsMax = 16_384
+    /// Bytes read from the socket per system call.
+    static let readChunkBytes = 64 * 1024
+    /// How often the loop checks the oldest call of every channel against its deadline.
+    static let deadlineCheckMs = 20
+
+    public let host: String
+    public let port: Int
+    /// Time each call has, from being queued, for its answer to arrive.
+    public let callTimeoutMs: Int
+    unowned let loop: FrameServer
+
+    private var fd: Int32 = -1
+    private var connecting = false
+    private var resolved: SocketAddress?
+    private var decoder: FrameDecoder
+    private var readScratch = [UInt8](repeating: 0, count: PeerChannel.readChunkBytes)
+    /// Encoded requests; `output[outputSent...]` is not yet written to the socket.
+    private var output: [UInt8] = []
+    private var outputSent = 0
+    /// Calls awaiting answers, oldest first: `pending[pendingHead...]` are live.
+    private var pending: [PendingCall] = []
+    private var pendingHead = 0
+    private var interest: UInt32 = 0
+    /// True while the loop has this channel on its list to flush at the end of the iteration.
+    var flushScheduled = false
+
+    private struct PendingCall {
+        let deadlineMs: Int64
+        let completion: Completion
+    }
+
+    /// A channel to `host:port` run by `loop`; it connects on its first call. Create it on the loop thread.
+    public init(loop: FrameServer, host: String, port: Int, callTimeoutMs: Int) {
+        precondition(callTimeoutMs > 0, "a call needs a positive deadline")
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.callTimeoutMs = callTimeoutMs
+        self.decoder = FrameDecoder(frameBytesMax: loop.limits.frameBytesMax)
+        loop.adopt(self)
+    }
+
+    /// Calls in flight: sent or queued, not yet answered or failed.
+    public var callsInFlight: Int { pending.count - pendingHead }
+
+    /// Sends `request`; `completion` runs later on the loop thread with the answer or the reason there is none.
+    public func call(_ request: JSONValue, completion: @escaping Completion) {
+        guard callsInFlight < Self.pendingCallsMax else {
+            loop.soon { completion(.failure(.backlogFull(host: self.host, port: self.port, calls: Self.pendingCallsMax))) }
+            return
+        }
+        if fd < 0 {
+            do throws(SocketError) {
+                try connect()
+            } catch {
+                loop.soon { completion(.failure(error)) }
+                return
+            }
+        }
+        FrameEncoder.append(request, to: &output)
+        pending.append(PendingCall(deadlineMs: MonotonicClock.nowMs() + Int64(callTimeoutMs), completion: completion))
+        loop.scheduleFlush(self)
+    }
+
+    /// Closes the connection without failing anything; the loop calls it when it stops.
+    func shutdown() {
+        guard fd >= 0 else { return }
+        loop.forget(fd)
+        close(fd)
+        fd = -1
+    }
+
+    // MARK: Driven by the loop
+
+    /// Handles readiness reported by epoll.
+    func handle(event: UInt32) {
+        if connecting {
+            let code = Socket.pendingError(fd)
+            guard code == 0 else { return fail(.connect(host: host, port: port, code)) }
+            connecting = false
+        }
+        if event & EPOLLIN.rawValue != 0 || event & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+            readAvailable()
+            guard fd >= 0 else { return }
+        }
+        flush()
+    }
+
+    /// Writes what is queued, as far as the socket takes it, and watches for writability when it does not.
+    func flush() {
+        guard fd >= 0, !connecting else { return }
+        while outputSent < output.count {
+            let count = output.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + outputSent, raw.count - outputSent, Int32(MSG_NOSIGNAL))
+            }
+            if count > 0 {
+                outputSent += count
+            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return fail(errno == EPIPE || errno == ECONNRESET ? .closed : .system("send to \(host):\(port)", errno))
+            }
+        }
+        if outputSent == output.count {
+            output.removeAll(keepingCapacity: output.capacity <= Self.readChunkBytes)
+            outputSent = 0
+        }
+        watch(EPOLLIN.rawValue | (outputSent < output.count ? EPOLLOUT.rawValue : 0))
+    }
+
+    /// Fails everything in flight once the oldest call has waited past its deadline.
+    func checkDeadline(nowMs: Int64) {
+        guard pendingHead < pending.count, pending[pendingHead].deadlineMs <= nowMs else { return }
+        fail(.timedOut("waiting for an answer from \(host):\(port) (\(callTimeoutMs) ms)"))
+    }
+
+    // MARK: Internals
+
+    private func connect() throws(SocketError) {
+        if resolved == nil { resolved = try Socket.resolve(host: host, port: port) }
+        let (socket, connected) = try Socket.startConnecting(to: resolved!)
+        fd = socket
+        connecting = !connected
+        interest = 0
+        loop.watch(fd, for: self, events: EPOLLOUT.rawValue)
+        interest = EPOLLOUT.rawValue
+    }
+
+    private func watch(_ events: UInt32) {
+        guard events != interest else { return }
+        loop.changeInterest(fd, to: events)
+        interest = events
+    }
+
+    private func readAvailable() {
+        while fd >= 0 {
+            let count = readScratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                readScratch.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                deliverAnswers()
+                if count < readScratch.count { return }
+            } else if count == 0 {
+                return fail(.closed)
+            } else if errno == EINTR {
+                continue
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                return
+            } else {
+                return fail(errno == ECONNRESET ? .closed : .system("read from \(host):\(port)", errno))
+            }
+        }
+    }
+
+    /// Hands each complete answer to the oldest call still waiting.
+    private func deliverAnswers() {
+        while fd >= 0 {
+            let answer: JSONValue
+            do {
+                guard let frame = try decoder.nextFrame() else { return }
+                answer = try JSONParser.parse(frame)
+            } catch {
+                return fail(.system("reading an answer from \(host):\(port): \(error)", EPROTO))
+            }
+            guard pendingHead < pending.count else {
+                return fail(.system("\(host):\(port) answered a call that was never made", EPROTO))
+            }
+            let call = pending[pendingHead]
+            pendingHead += 1
+            if pendingHead == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                pendingHead = 0
+            } else if pendingHead >= 1_024 && pendingHead * 2 >= pending.count {
+                pending.removeSubrange(0..<pendingHead)
+                pendingHead = 0
+            }
+            call.completion(.success(answer))
+        }
+    }
+
+    /// Closes the connection and fails every call in flight, oldest first.
+    private func fail(_ error: SocketError) {
+        let failed = pending[pendingHead...]
+        pending = []
+        pendingHead = 0
+        output = []
+        outputSent = 0
+        decoder = FrameDecoder(frameBytesMax: decoder.frameBytesMax)
+        connecting = false
+        shutdown()
+        for call in failed { call.completion(.failure(error)) }
+    }
+}

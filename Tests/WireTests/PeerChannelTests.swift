@@ -105,7 +105,7 @@ struct PeerChannelTests {
         }
     }
 
-    @Test func aCallToAPortNobodyListensOnFailsLaterNotInsideTheCall() throws {
+    @Test func aCallToAPortNobodyListensOnFailsWithTheRefusal() throws {
         let probe = try Socket.listen(host: "127.0.0.1", port: 0)
         let deadPort = Socket.localPort(probe)
         close(probe)
@@ -200,6 +200,7 @@ struct PeerChannelTests {
                 return
             }
             #expect(calls == limit)
+            #expect(!recorder.answeredInsideCall)
             let all = recorder.wait(for: limit + 1)
             #expect(all.count == limit + 1)
             #expect(all.dropFirst().allSatisfy { if case .failure(.timedOut) = $0 { true } else { false } })

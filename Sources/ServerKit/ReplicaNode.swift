@@ -105,13 +105,18 @@ public struct ReplicaNode: Sendable {
     }
 
     /// The viewleader denied our ID: start over as a new, empty member under `freshID`.
+    ///
+    /// Call IDs go on from where they were, never repeating in a process: answers to the old incarnation's calls
+    /// may still arrive, and one taken for a new call would complete a pull that never happened.
     public mutating func restart(as freshID: String) -> [ReplicaAction] {
         // In write order, so the answers do not depend on dictionary order (the simulator replays by seed).
         var actions = waitingWrites.sorted { $0.key.raw < $1.key.raw }.map {
             ReplicaAction.reply($0.value.token, ReplicationMessages.retry(.noView, epoch: -1, maybeApplied: true))
         }
         actions.append(.publishSyncedEpoch(-1))
+        let callIDsUsed = nextCallID
         self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize)
+        nextCallID = callIDsUsed
         return actions
     }
 

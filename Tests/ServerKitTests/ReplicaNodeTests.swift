@@ -108,4 +108,25 @@ struct ReplicaNodeTests {
         #expect(node.serverID == "z" && node.core.view.epoch == -1)
         #expect(node.peerAnswered(sent[0].id, reply: Reply.ok).isEmpty, "answers to the old incarnation are ignored")
     }
+
+    /// Found by the fault campaign (seed 2000, 76 keys lost): a server denied after a pause restarted as a new
+    /// member and numbered its calls from 1 again, so the old incarnation's late pull answers completed the new
+    /// incarnation's pulls, and it served ranges it had never copied.
+    @Test func answersToTheOldIncarnationNeverCountForTheNewOnesCalls() throws {
+        var node = ReplicaNode(serverID: "a")
+        _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
+        let oldPulls = Self.calls(node.viewFetched(Self.description))
+        #expect(oldPulls.count == 2)
+        _ = node.restart(as: "z")
+        _ = node.heartbeatAccepted(sentMs: 0, epoch: 2, leaseMs: 10_000, allSyncedEpoch: -1)
+        let view = ViewDescription(epoch: 2, ringSize: 10_000, servers: ["z", "b", "c"].map {
+            ViewDescription.Server(id: $0, address: "h:\($0)", syncedEpoch: -1)
+        })
+        let newPulls = Self.calls(node.viewFetched(view))
+        #expect(newPulls.count == 2)
+        #expect(Set(newPulls.map(\.id)).isDisjoint(with: oldPulls.map(\.id)), "call IDs never repeat in a process")
+        for old in oldPulls { #expect(node.peerAnswered(old.id, reply: Self.emptyPage).isEmpty) }
+        #expect(node.peerAnswered(newPulls[0].id, reply: Self.emptyPage).isEmpty, "one peer has yet to answer")
+        #expect(node.peerAnswered(newPulls[1].id, reply: Self.emptyPage).first == .publishSyncedEpoch(2))
+    }
 }

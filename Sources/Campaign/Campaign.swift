@@ -93,8 +93,35 @@ public final class Campaign: @unchecked Sendable {
             serversAtEnd: cluster.view()?.servers.count ?? 0, directory: directory.path)
         try? log.joined(separator: "\n").write(to: directory.appendingPathComponent("campaign.log"), atomically: true,
                                                encoding: .utf8)
-        if report.passed { try? FileManager.default.removeItem(at: directory) }
+        if report.passed {
+            try? FileManager.default.removeItem(at: directory)
+        } else {
+            writeEvidence(history: history, to: directory)
+        }
         return report
+    }
+
+    /// Keeps what a failure needs to be explained: every operation, timed like the campaign log, and the keys
+    /// each live server holds now (`query_all_keys`), so a lost key can be told apart from a wrong answer.
+    private func writeEvidence(history: [RecordedOperation], to directory: URL) {
+        let startedUs = startedAtMs * 1_000
+        let seconds = { (us: Int64) in String(format: "%.3f", Double(us - startedUs) / 1_000_000) }
+        let lines = history.sorted { $0.invokedAt < $1.invokedAt }.map { operation in
+            "[\(seconds(operation.invokedAt)) - \(seconds(operation.completedAt))] \(operation)"
+        }
+        try? lines.joined(separator: "\n").write(to: directory.appendingPathComponent("history.txt"), atomically: true,
+                                                 encoding: .utf8)
+        for server in cluster.view()?.servers ?? [] {
+            guard let (host, port) = splitAddress(server.address) else { continue }
+            let keys: String
+            do {
+                keys = try ServerClient(host: host, port: port, timeoutMs: 5_000).queryAllKeys().joined(separator: "\n")
+            } catch {
+                keys = "query_all_keys failed: \(error)"
+            }
+            try? keys.write(to: directory.appendingPathComponent("keys-\(server.id).txt"), atomically: true,
+                            encoding: .utf8)
+        }
     }
 
     /// Stops every process and removes the namespaces now, from another thread (Ctrl-C), before the tool exits.

@@ -51,12 +51,14 @@ final class CampaignCluster: @unchecked Sendable {
 
     // MARK: Servers
 
-    /// Starts a server on a new machine; returns its index.
+    /// Starts a server on a new machine; returns its index. `prepare` sees the machine before the server starts
+    /// on it (to cut it off from someone first).
     @discardableResult
-    func joinServer() throws -> Int {
+    func joinServer(prepare: (Machine) -> Void = { _ in }) throws -> Int {
         let index = servers.count
         servers.append(ServerSlot(machine: Machine(name: "server\(index)", host: try lab?.addHost()),
                                   process: nil, state: .crashed))
+        prepare(servers[index].machine)
         try startServer(index)
         return index
     }

@@ -227,12 +227,27 @@ public struct ReplicaCore: Sendable {
     /// Another server's pull at `epoch`: one page of the entries (tombstones too) whose position lies in `ranges`,
     /// in (position, key) order, after the entry of `after`, of at most about `bytesMax` bytes.
     func entries(in ranges: [PositionRange], epoch: Int64, after: String? = nil,
-                        bytesMax: Int = ReplicationMessages.pullPageBytesMax)
+                 pullerHas: [Int: VersionedStore.BucketSummary] = [:],
+                 bytesMax: Int = ReplicationMessages.pullPageBytesMax)
         -> Result<VersionedStore.Page, Refusal>
     {
         guard epoch == view.epoch else { return .failure(.epochMismatch(mine: view.epoch, theirs: epoch)) }
         return .success(store.page(in: ranges, after: after, bytesMax: bytesMax,
-                                   entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes))
+                                   entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes, pullerHas: pullerHas))
+    }
+
+    /// What this server holds at each non-empty position of `ranges` from `position(ofKey: after)` on, for a pull
+    /// request: the peer skips positions whose entries are the same as these.
+    func holdings(in ranges: [PositionRange], after: String?) -> [Int: VersionedStore.BucketSummary] {
+        let resumePosition = after.map { view.ring.position(ofKey: $0) } ?? 0
+        var held: [Int: VersionedStore.BucketSummary] = [:]
+        for range in ranges where range.upperBound >= resumePosition {
+            for position in max(range.lowerBound, resumePosition)...range.upperBound {
+                let summary = store.summary(at: position)
+                if summary.count > 0 { held[position] = summary }
+            }
+        }
+        return held
     }
 
     /// Drops keys this server no longer replicates, once every member has synced to the current epoch, and only

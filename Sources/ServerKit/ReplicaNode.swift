@@ -65,10 +65,15 @@ public struct ReplicaNode: Sendable {
 
     /// A sync in progress: who has yet to answer, and how many entries have arrived (each page is merged into
     /// the store as it arrives, so a large move never holds every pulled entry twice).
+    ///
+    /// Peers are asked one after another, each request saying what the store already holds (`holdings`): a
+    /// server new to a range copies it from the first peer that has it, and the other replicas then send only
+    /// positions where they hold something different (a write its primary abandoned), not the range again.
     struct SyncRun {
         let epoch: Int64
         let ranges: [PositionRange]
-        var remaining: Set<String>
+        /// Peers yet to answer, in the order they are asked; the first is being pulled from.
+        var remaining: [String]
         var entriesPulled = 0
     }
 
@@ -190,7 +195,8 @@ public struct ReplicaNode: Sendable {
         let epoch = try request.integer("epoch", in: 0...Int64.max)
         let ranges = try ReplicationMessages.ranges(from: request, ringSize: core.view.ring.ringSize)
         let after = try request.optionalString("after")
-        switch core.entries(in: ranges, epoch: epoch, after: after) {
+        let have = try ReplicationMessages.have(from: request, ringSize: core.view.ring.ringSize)
+        switch core.entries(in: ranges, epoch: epoch, after: after, pullerHas: have) {
         case .success(let page):
             return [.reply(token, ReplicationMessages.pullPage(page))]
         case .failure(let refusal):
@@ -298,16 +304,16 @@ public struct ReplicaNode: Sendable {
     }
 
     private mutating func startSync(epoch: Int64, ranges: [PositionRange], peers: [String]) -> [ReplicaAction] {
-        sync = SyncRun(epoch: epoch, ranges: ranges, remaining: Set(peers))
-        var actions: [ReplicaAction] = []
-        for peer in peers { actions += pull(from: peer, epoch: epoch, after: nil) }
-        return actions + finishSyncIfDone()
+        sync = SyncRun(epoch: epoch, ranges: ranges, remaining: peers)
+        guard let first = peers.first else { return finishSyncIfDone() }
+        return pull(from: first, epoch: epoch, after: nil)
     }
 
     private mutating func pull(from peer: String, epoch: Int64, after: String?) -> [ReplicaAction] {
         guard let run = sync, run.epoch == epoch, let address = core.view.addresses[peer] else { return [] }
+        let have = core.holdings(in: run.ranges, after: after)
         return [call(.pull(peer: peer, epoch: epoch, after: after), address: address,
-                     message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after))]
+                     message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after, have: have))]
     }
 
     private mutating func pulled(from peer: String, epoch: Int64, after: String?, _ fields: JSONObject?)
@@ -331,7 +337,8 @@ public struct ReplicaNode: Sendable {
         core.merge(pulled: entries, epoch: epoch)
         sync?.entriesPulled += entries.count
         if fields?["more"] == true { return pull(from: peer, epoch: epoch, after: lastKey) }
-        sync?.remaining.remove(peer)
+        sync?.remaining.removeAll { $0 == peer }
+        if let next = sync?.remaining.first { return pull(from: next, epoch: epoch, after: nil) }
         return finishSyncIfDone()
     }
 

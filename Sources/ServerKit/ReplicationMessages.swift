@@ -37,13 +37,35 @@ enum ReplicationMessages {
         return .object(fields)
     }
 
-    static func pull(epoch: Int64, ranges: [PositionRange], after: String?) -> JSONValue {
+    /// A pull request. `have` lists `[position, count, digest]` for positions the puller already holds entries
+    /// at (the digest as a signed 64-bit integer); the peer skips those whose entries it holds identically.
+    static func pull(epoch: Int64, ranges: [PositionRange], after: String?,
+                     have: [Int: VersionedStore.BucketSummary] = [:]) -> JSONValue {
         var fields: JSONObject = [
             "cmd": "pull", "epoch": .integer(epoch),
             "ranges": .array(ranges.map { [.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))] }),
         ]
         if let after { fields["after"] = .string(after) }
+        if !have.isEmpty {
+            fields["have"] = .array(have.sorted { $0.key < $1.key }.map { position, summary in
+                [.integer(Int64(position)), .integer(Int64(summary.count)), .integer(Int64(bitPattern: summary.digest))]
+            })
+        }
         return .object(fields)
+    }
+
+    static func have(from request: Request, ringSize: Int) throws(RequestError) -> [Int: VersionedStore.BucketSummary] {
+        guard let value = request.fields["have"] else { return [:] }
+        guard let list = value.arrayValue else { throw .wrongType(field: "have", expected: "a list") }
+        var have: [Int: VersionedStore.BucketSummary] = [:]
+        for item in list {
+            guard let triple = item.arrayValue, triple.count == 3, let position = triple[0].integerValue,
+                  let count = triple[1].integerValue, let digest = triple[2].integerValue,
+                  (0..<Int64(ringSize)).contains(position), count >= 0
+            else { throw .wrongType(field: "have", expected: "a list of [position, count, digest] integers") }
+            have[Int(position)] = VersionedStore.BucketSummary(count: Int(count), digest: UInt64(bitPattern: digest))
+        }
+        return have
     }
 
     static func ranges(from request: Request, ringSize: Int) throws(RequestError) -> [PositionRange] {

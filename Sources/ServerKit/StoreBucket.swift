@@ -39,6 +39,10 @@ struct StoreBucket: Sendable {
     private(set) var bytes: [UInt8] = []
     /// Bytes of `bytes` that no record points to any more (overwritten or deleted values, moved keys).
     private(set) var deadBytes = 0
+    /// What the bucket holds, in 64 bits: the XOR of `entryDigest` over its records, kept up to date with every
+    /// write. A version names one write, so equal keys and versions mean equal entries: two buckets with the same
+    /// count and digest hold the same entries (unless 64-bit hashes collide), and a pull can skip them.
+    private(set) var digest: UInt64 = 0
 
     var count: Int { records.count }
 
@@ -88,9 +92,11 @@ struct StoreBucket: Sendable {
             let (index, found) = search(keyBytes)
             if found {
                 guard records[index].version < entry.version else { return (false, false) }
+                digest ^= Self.entryDigest(keyBytes, records[index].version) ^ Self.entryDigest(keyBytes, entry.version)
                 replace(at: index, with: entry)
                 return (true, false)
             }
+            digest ^= Self.entryDigest(keyBytes, entry.version)
             insert(entry, keyBytes: keyBytes, at: index)
             return (true, true)
         }
@@ -192,6 +198,29 @@ struct StoreBucket: Sendable {
             }
         }
         precondition(liveBytes + deadBytes == bytes.count, "dead bytes are miscounted")
+        let recomputed = bytes.withUnsafeBufferPointer { arena in
+            records.reduce(UInt64(0)) { sum, record in
+                let key = UnsafeBufferPointer(rebasing: arena[Int(record.offset)..<Int(record.offset + record.keyBytes)])
+                return sum ^ Self.entryDigest(key, record.version)
+            }
+        }
+        precondition(recomputed == digest, "the digest disagrees with the records")
+    }
+
+    /// A 64-bit hash of one entry's key bytes and version: FNV-1a over the key, then the version, each step
+    /// finished with SplitMix64's mixer so that the XOR of many such hashes stays well spread.
+    static func entryDigest(_ key: UnsafeBufferPointer<UInt8>, _ version: Version) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        hash = mix(hash ^ UInt64(bitPattern: version.epoch))
+        return mix(hash ^ UInt64(bitPattern: version.counter))
+    }
+
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// Binary search for `key`: its index, or the index where it would be inserted.

@@ -18,6 +18,23 @@ public struct VersionedStore: Sendable {
         buckets = [StoreBucket](repeating: StoreBucket(), count: ringSize)
     }
 
+    /// How many entries one position holds, and their digest (`StoreBucket.digest`): two positions with equal
+    /// summaries hold the same entries.
+    public struct BucketSummary: Equatable, Sendable {
+        public let count: Int
+        public let digest: UInt64
+
+        public init(count: Int, digest: UInt64) {
+            self.count = count
+            self.digest = digest
+        }
+    }
+
+    /// The summary of position `position`.
+    public func summary(at position: Int) -> BucketSummary {
+        BucketSummary(count: buckets[position].count, digest: buckets[position].digest)
+    }
+
     /// A page of entries for a pull, in (position, key bytes) order.
     public struct Page: Sendable {
         public var entries: [(key: String, entry: VersionedEntry)] = []
@@ -62,14 +79,17 @@ public struct VersionedStore: Sendable {
 
     /// Entries (tombstones too) at positions in `ranges`, in (position, key bytes) order, starting after the entry
     /// of `after` and stopping once `bytesMax` bytes are on the page (counted as the key's and value's bytes plus
-    /// `entryOverheadBytes` each); a page holds at least one entry when any remain.
-    public func page(in ranges: [PositionRange], after: String?, bytesMax: Int, entryOverheadBytes: Int) -> Page {
+    /// `entryOverheadBytes` each); a page holds at least one entry when any remain. Positions whose summary equals
+    /// the puller's in `pullerHas` are skipped: the puller holds them already.
+    public func page(in ranges: [PositionRange], after: String?, bytesMax: Int, entryOverheadBytes: Int,
+                     pullerHas: [Int: BucketSummary] = [:]) -> Page {
         var page = Page()
         let resumePosition = after.map(position(of:)) ?? -1
         var bytes = 0
         for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound })
         where range.upperBound >= max(resumePosition, 0) {
-            for position in max(range.lowerBound, resumePosition)...range.upperBound {
+            for position in max(range.lowerBound, resumePosition)...range.upperBound
+            where pullerHas[position] != summary(at: position) {
                 let bucket = buckets[position]
                 let first = position == resumePosition ? bucket.firstIndex(after: after) : 0
                 for index in first..<bucket.count {

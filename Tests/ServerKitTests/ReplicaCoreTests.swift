@@ -162,7 +162,10 @@ struct ReplicaCoreTests {
         for index in cores.indices {
             guard case .sync(2, let ranges, let peers) = syncs[index].first else { continue }
             for peer in peers {
-                let page = try cores.first { $0.serverID == peer }!.entries(in: ranges, epoch: 2, bytesMax: .max).get()
+                // As a sync does: one peer after another, each told what the puller holds by then.
+                let held = cores[index].holdings(in: ranges, after: nil)
+                let page = try cores.first { $0.serverID == peer }!
+                    .entries(in: ranges, epoch: 2, pullerHas: held, bytesMax: .max).get()
                 cores[index].merge(pulled: page.entries, epoch: 2)
             }
             cores[index].syncCompleted(epoch: 2, entries: [])

@@ -1,3 +1,4 @@
+import Placement
 import Testing
 import Wire
 @testable import ServerKit
@@ -29,14 +30,26 @@ struct ReplicaNodeTests {
         var node = ReplicaNode(serverID: "a")
         let first = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
         #expect(first == [.fetchView])
-        let pulls = calls(node.viewFetched(description))
-        #expect(Set(pulls.map { $0.address }) == ["h:b", "h:c"])
-        var last: [ReplicaAction] = []
-        for pull in pulls { last = node.peerAnswered(pull.id, reply: emptyPage) }
+        let last = answerEveryPull(&node, startingWith: node.viewFetched(description), epoch: 1)
         #expect(last.first == .publishSyncedEpoch(1))
         // The next heartbeat reply says every member has synced too: moved ranges may be served from now on.
         #expect(node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: 1).isEmpty)
         return node
+    }
+
+    /// Answers each pull with an empty page, one peer after another, until none is asked; returns the last actions.
+    static func answerEveryPull(_ node: inout ReplicaNode, startingWith actions: [ReplicaAction], epoch: Int64)
+        -> [ReplicaAction]
+    {
+        var last = actions
+        var asked: [String] = []
+        while let pull = calls(last).first {
+            #expect(calls(last).count == 1, "peers are pulled from one at a time")
+            asked.append(pull.address)
+            last = node.peerAnswered(pull.id, reply: emptyPage)
+        }
+        #expect(asked.sorted() == ["h:b", "h:c"], "every other member is asked once")
+        return last
     }
 
     static func setr(_ key: String, _ value: String) throws -> Request {
@@ -71,23 +84,30 @@ struct ReplicaNodeTests {
         #expect(Self.replies(read)[RequestToken(2)] == Reply.status("not_found"), "never committed")
     }
 
-    @Test func pullsFollowPagesAndRetryAfterAFailure() throws {
+    @Test func pullsFollowPagesRetryAfterAFailureAndTellLaterPeersWhatIsHeld() throws {
         var node = ReplicaNode(serverID: "a")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
-        let all = Self.calls(node.viewFetched(Self.description))
-        let pulls = [all.first { $0.address == "h:b" }!, all.first { $0.address == "h:c" }!]
+        let first = try #require(Self.calls(node.viewFetched(Self.description)).first)
+        #expect(first.message.objectValue?["have"] == nil, "an empty store holds nothing to skip")
+        let peer = String(first.address.dropFirst(2))
         let page: JSONValue = ["status": "ok", "more": true,
                                "entries": [["key": .string(Self.key), "val": "old", "version": [0, 1]]]]
-        let next = Self.calls(node.peerAnswered(pulls[0].id, reply: page))
-        #expect(next.count == 1 && next[0].message.objectValue?["after"] == JSONValue.string(Self.key))
-        #expect(node.peerAnswered(pulls[1].id, reply: nil) == [
-            .wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: "c", epoch: 1, after: nil)),
+        let next = Self.calls(node.peerAnswered(first.id, reply: page))
+        #expect(next.count == 1 && next[0].address == first.address)
+        #expect(next[0].message.objectValue?["after"] == JSONValue.string(Self.key))
+        #expect(node.peerAnswered(next[0].id, reply: nil) == [
+            .wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: peer, epoch: 1, after: Self.key)),
         ])
-        let again = Self.calls(node.wake(.retryPull(peer: "c", epoch: 1, after: nil)))
-        #expect(again.map { $0.address } == ["h:c"])
-        _ = node.peerAnswered(next[0].id, reply: Self.emptyPage)
-        #expect(node.peerAnswered(again[0].id, reply: Self.emptyPage).first == .publishSyncedEpoch(1))
-        #expect(node.core.store[Self.key]?.value == "old", "pulled entries are merged when the sync completes")
+        let again = Self.calls(node.wake(.retryPull(peer: peer, epoch: 1, after: Self.key)))
+        #expect(again.map { $0.address } == [first.address])
+        let second = Self.calls(node.peerAnswered(again[0].id, reply: Self.emptyPage))
+        #expect(second.count == 1 && second[0].address != first.address, "then the other peer")
+        let position = Int64(HashRing.position(of: Self.key))
+        let have = second[0].message.objectValue?["have"]?.arrayValue ?? []
+        #expect(have.count == 1 && have.first?.arrayValue?.first == .integer(position) && have.first?.arrayValue?[1] == 1,
+                "the next peer hears which position is held already, so it can skip it if it holds the same")
+        #expect(node.peerAnswered(second[0].id, reply: Self.emptyPage).first == .publishSyncedEpoch(1))
+        #expect(node.core.store[Self.key]?.value == "old", "pulled entries are merged as they arrive")
     }
 
     @Test func viewFetchesRequestedWhileOneIsInFlightBecomeOneMore() throws {
@@ -116,17 +136,18 @@ struct ReplicaNodeTests {
         var node = ReplicaNode(serverID: "a")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
         let oldPulls = Self.calls(node.viewFetched(Self.description))
-        #expect(oldPulls.count == 2)
+        #expect(oldPulls.count == 1)
         _ = node.restart(as: "z")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 2, leaseMs: 10_000, allSyncedEpoch: -1)
         let view = ViewDescription(epoch: 2, ringSize: 10_000, servers: ["z", "b", "c"].map {
             ViewDescription.Server(id: $0, address: "h:\($0)", syncedEpoch: -1)
         })
         let newPulls = Self.calls(node.viewFetched(view))
-        #expect(newPulls.count == 2)
+        #expect(newPulls.count == 1)
         #expect(Set(newPulls.map(\.id)).isDisjoint(with: oldPulls.map(\.id)), "call IDs never repeat in a process")
         for old in oldPulls { #expect(node.peerAnswered(old.id, reply: Self.emptyPage).isEmpty) }
-        #expect(node.peerAnswered(newPulls[0].id, reply: Self.emptyPage).isEmpty, "one peer has yet to answer")
-        #expect(node.peerAnswered(newPulls[1].id, reply: Self.emptyPage).first == .publishSyncedEpoch(2))
+        let next = Self.calls(node.peerAnswered(newPulls[0].id, reply: Self.emptyPage))
+        #expect(next.count == 1, "one peer has yet to answer")
+        #expect(node.peerAnswered(next[0].id, reply: Self.emptyPage).first == .publishSyncedEpoch(2))
     }
 }

@@ -85,6 +85,31 @@ struct VersionedStoreTests {
         #expect(pages > 10)
     }
 
+    @Test func aPullSkipsExactlyThePositionsThePullerHoldsIdentically() {
+        var mine = VersionedStore(ringSize: 16)
+        var theirs = VersionedStore(ringSize: 16)
+        let keys = (0..<400).map { "key-\($0)" }
+        for key in keys {
+            let entry = VersionedEntry(value: "v", version: Version(epoch: 1, counter: 1))
+            mine.apply(entry, to: key)
+            theirs.apply(entry, to: key)
+        }
+        // They took one newer write (abandoned by its primary) and one key we never saw; we hold one they lack.
+        theirs.apply(VersionedEntry(value: "newer", version: Version(epoch: 2, counter: 1)), to: keys[0])
+        theirs.apply(VersionedEntry(value: "x", version: Version(epoch: 2, counter: 2)), to: "only-theirs")
+        mine.apply(VersionedEntry(value: "y", version: Version(epoch: 2, counter: 3)), to: "only-mine")
+        let differing = Set([keys[0], "only-theirs", "only-mine"].map { theirs.position(of: $0) })
+        let held = Dictionary(uniqueKeysWithValues: (0..<16).map { ($0, mine.summary(at: $0)) }.filter { $0.1.count > 0 })
+        let page = theirs.page(in: [PositionRange(0, 15)], after: nil, bytesMax: .max, entryOverheadBytes: 0,
+                               pullerHas: held)
+        for key in [keys[0], "only-theirs"] { #expect(page.entries.contains { $0.key == key }, "\(key) differs") }
+        #expect(page.entries.allSatisfy { differing.contains(theirs.position(of: $0.key)) },
+                "positions held identically are not sent again")
+        #expect(page.entries.count < keys.count / 4)
+        mine.checkInvariants()
+        theirs.checkInvariants()
+    }
+
     @Test func overwritesOfEveryLengthKeepEntriesIntactAndCompactTheArena() {
         var store = VersionedStore(ringSize: 4)
         var model: [String: VersionedEntry] = [:]

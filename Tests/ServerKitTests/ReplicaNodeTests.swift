@@ -110,6 +110,19 @@ struct ReplicaNodeTests {
         #expect(node.core.store[Self.key]?.value == "old", "pulled entries are merged as they arrive")
     }
 
+    @Test func aPullWithAMalformedHaveListIsRefusedNamingTheField() throws {
+        var node = try Self.ready()
+        for have: JSONValue in ["x", [[1, 2]], [[10_000, 1, 5]], [[1, -1, 5]]] {
+            let pull = try Request(fields: ["cmd": "pull", "epoch": 1, "ranges": [[0, 9_999]], "have": have])
+            #expect(throws: RequestError.self) { try node.handle(pull, token: RequestToken(1), nowMs: 0) }
+            do {
+                _ = try node.handle(pull, token: RequestToken(1), nowMs: 0)
+            } catch {
+                #expect(error.description.contains("have"), "\(error)")
+            }
+        }
+    }
+
     @Test func viewFetchesRequestedWhileOneIsInFlightBecomeOneMore() throws {
         var node = try Self.ready()
         let change = try Request(fields: ["cmd": "view_change", "epoch": 2])

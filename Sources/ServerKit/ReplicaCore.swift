@@ -131,10 +131,9 @@ public struct ReplicaCore: Sendable {
         }
     }
 
-    /// The pulls for `epoch` finished: merge what arrived (if not merged already) and start serving.
-    public mutating func syncCompleted(epoch: Int64, entries: [(key: String, entry: VersionedEntry)]) {
+    /// The pulls for `epoch` finished (each page was merged as it arrived): start serving.
+    public mutating func syncCompleted(epoch: Int64) {
         guard epoch == view.epoch, !syncComplete else { return }
-        merge(pulled: entries, epoch: epoch)
         for position in 0..<synced.count where replicates[position] { synced[position] = true }
         syncComplete = true
         syncedEpoch = epoch
@@ -236,19 +235,6 @@ public struct ReplicaCore: Sendable {
                                    entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes, pullerHas: pullerHas))
     }
 
-    /// What this server holds at each non-empty position of `ranges` from `position(ofKey: after)` on, for a pull
-    /// request: the peer skips positions whose entries are the same as these.
-    func holdings(in ranges: [PositionRange], after: String?) -> [Int: VersionedStore.BucketSummary] {
-        let resumePosition = after.map { view.ring.position(ofKey: $0) } ?? 0
-        var held: [Int: VersionedStore.BucketSummary] = [:]
-        for range in ranges where range.upperBound >= resumePosition {
-            for position in max(range.lowerBound, resumePosition)...range.upperBound {
-                let summary = store.summary(at: position)
-                if summary.count > 0 { held[position] = summary }
-            }
-        }
-        return held
-    }
 
     /// Drops keys this server no longer replicates, once every member has synced to the current epoch, and only
     /// once per epoch: until the next view change no key this server does not replicate can be stored (syncs,

@@ -66,7 +66,7 @@ public struct ReplicaNode: Sendable {
     /// A sync in progress: who has yet to answer, and how many entries have arrived (each page is merged into
     /// the store as it arrives, so a large move never holds every pulled entry twice).
     ///
-    /// Peers are asked one after another, each request saying what the store already holds (`holdings`): a
+    /// Peers are asked one after another, each request saying what the store already holds (`summaries`): a
     /// server new to a range copies it from the first peer that has it, and the other replicas then send only
     /// positions where they hold something different (a write its primary abandoned), not the range again.
     struct SyncRun {
@@ -311,7 +311,7 @@ public struct ReplicaNode: Sendable {
 
     private mutating func pull(from peer: String, epoch: Int64, after: String?) -> [ReplicaAction] {
         guard let run = sync, run.epoch == epoch, let address = core.view.addresses[peer] else { return [] }
-        let have = core.holdings(in: run.ranges, after: after)
+        let have = core.store.summaries(in: run.ranges, after: after)
         return [call(.pull(peer: peer, epoch: epoch, after: after), address: address,
                      message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after, have: have))]
     }
@@ -345,7 +345,7 @@ public struct ReplicaNode: Sendable {
     private mutating func finishSyncIfDone() -> [ReplicaAction] {
         guard let run = sync, run.remaining.isEmpty else { return [] }
         sync = nil
-        core.syncCompleted(epoch: run.epoch, entries: [])
+        core.syncCompleted(epoch: run.epoch)
         return [.publishSyncedEpoch(run.epoch),
                 .log("synced epoch \(run.epoch): pulled \(run.entriesPulled) entries in \(run.ranges.count) range(s)")]
     }

@@ -35,6 +35,25 @@ public struct VersionedStore: Sendable {
         BucketSummary(count: buckets[position].count, digest: buckets[position].digest)
     }
 
+    /// The summaries of the non-empty positions of `ranges` from `after`'s position on: what a puller tells the
+    /// peer it holds, so the peer can skip those positions (see `page`).
+    public func summaries(in ranges: [PositionRange], after: String?) -> [Int: BucketSummary] {
+        var held: [Int: BucketSummary] = [:]
+        for position in Self.positions(in: ranges, from: after.map(position(of:)) ?? 0) {
+            let summary = summary(at: position)
+            if summary.count > 0 { held[position] = summary }
+        }
+        return held
+    }
+
+    /// The positions of `ranges` in ascending order, from `first` on.
+    static func positions(in ranges: [PositionRange], from first: Int) -> some Sequence<Int> {
+        ranges.sorted { $0.lowerBound < $1.lowerBound }
+            .lazy
+            .filter { $0.upperBound >= first }
+            .flatMap { max($0.lowerBound, first)...$0.upperBound }
+    }
+
     /// A page of entries for a pull, in (position, key bytes) order.
     public struct Page: Sendable {
         public var entries: [(key: String, entry: VersionedEntry)] = []
@@ -86,22 +105,19 @@ public struct VersionedStore: Sendable {
         var page = Page()
         let resumePosition = after.map(position(of:)) ?? -1
         var bytes = 0
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound })
-        where range.upperBound >= max(resumePosition, 0) {
-            for position in max(range.lowerBound, resumePosition)...range.upperBound
-            where pullerHas[position] != summary(at: position) {
-                let bucket = buckets[position]
-                let first = position == resumePosition ? bucket.firstIndex(after: after) : 0
-                for index in first..<bucket.count {
-                    if bytes >= bytesMax {
-                        page.more = true
-                        return page
-                    }
-                    let key = bucket.key(at: index)
-                    let entry = bucket.entry(at: index)
-                    bytes += key.utf8.count + (entry.value?.utf8.count ?? 0) + entryOverheadBytes
-                    page.entries.append((key, entry))
+        for position in Self.positions(in: ranges, from: max(resumePosition, 0))
+        where pullerHas[position] != summary(at: position) {
+            let bucket = buckets[position]
+            let first = position == resumePosition ? bucket.firstIndex(after: after) : 0
+            for index in first..<bucket.count {
+                if bytes >= bytesMax {
+                    page.more = true
+                    return page
                 }
+                let key = bucket.key(at: index)
+                let entry = bucket.entry(at: index)
+                bytes += key.utf8.count + (entry.value?.utf8.count ?? 0) + entryOverheadBytes
+                page.entries.append((key, entry))
             }
         }
         return page

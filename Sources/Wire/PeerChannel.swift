@@ -18,8 +18,6 @@ public final class PeerChannel {
     /// Calls a channel holds unanswered at once; one more fails at once, so a stopped peer cannot make its
     /// callers queue without bound while they wait for the oldest call's deadline.
     public static let pendingCallsMax = 16_384
-    /// Bytes read from the socket per system call.
-    static let readChunkBytes = 64 * 1024
     /// How often the loop checks the oldest call of every channel against its deadline.
     static let deadlineCheckMs = 20
 
@@ -33,7 +31,7 @@ public final class PeerChannel {
     private var connecting = false
     private var resolved: SocketAddress?
     private var decoder: FrameDecoder
-    private var readScratch = [UInt8](repeating: 0, count: PeerChannel.readChunkBytes)
+    private var readScratch = [UInt8](repeating: 0, count: FrameServer.readChunkBytes)
     /// Encoded requests; `output[outputSent...]` is not yet written to the socket.
     private var output: [UInt8] = []
     private var outputSent = 0
@@ -124,7 +122,7 @@ public final class PeerChannel {
             }
         }
         if outputSent == output.count {
-            output.removeAll(keepingCapacity: output.capacity <= Self.readChunkBytes)
+            output.removeAll(keepingCapacity: output.capacity <= FrameServer.readChunkBytes)
             outputSent = 0
         }
         watch(EPOLLIN.rawValue | (outputSent < output.count ? EPOLLOUT.rawValue : 0))
@@ -143,7 +141,6 @@ public final class PeerChannel {
         let (socket, connected) = try Socket.startConnecting(to: resolved!)
         fd = socket
         connecting = !connected
-        interest = 0
         loop.watch(fd, for: self, events: EPOLLOUT.rawValue)
         interest = EPOLLOUT.rawValue
     }

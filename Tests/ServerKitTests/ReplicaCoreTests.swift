@@ -17,7 +17,7 @@ struct ReplicaCoreTests {
     static func ready(_ id: String, in view: ServerView) -> ReplicaCore {
         var core = ReplicaCore(serverID: id)
         _ = core.adopt(view)
-        core.syncCompleted(epoch: view.epoch, entries: [])
+        core.syncCompleted(epoch: view.epoch)
         core.noteEveryoneSynced(view.epoch)
         core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
         return core
@@ -31,7 +31,7 @@ struct ReplicaCoreTests {
         #expect(effects == [.sync(epoch: 1, ranges: [PositionRange(0, 9_999)], peers: [])])
         core.renewLease(sentMs: 0, leaseMs: 1_000, marginMs: 100)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
-        core.syncCompleted(epoch: 1, entries: [])
+        core.syncCompleted(epoch: 1)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
         core.noteEveryoneSynced(1)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .value(nil))
@@ -75,7 +75,7 @@ struct ReplicaCoreTests {
         _ = core.write("k", value: "2", epoch: 1, nowMs: 0)
         #expect(core.store["k"]?.version == Version(epoch: 1, counter: 2))
         _ = core.adopt(Self.view(2, ["a"]))
-        core.syncCompleted(epoch: 2, entries: [])
+        core.syncCompleted(epoch: 2)
         _ = core.write("k", value: "3", epoch: 2, nowMs: 0)
         #expect(core.store["k"]?.version == Version(epoch: 2, counter: 1))
         #expect(core.store["k"]?.value == "3")
@@ -129,7 +129,7 @@ struct ReplicaCoreTests {
         _ = newcomer.adopt(after)
         newcomer.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
         #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []))
-        newcomer.syncCompleted(epoch: 2, entries: [])
+        newcomer.syncCompleted(epoch: 2)
         #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []),
                 "a moved range waits until every member has synced, so its backups hold what it serves")
         newcomer.noteEveryoneSynced(2)
@@ -163,12 +163,12 @@ struct ReplicaCoreTests {
             guard case .sync(2, let ranges, let peers) = syncs[index].first else { continue }
             for peer in peers {
                 // As a sync does: one peer after another, each told what the puller holds by then.
-                let held = cores[index].holdings(in: ranges, after: nil)
+                let held = cores[index].store.summaries(in: ranges, after: nil)
                 let page = try cores.first { $0.serverID == peer }!
                     .entries(in: ranges, epoch: 2, pullerHas: held, bytesMax: .max).get()
                 cores[index].merge(pulled: page.entries, epoch: 2)
             }
-            cores[index].syncCompleted(epoch: 2, entries: [])
+            cores[index].syncCompleted(epoch: 2)
         }
         for id in four.ring.replicaSet(forKey: key) {
             #expect(cores.first { $0.serverID == id }!.store[key]?.value == "abandoned", "\(id) lacks the write")
@@ -217,7 +217,7 @@ struct ReplicaCoreTests {
         for index in 0..<100 { _ = core.write("key-\(index)", value: "v", epoch: 1, nowMs: 0) }
         let grown = Self.view(2, ["a", "b", "c", "d", "e"])
         _ = core.adopt(grown)
-        core.syncCompleted(epoch: 2, entries: [])
+        core.syncCompleted(epoch: 2)
         core.noteEveryoneSynced(1)
         #expect(core.store.count == 100, "not everyone has synced to epoch 2 yet")
         core.noteEveryoneSynced(2)
@@ -231,10 +231,11 @@ struct ReplicaCoreTests {
         var core = ReplicaCore(serverID: id)
         _ = core.adopt(before)
         let entries = keys.map { ($0, VersionedEntry(value: "v-\($0)", version: Version(epoch: 1, counter: 1))) }
-        core.syncCompleted(epoch: before.epoch, entries: entries.map { (key: $0.0, entry: $0.1) })
+        core.merge(pulled: entries.map { (key: $0.0, entry: $0.1) }, epoch: before.epoch)
+        core.syncCompleted(epoch: before.epoch)
         core.noteEveryoneSynced(before.epoch)
         _ = core.adopt(after)
-        core.syncCompleted(epoch: after.epoch, entries: [])
+        core.syncCompleted(epoch: after.epoch)
         return core
     }
 
@@ -282,7 +283,7 @@ struct ReplicaCoreTests {
         core.noteEveryoneSynced(2)
         #expect(core.store.count == ownedInTwo.count, "a second report of the same epoch changes nothing")
         _ = core.adopt(three)
-        core.syncCompleted(epoch: 3, entries: [])
+        core.syncCompleted(epoch: 3)
         core.noteEveryoneSynced(2)
         #expect(core.collectedEpoch == 2 && core.store.count == ownedInTwo.count, "epoch 3 is not synced by all yet")
         core.noteEveryoneSynced(3)

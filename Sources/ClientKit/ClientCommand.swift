@@ -301,8 +301,11 @@ struct ClientRun {
 
     func report(_ error: ClientError) -> Int32 {
         switch error {
-        case .unreachable, .timedOut:
+        case .unreachable:
             printError("client: \(error). Is it running? 'scripts/cluster start' starts a local cluster.")
+            return ClientExitCode.unreachable
+        case .noReply:
+            printError("client: \(error). Is the process stopped or overloaded? Try again with a longer --timeout.")
             return ClientExitCode.unreachable
         case .errorReply, .malformedReply:
             printError("client: \(error)")

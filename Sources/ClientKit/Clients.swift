@@ -17,7 +17,7 @@ public final class ServerClient {
 
     /// The value stored under `key`, or nil when the server has none.
     public func get(_ key: String) throws(ClientError) -> String? {
-        let reply = try endpoint.call(.object(["cmd": "get", "key": .string(key)]))
+        let reply = try endpoint.call(.object(["cmd": "get", "key": .string(key)]), idempotent: true)
         if reply.objectValue?["status"]?.stringValue == "not_found" { return nil }
         try expectOK(reply)
         guard let value = reply.objectValue?["value"]?.stringValue else {
@@ -31,7 +31,7 @@ public final class ServerClient {
     }
 
     public func queryAllKeys() throws(ClientError) -> [String] {
-        let reply = try endpoint.call(.object(["cmd": "query_all_keys"]))
+        let reply = try endpoint.call(.object(["cmd": "query_all_keys"]), idempotent: true)
         try throwIfError(reply)
         guard let keys = reply.objectValue?["result"]?.arrayValue?.compactMap(\.stringValue) else {
             throw .malformedReply("query_all_keys reply has no \"result\" list: \(reply)")
@@ -88,7 +88,7 @@ public final class ViewLeaderClient {
     }
 
     public func queryServers() throws(ClientError) -> View {
-        let reply = try endpoint.call(.object(["cmd": "query_servers"]))
+        let reply = try endpoint.call(.object(["cmd": "query_servers"]), idempotent: true)
         try throwIfError(reply)
         do {
             return View(try ViewDescription(reply: reply))
@@ -104,8 +104,9 @@ public final class ViewLeaderClient {
     }
 
     public func lockGet(_ lockID: String, requestor: String) throws(ClientError) -> LockGetResult {
+        // Asking again is how a waiter keeps its place, so a repeated ask is harmless.
         let reply = try endpoint.call(.object(["cmd": "lock_get", "lockid": .string(lockID),
-                                               "requestor": .string(requestor)]))
+                                               "requestor": .string(requestor)]), idempotent: true)
         try throwIfError(reply)
         switch reply.objectValue?["status"]?.stringValue {
         case "granted": return .granted

@@ -3,8 +3,9 @@ import Wire
 /// Talks to one process (a server or the viewleader) over a connection it keeps open and reuses.
 ///
 /// Given a host without a port it tries the process's default port range in order and remembers the port that
-/// answered. A request that fails on a reused connection before any reply arrived is sent once more on a fresh
-/// one: the peer may simply have closed an idle connection, and every classic command is safe to repeat.
+/// answered. Before reusing the connection it checks that the peer has not closed it (servers drop idle
+/// connections), so a request is not written into a dead connection. A request is never sent twice behind the
+/// caller's back unless the caller says repeating it is harmless (`idempotent`).
 public final class EndpointClient {
     public let host: String
     public let candidatePorts: [Int]
@@ -25,15 +26,42 @@ public final class EndpointClient {
         return "\(host) (ports \(candidatePorts.first!)-\(candidatePorts.last!))"
     }
 
+    /// Sends `request` once and says what became of it: never sent, sent without a reply, or answered.
+    public func send(_ request: JSONValue) -> SendOutcome {
+        if let open = connection, open.peerHasClosed() { close() }
+        if connection == nil {
+            do {
+                connection = try FrameConnection.connectFirst(host: host, ports: candidatePorts, timeoutMs: timeoutMs)
+            } catch {
+                return .neverSent("cannot reach \(endpointDescription): \(error)")
+            }
+        }
+        let outcome = connection!.exchange(request, timeoutMs: timeoutMs)
+        if case .answered = outcome { return outcome }
+        close()
+        return outcome
+    }
+
     /// Sends `request` and returns the reply.
-    public func call(_ request: JSONValue) throws(ClientError) -> JSONValue {
-        let reused = connection?.isOpen == true && connection!.completedCalls > 0
-        do {
-            return try attempt(request)
-        } catch SocketError.closed where reused {
-            return try attemptOnce(request)
-        } catch {
-            throw translate(error)
+    ///
+    /// When a reused connection breaks without a reply, an `idempotent` request (a read, or an ask the protocol
+    /// lets a client repeat) is sent once more on a fresh connection: the peer may have dropped the connection
+    /// just as it was reused. Any other request is not, since it may already have taken effect: the caller is
+    /// told `.noReply`.
+    public func call(_ request: JSONValue, idempotent: Bool = false) throws(ClientError) -> JSONValue {
+        let reused = connection.map { $0.completedCalls > 0 } ?? false
+        switch send(request) {
+        case .answered(let reply):
+            return reply
+        case .neverSent(let detail):
+            throw .unreachable(detail)
+        case .mayHaveArrived(let detail):
+            guard idempotent && reused else { throw .noReply(detail) }
+        }
+        switch send(request) {
+        case .answered(let reply): return reply
+        case .neverSent(let detail): throw .unreachable(detail)
+        case .mayHaveArrived(let detail): throw .noReply(detail)
         }
     }
 
@@ -41,42 +69,16 @@ public final class EndpointClient {
         connection?.close()
         connection = nil
     }
-
-    private func attemptOnce(_ request: JSONValue) throws(ClientError) -> JSONValue {
-        do {
-            return try attempt(request)
-        } catch {
-            throw translate(error)
-        }
-    }
-
-    private func attempt(_ request: JSONValue) throws(SocketError) -> JSONValue {
-        if connection == nil || !connection!.isOpen {
-            connection = try FrameConnection.connectFirst(host: host, ports: candidatePorts, timeoutMs: timeoutMs)
-        }
-        do {
-            return try connection!.call(request, timeoutMs: timeoutMs)
-        } catch {
-            connection?.close()
-            connection = nil
-            throw error
-        }
-    }
-
-    private func translate(_ error: SocketError) -> ClientError {
-        switch error {
-        case .timedOut(let what): return .timedOut("\(what) (no reply within \(timeoutMs) ms)")
-        default: return .unreachable("\(endpointDescription): \(error)")
-        }
-    }
 }
 
 /// Why a client call did not produce an answer.
 public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Nothing answered at the address: the process is not running, or the address is wrong.
+    /// The request never reached a process: nothing listens at the address, or the connection failed before the
+    /// request was written. It had no effect.
     case unreachable(String)
-    /// The request was sent but no reply came in time; it may or may not have taken effect.
-    case timedOut(String)
+    /// The request was written but no reply came (the connection broke, or the deadline passed): it may or may
+    /// not have taken effect.
+    case noReply(String)
     /// The peer answered `{"status": "error"}`; carries its explanation.
     case errorReply(String)
     /// The peer's reply lacks a field the client needs.
@@ -84,8 +86,8 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unreachable(let detail): return "cannot reach \(detail)"
-        case .timedOut(let detail): return "\(detail); the outcome is unknown"
+        case .unreachable(let detail): return detail
+        case .noReply(let detail): return "\(detail); the request may or may not have taken effect"
         case .errorReply(let message): return "the peer replied with an error: \(message)"
         case .malformedReply(let detail): return "unexpected reply: \(detail)"
         }

@@ -23,7 +23,7 @@ struct LockWait {
         while true {
             let reply: JSONValue
             do {
-                reply = try endpoint.call(.object(request))
+                reply = try endpoint.call(.object(request), idempotent: true)
             } catch {
                 return invocation.report(error)
             }

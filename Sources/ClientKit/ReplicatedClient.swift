@@ -6,38 +6,60 @@ import Wire
 /// The replicated store as one linearizable map: routes each key to its primary, and hides view changes.
 ///
 /// On a refusal (stale epoch, not primary, range in motion) or a dead server it refreshes the view and retries
-/// with bounded exponential backoff until `retryBudgetMs` runs out. A write whose request may have reached a
-/// primary or backup without an acknowledgement coming back is reported as `.unknownOutcome`, never as failed.
+/// with bounded exponential backoff until `retryBudgetMs` runs out. Every write carries a write ID (this
+/// client's random ID and a sequence number), so a write whose attempt may have taken effect is retried under
+/// the same ID and applied at most once; it is reported `.unknownOutcome` only when the budget runs out first.
+///
+/// One operation at a time: a client retries only its latest write, which is what lets each key remember one
+/// write ID per client. Use one `ReplicatedClient` per thread.
 public final class ReplicatedClient {
     public let viewLeader: ViewLeaderClient
     public let timeoutMs: Int
     public let retryBudgetMs: Int
+    /// This client's half of every write ID: random, so that two clients never share one.
+    public let clientID: UInt64
     public private(set) var view: View?
+    /// Writes acknowledged by a replica that remembered their ID: an earlier attempt had taken effect.
+    public private(set) var retriesAnsweredFromWriteID = 0
+    private var nextSequence: Int64 = 1
     private var endpoints: [String: EndpointClient] = [:]
 
     public init(viewLeaderHost: String, viewLeaderPort: Int?, timeoutMs: Int = 2_000, retryBudgetMs: Int = 15_000) {
         viewLeader = ViewLeaderClient(host: viewLeaderHost, port: viewLeaderPort, timeoutMs: timeoutMs)
         self.timeoutMs = timeoutMs
+        precondition((0...Int(ReplicatedOperation.retryBudgetMsMax)).contains(retryBudgetMs),
+                     "a retry budget is at most \(ReplicatedOperation.retryBudgetMsMax) ms")
         self.retryBudgetMs = retryBudgetMs
+        clientID = UInt64.random(in: 1...UInt64.max)
     }
 
     public func setr(_ key: String, _ value: String) throws(ReplicatedError) {
-        _ = try perform(["cmd": "setr", "key": .string(key), "val": .string(value)], key: key, isWrite: true)
+        _ = try write(["cmd": "setr", "key": .string(key), "val": .string(value)], key: key)
     }
 
     /// The key's value, or nil when it has none.
     public func getr(_ key: String) throws(ReplicatedError) -> String? {
-        let reply = try perform(["cmd": "getr", "key": .string(key)], key: key, isWrite: false)
+        let reply = try perform(["cmd": "getr", "key": .string(key)], key: key, isWrite: false, writeID: nil)
         return reply.objectValue?["value"]?.stringValue
     }
 
     public func delr(_ key: String) throws(ReplicatedError) {
-        _ = try perform(["cmd": "delr", "key": .string(key)], key: key, isWrite: true)
+        _ = try write(["cmd": "delr", "key": .string(key)], key: key)
+    }
+
+    private func write(_ request: JSONObject, key: String) throws(ReplicatedError) -> JSONValue {
+        let writeID = WriteID(client: clientID, sequence: nextSequence)
+        nextSequence += 1
+        var identified = request
+        writeID.add(to: &identified)
+        return try perform(identified, key: key, isWrite: true, writeID: writeID)
     }
 
     /// Carries out a `ReplicatedOperation`'s steps on sockets until it has an outcome.
-    private func perform(_ request: JSONObject, key: String, isWrite: Bool) throws(ReplicatedError) -> JSONValue {
-        var operation = ReplicatedOperation(request: request, key: key, isWrite: isWrite,
+    private func perform(_ request: JSONObject, key: String, isWrite: Bool, writeID: WriteID?)
+        throws(ReplicatedError) -> JSONValue
+    {
+        var operation = ReplicatedOperation(request: request, key: key, isWrite: isWrite, writeID: writeID,
                                             nowMs: MonotonicClock.nowMs(), retryBudgetMs: Int64(retryBudgetMs),
                                             view: view)
         var step = operation.begin(nowMs: MonotonicClock.nowMs())
@@ -52,46 +74,39 @@ public final class ReplicatedClient {
                 }
                 step = operation.viewFetched(fetched, nowMs: MonotonicClock.nowMs())
             case .send(let address, let message):
-                step = send(message, to: address, &operation)
+                step = operation.sent(send(message, to: address), nowMs: MonotonicClock.nowMs())
             case .pause(let ms):
                 view = nil
                 usleep(useconds_t(ms * 1_000))
                 step = operation.pauseElapsed(nowMs: MonotonicClock.nowMs())
             case .finish(let result):
                 view = operation.view
+                if operation.answeredFromWriteID { retriesAnsweredFromWriteID += 1 }
                 return try result.get()
             }
         }
     }
 
-    private func send(_ message: JSONValue, to address: String, _ operation: inout ReplicatedOperation)
-        -> ReplicatedOperation.Step
-    {
-        guard let (host, port) = splitAddress(address) else {
-            return operation.failed(.notSent, detail: "cannot read address \(address)", nowMs: MonotonicClock.nowMs())
-        }
+    /// Sends one attempt over the connection kept for `address`; the transport says whether it may have arrived.
+    private func send(_ message: JSONValue, to address: String) -> SendOutcome {
+        guard let (host, port) = splitAddress(address) else { return .neverSent("cannot read address \(address)") }
         let endpoint = endpoints[address] ?? EndpointClient(host: host, candidatePorts: [port], timeoutMs: timeoutMs)
         endpoints[address] = endpoint
-        do {
-            let reply = try endpoint.call(message)
-            return operation.answered(reply, nowMs: MonotonicClock.nowMs())
-        } catch {
-            endpoints[address] = nil
-            // Only a failure to connect proves the request never left; anything later may have reached it.
-            var failure = ReplicatedOperation.SendFailure.lostAfterSend
-            if case .unreachable(let detail) = error, detail.contains("cannot connect") { failure = .notSent }
-            return operation.failed(failure, detail: "\(error)", nowMs: MonotonicClock.nowMs())
-        }
+        let outcome = endpoint.send(message)
+        if case .answered = outcome { return outcome }
+        endpoints[address] = nil
+        return outcome
     }
 }
 
 /// Why a replicated operation did not complete.
 public enum ReplicatedError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// No server could serve the key within the retry budget; nothing was written.
+    /// No server could serve the key within the retry budget, and no attempt can have taken effect.
     case unavailable(String)
-    /// A write may or may not have taken effect: it reached a server but was never acknowledged.
+    /// A write may or may not have taken effect: an attempt may have reached a replica, and none was acknowledged
+    /// before the retry budget ran out.
     case unknownOutcome(String)
-    /// The server rejected the request itself (bad input); retrying would not help.
+    /// The server rejected the request itself (bad input), and no earlier attempt can have taken effect.
     case errorReply(String)
 
     public var description: String {

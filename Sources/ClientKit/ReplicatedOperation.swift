@@ -7,12 +7,19 @@ import Wire
 /// whether a write that never got an acknowledgement may have taken effect. It reads no clock and does no I/O:
 /// `ReplicatedClient` carries out each `Step` on sockets, and the simulator carries out the same steps on its
 /// seeded network, so both exercise the same retry rules.
+///
+/// A write carrying a `WriteID` is retried under that ID until it is acknowledged or the budget runs out, also
+/// after an attempt that may have taken effect: the key's replicas remember the IDs of writes they applied and
+/// answer a retry of one from memory instead of applying it again. Only a write whose budget ran out after such an
+/// attempt (or whose replicas say they no longer remember) ends `.unknownOutcome`. A write without an ID (as the
+/// classic clients send) stops at the first attempt that may have taken effect, since sending it again could
+/// apply it after later writes.
 public struct ReplicatedOperation: Sendable {
     /// What the caller must do next.
     public enum Step: Equatable, Sendable {
         /// Ask the viewleader for the view, then call `viewFetched`.
         case fetchView
-        /// Send `message` to the server at `address`, then call `answered` or `failed`.
+        /// Send `message` to the server at `address`, then call `sent` with what became of it.
         case send(address: String, message: JSONValue)
         /// Wait this long, then call `pauseElapsed`.
         case pause(ms: Int64)
@@ -20,39 +27,43 @@ public struct ReplicatedOperation: Sendable {
         case finish(Result<JSONValue, ReplicatedError>)
     }
 
-    /// How a send failed, which decides whether the request may have reached the server.
-    public enum SendFailure: Equatable, Sendable {
-        /// No connection could be made: the request never left.
-        case notSent
-        /// The connection broke or no reply came in time: the server may have acted on the request.
-        case lostAfterSend
-    }
-
     /// First pause between attempts; doubles up to `backoffMsMax`.
     public static let backoffMsMin: Int64 = 5
     public static let backoffMsMax: Int64 = 200
+    /// Longest retry budget an operation accepts. Servers remember a write ID for `WriteIDMemory.retentionMs`
+    /// (60 s), well past the last retry any budget allows, so a retry never finds its write forgotten by age.
+    public static let retryBudgetMsMax: Int64 = 30_000
 
     let request: JSONObject
     let key: String
     let isWrite: Bool
+    /// The write's ID; nil for reads and for writes sent without one.
+    public let writeID: WriteID?
     let retryBudgetMs: Int64
     /// Monotonic milliseconds after which no new attempt starts.
     let deadlineMs: Int64
     var backoffMs = ReplicatedOperation.backoffMsMin
     /// True once a write may have reached a server without being acknowledged.
     public private(set) var maybeApplied = false
+    /// True when the acknowledgement came from a replica remembering this write ID: an earlier attempt had
+    /// taken effect, and this one was not applied again.
+    public private(set) var answeredFromWriteID = false
     private var lastProblem = "no attempt made"
     /// The view attempts are routed by; nil when it must be fetched first. Callers keep it for the next operation.
     public private(set) var view: View?
     /// The server the current attempt went to, for messages.
     private var primary = ""
 
-    /// An operation started at `nowMs`; `view` is a view the caller still trusts, if any.
-    public init(request: JSONObject, key: String, isWrite: Bool, nowMs: Int64, retryBudgetMs: Int64, view: View?) {
-        precondition(retryBudgetMs >= 0, "a retry budget cannot be negative")
+    /// An operation started at `nowMs`; `view` is a view the caller still trusts, if any. A write's `request`
+    /// already carries its `writeID`'s fields.
+    public init(request: JSONObject, key: String, isWrite: Bool, writeID: WriteID? = nil, nowMs: Int64,
+                retryBudgetMs: Int64, view: View?) {
+        precondition((0...Self.retryBudgetMsMax).contains(retryBudgetMs), "a retry budget is 0...30 s")
+        precondition(writeID == nil || isWrite, "only writes carry write IDs")
         self.request = request
         self.key = key
         self.isWrite = isWrite
+        self.writeID = writeID
         self.retryBudgetMs = retryBudgetMs
         deadlineMs = nowMs + retryBudgetMs
         self.view = view
@@ -74,27 +85,17 @@ public struct ReplicatedOperation: Sendable {
         }
     }
 
-    /// The server answered the request sent by the last `.send`.
-    public mutating func answered(_ reply: JSONValue, nowMs: Int64) -> Step {
-        let fields = reply.objectValue
-        switch fields?["status"]?.stringValue {
-        case "ok", "not_found":
-            return .finish(.success(reply))
-        case "retry":
-            if fields?["maybe_applied"] == true { maybeApplied = true }
-            let reason = fields?["error"]?.stringValue ?? "no reason given"
-            return retry(after: "\(primary) asked to retry: \(reason)", nowMs: nowMs)
-        case "error":
-            return .finish(.failure(.errorReply(fields?["error"]?.stringValue ?? "no explanation given")))
-        default:
-            return retry(after: "unexpected reply from \(primary): \(reply)", nowMs: nowMs)
+    /// What became of the request sent by the last `.send`.
+    public mutating func sent(_ outcome: SendOutcome, nowMs: Int64) -> Step {
+        switch outcome {
+        case .answered(let reply):
+            return answered(reply, nowMs: nowMs)
+        case .neverSent(let detail):
+            return retry(after: "\(primary): \(detail)", nowMs: nowMs)
+        case .mayHaveArrived(let detail):
+            if isWrite { maybeApplied = true }
+            return retry(after: "\(primary): \(detail)", nowMs: nowMs)
         }
-    }
-
-    /// The request sent by the last `.send` got no answer; `detail` says what happened.
-    public mutating func failed(_ failure: SendFailure, detail: String, nowMs: Int64) -> Step {
-        if failure == .lostAfterSend { maybeApplied = true }
-        return retry(after: "\(primary): \(detail)", nowMs: nowMs)
     }
 
     /// The pause asked for by the last `.pause` is over: start the next attempt from a fresh view.
@@ -105,6 +106,32 @@ public struct ReplicatedOperation: Sendable {
 
     // MARK: Internals
 
+    private mutating func answered(_ reply: JSONValue, nowMs: Int64) -> Step {
+        let fields = reply.objectValue
+        switch fields?["status"]?.stringValue {
+        case "ok", "not_found":
+            answeredFromWriteID = fields?["deduplicated"] == true
+            return .finish(.success(reply))
+        case "retry":
+            if isWrite && fields?["maybe_applied"] == true { maybeApplied = true }
+            let reason = fields?["error"]?.stringValue ?? "no reason given"
+            return retry(after: "\(primary) asked to retry: \(reason)", nowMs: nowMs)
+        case "unknown_outcome":
+            lastProblem = "\(primary): \(fields?["error"]?.stringValue ?? "the write's outcome is unknown")"
+            return .finish(.failure(unknownOutcome()))
+        case "error":
+            let message = fields?["error"]?.stringValue ?? "no explanation given"
+            // A refusal of this attempt says nothing about an earlier one that may have taken effect.
+            guard !maybeApplied else {
+                lastProblem = "\(primary) refused a retry: \(message)"
+                return .finish(.failure(unknownOutcome()))
+            }
+            return .finish(.failure(.errorReply(message)))
+        default:
+            return retry(after: "unexpected reply from \(primary): \(reply)", nowMs: nowMs)
+        }
+    }
+
     private mutating func route(nowMs: Int64) -> Step {
         guard let view else { return .fetchView }
         guard let primary = view.ring.primary(forKey: key), let address = view.address(of: primary) else {
@@ -113,18 +140,20 @@ public struct ReplicatedOperation: Sendable {
         self.primary = "\(primary) at \(address)"
         var message = request
         message["epoch"] = .integer(view.epoch)
+        // Tells the primary that this ID may already have taken effect, so a forgotten one is not applied blindly.
+        if maybeApplied && writeID != nil { message["resent"] = true }
         return .send(address: address, message: .object(message))
     }
 
     /// Backs off and tries again, or gives up: once the next attempt would start after the deadline, or at once
-    /// when a write may already have taken effect.
+    /// when a write without an ID may already have taken effect.
     ///
     /// Sending such a write again could apply it a second time after other clients' later writes, and a reader
-    /// would see the key go back to an older value (the simulator found exactly that). Like etcd's client, this
-    /// one retries a write only while it certainly has not reached a server, and otherwise reports it unknown.
+    /// would see the key go back to an older value (the simulator found exactly that). A write with an ID is safe
+    /// to send again: its replicas answer a retry of a write they applied without applying it twice.
     private mutating func retry(after problem: String, nowMs: Int64) -> Step {
         lastProblem = problem
-        if isWrite && maybeApplied { return .finish(.failure(givingUp())) }
+        if isWrite && maybeApplied && writeID == nil { return .finish(.failure(unknownOutcome())) }
         guard nowMs + backoffMs < deadlineMs else { return .finish(.failure(givingUp())) }
         let pauseMs = backoffMs
         backoffMs = min(Self.backoffMsMax, backoffMs * 2)
@@ -132,11 +161,17 @@ public struct ReplicatedOperation: Sendable {
     }
 
     private func givingUp() -> ReplicatedError {
-        if isWrite && maybeApplied {
+        if isWrite && maybeApplied { return unknownOutcome() }
+        return .unavailable("gave up after \(retryBudgetMs) ms: \(lastProblem)")
+    }
+
+    private func unknownOutcome() -> ReplicatedError {
+        if writeID == nil {
             return .unknownOutcome("the write may or may not have taken effect, and sending it again could apply it "
                 + "after later writes; read the key to see (\(lastProblem))")
         }
-        return .unavailable("gave up after \(retryBudgetMs) ms: \(lastProblem)")
+        return .unknownOutcome("an attempt may have taken effect but none was acknowledged (budget "
+            + "\(retryBudgetMs) ms); read the key to see (\(lastProblem))")
     }
 }
 

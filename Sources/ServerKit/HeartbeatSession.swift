@@ -35,14 +35,25 @@ public struct HeartbeatSession: Sendable {
 
     /// Lowest synced epoch among live members, from the last accepted heartbeat; -1 when unknown.
     public private(set) var allSyncedEpoch: Int64 = -1
+    /// The viewleader is recovering its view and asked for the one this server serves (`report_view`).
+    public private(set) var viewRequested = false
 
-    public var request: JSONValue { request(syncedEpoch: -1) }
+    public var request: JSONValue { request(syncedEpoch: -1, knownEpoch: -1, view: nil) }
 
-    /// The heartbeat, reporting the epoch this server has fully synced to.
-    public func request(syncedEpoch: Int64) -> JSONValue {
+    /// The heartbeat, reporting the epoch this server has fully synced to, and the highest epoch it knows of: the
+    /// later of the viewleader's last answer and `knownEpoch` (its view's, or one a peer mentioned). A viewleader
+    /// that restarted from older state learns from it that the cluster is ahead, and moves above it.
+    /// When the viewleader asked for it, the heartbeat also carries `view`, the view this server serves.
+    public func request(syncedEpoch: Int64, knownEpoch: Int64, view: ViewDescription?) -> JSONValue {
         var fields: JSONObject = ["cmd": "heartbeat", "port": .integer(Int64(port)), "requestor": .string(serverID)]
         if let advertisedHost { fields["addr"] = .string(advertisedHost) }
         if syncedEpoch >= 0 { fields["synced_epoch"] = .integer(syncedEpoch) }
+        let knownEpoch = max(epoch, knownEpoch)
+        if knownEpoch >= 0 { fields["epoch"] = .integer(knownEpoch) }
+        if viewRequested, let view {
+            fields["view"] = ["epoch": .integer(view.epoch),
+                              "members": .array(view.servers.map { [.string($0.id), .string($0.address)] })]
+        }
         return .object(fields)
     }
 
@@ -56,6 +67,7 @@ public struct HeartbeatSession: Sendable {
             let joined = !isMember
             let changed = newEpoch != epoch
             isMember = true
+            viewRequested = false
             epoch = max(epoch, newEpoch)
             leaseMs = fields["lease_ms"]?.integerValue ?? leaseMs
             allSyncedEpoch = fields["all_synced_epoch"]?.integerValue ?? -1
@@ -65,6 +77,7 @@ public struct HeartbeatSession: Sendable {
             return .denied(reason: fields["error"]?.stringValue ?? "lease expired")
         case "retry":
             if let newEpoch = fields["epoch"]?.integerValue { epoch = max(epoch, newEpoch) }
+            viewRequested = fields["report_view"] == true
             return .retry(reason: fields["error"]?.stringValue ?? "address held by another server")
         default:
             return .malformed("heartbeat reply has unknown status \"\(status)\"")

@@ -13,15 +13,17 @@ public enum ReplicaEffect: Equatable, Sendable {
 /// A write the primary has stamped and must send to the key's backups; call `writeAcknowledged(id)` once all
 /// have accepted it, or `writeAbandoned(id)` if any refuses.
 public struct PendingWrite: Equatable, Sendable {
-    public let id: WriteID
+    public let id: PendingWriteID
     public let key: String
     public let entry: VersionedEntry
+    /// The client's ID for the write, sent along so that every replica remembers it; nil for classic clients.
+    public let writeID: WriteID?
     public let epoch: Int64
     public let backups: [String]
 }
 
-/// Identifies one write a primary is waiting to commit.
-public struct WriteID: Hashable, Sendable {
+/// Identifies one write a primary is waiting to commit (chosen by the primary; not the client's `WriteID`).
+public struct PendingWriteID: Hashable, Sendable {
     public let raw: UInt64
 }
 
@@ -33,6 +35,8 @@ public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
     case notPrimary(primary: String?)
     case notReplica
     case rangeInMotion
+    /// A write with this write ID is already being replicated; its outcome is not known yet.
+    case writeInFlight
 
     public var description: String {
         switch self {
@@ -42,6 +46,7 @@ public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
         case .notPrimary(let primary): return "this server is not the key's primary (\(primary ?? "none") is)"
         case .notReplica: return "this server is not a replica of the key in this epoch"
         case .rangeInMotion: return "the key's range is being copied to this server; retry shortly"
+        case .writeInFlight: return "an earlier attempt of this write is still being replicated; retry shortly"
         }
     }
 }
@@ -72,10 +77,14 @@ public struct ReplicaCore: Sendable {
     public private(set) var store: VersionedStore
     /// Monotonic milliseconds until which this server may serve; nothing before the first heartbeat.
     public private(set) var leaseExpiresMs = Int64.min
+    /// A lease the viewleader granted in a view this server has not adopted yet: it applies once it has.
+    private var pendingLease: (epoch: Int64, expiresMs: Int64)?
     private var counter: Int64 = 0
-    private var nextWriteID: UInt64 = 1
+    private var nextPendingWriteID: UInt64 = 1
     /// Writes sent to backups and not yet acknowledged.
-    private var pendingWrites: [WriteID: (key: String, position: Int, entry: VersionedEntry)] = [:]
+    private var pendingWrites: [PendingWriteID: PendingWrite] = [:]
+    /// The pending writes that carry a client's write ID, by that ID.
+    private var pendingByWriteID: [WriteID: PendingWriteID] = [:]
 
     public init(serverID: String, ringSize: Int = HashRing.defaultRingSize) {
         self.serverID = serverID
@@ -90,11 +99,14 @@ public struct ReplicaCore: Sendable {
 
     /// Adopts `newView` if it is newer; works out what must be pulled before this server serves again.
     ///
-    /// Only a position whose replica set is exactly the same as in the previous, fully synced epoch is kept.
-    /// Every other position this server replicates is pulled from every live member, and served only once
-    /// every member has synced: a backup can hold a write its primary abandoned, and a new primary that served
-    /// it before the other replicas had pulled it could lose it again with its next crash (the simulator found
-    /// this: a value read once, then gone, with no delete in between).
+    /// Only a position whose replica set is exactly the same as in the previous, fully synced epoch is kept, and
+    /// only when its primary had fully synced that epoch too, so that the primary keeps it as well. Every other
+    /// position this server replicates is pulled from every live member, and served only once every member has
+    /// synced: a backup can hold a write its primary abandoned, and a new primary that served it before the other
+    /// replicas had pulled it could lose it again with its next crash (the simulator found this: a value read
+    /// once, then gone, with no delete in between). A primary that pulls a position can likewise receive such a
+    /// write and serve it; a backup that kept the position would never get it (the simulator found this too,
+    /// once retried writes were answered from the write IDs a pull brought).
     public mutating func adopt(_ newView: ServerView) -> [ReplicaEffect] {
         guard newView.epoch > view.epoch else { return [] }
         precondition(newView.ring.ringSize == view.ring.ringSize, "the ring size never changes")
@@ -104,7 +116,8 @@ public struct ReplicaCore: Sendable {
         for position in 0..<synced.count {
             let replicas = newView.ring.replicaSet(forPosition: position)
             let isReplica = replicas.contains(serverID)
-            let keeps = consecutive && synced[position] && isReplica
+            let primaryKeeps = replicas.first == serverID || newView.syncedEpoch(of: replicas.first!) >= view.epoch
+            let keeps = consecutive && synced[position] && isReplica && primaryKeeps
                 && view.ring.replicaSet(forPosition: position) == replicas
             synced[position] = keeps
             awaitsEveryone[position] = !keeps
@@ -112,8 +125,13 @@ public struct ReplicaCore: Sendable {
             needed.append(isReplica && !keeps)
         }
         view = newView
+        if let pending = pendingLease, pending.epoch <= newView.epoch {
+            if pending.epoch == newView.epoch { leaseExpiresMs = max(leaseExpiresMs, pending.expiresMs) }
+            pendingLease = nil
+        }
         syncComplete = false
         pendingWrites.removeAll()
+        pendingByWriteID.removeAll()
         counter = 0
         let peers = newView.memberIDs.filter { $0 != serverID }
         return [.sync(epoch: newView.epoch, ranges: Self.ranges(of: needed), peers: peers)]
@@ -123,11 +141,11 @@ public struct ReplicaCore: Sendable {
     ///
     /// Merging before the sync completes is safe: entries merge by version, so the order does not matter; the
     /// positions being pulled are not served until the sync completes; and nothing is collected before then.
-    public mutating func merge(pulled entries: [(key: String, entry: VersionedEntry)], epoch: Int64) {
+    public mutating func merge(pulled entries: [VersionedStore.PageEntry], epoch: Int64, nowMs: Int64) {
         guard epoch == view.epoch, !syncComplete else { return }
-        for (key, entry) in entries {
-            let position = view.ring.position(ofKey: key)
-            if replicates[position] { store.apply(entry, to: key, at: position) }
+        for pulled in entries {
+            let position = view.ring.position(ofKey: pulled.key)
+            if replicates[position] { store.merge(pulled, at: position, nowMs: nowMs) }
         }
     }
 
@@ -139,9 +157,30 @@ public struct ReplicaCore: Sendable {
         syncedEpoch = epoch
     }
 
-    /// An accepted heartbeat sent at `sentMs` extends the lease to `sentMs + leaseMs - marginMs`.
-    public mutating func renewLease(sentMs: Int64, leaseMs: Int64, marginMs: Int64) {
-        leaseExpiresMs = max(leaseExpiresMs, sentMs + leaseMs - marginMs)
+    /// Drops remembered write IDs past their retention; called on every accepted heartbeat, so replicas that hold
+    /// the same writes drop the same IDs at about the same time even while no write arrives.
+    public mutating func forgetExpiredWriteIDs(nowMs: Int64) {
+        store.forgetExpiredWriteIDs(nowMs: nowMs)
+    }
+
+    /// A heartbeat sent at `sentMs` was accepted in `epoch`: the lease runs to `sentMs + leaseMs - marginMs`.
+    ///
+    /// A lease is a promise for the viewleader's current view, so it extends the lease of the view this server
+    /// serves only when that is the same view. One granted in a newer view waits until this server adopts it:
+    /// otherwise a server still serving an old view (paused past its lease, and not expired because the viewleader
+    /// restarted without its state) would serve it again beside the newer view's primaries (the simulator found
+    /// two primaries for one key this way).
+    public mutating func renewLease(sentMs: Int64, leaseMs: Int64, marginMs: Int64, epoch: Int64) {
+        let expiresMs = sentMs + leaseMs - marginMs
+        if epoch == view.epoch {
+            leaseExpiresMs = max(leaseExpiresMs, expiresMs)
+        } else if epoch > view.epoch {
+            if let pending = pendingLease, pending.epoch == epoch {
+                pendingLease = (epoch, max(pending.expiresMs, expiresMs))
+            } else if pendingLease.map({ epoch > $0.epoch }) ?? true {
+                pendingLease = (epoch, expiresMs)
+            }
+        }
     }
 
     /// The viewleader reported that every live member has synced to `epoch`: moved ranges may be served, and
@@ -169,6 +208,13 @@ public struct ReplicaCore: Sendable {
         case replicate(PendingWrite)
         /// No backups (a one-server view): committed already.
         case committedAlone
+        /// The write ID is remembered: an earlier attempt took effect, and this one is answered without applying.
+        case alreadyApplied
+        /// The client's latest write to the key is a later one (`latest`): this older one is not applied.
+        case superseded(latest: Int64)
+        /// A retried write whose ID this key does not remember, where IDs were dropped early: it may have taken
+        /// effect, so it is not applied again, and its outcome cannot be told.
+        case outcomeForgotten
         case refuse(Refusal, effects: [ReplicaEffect])
     }
 
@@ -182,44 +228,65 @@ public struct ReplicaCore: Sendable {
     }
 
     /// Decides a `setr` (value) or `delr` (nil): stamps a version and asks for replication to the backups.
-    public mutating func write(_ key: String, value: String?, epoch: Int64, nowMs: Int64) -> WriteDecision {
+    ///
+    /// A write with a `writeID` is first looked up: only the key's serving primary answers from memory, since
+    /// its sync pulled every replica's write IDs for the key. `resent` says the client sent this ID before and
+    /// an attempt may have taken effect.
+    public mutating func write(_ key: String, value: String?, writeID: WriteID? = nil, resent: Bool = false,
+                               epoch: Int64, nowMs: Int64) -> WriteDecision {
         let position = view.ring.position(ofKey: key)
         if let refusal = refusalToServe(position, epoch: epoch, nowMs: nowMs) {
             return .refuse(refusal, effects: observe(epoch: epoch))
         }
+        if let writeID {
+            if let remembered = store.rememberedWrite(of: key, client: writeID.client),
+               remembered.writeID.sequence >= writeID.sequence {
+                return remembered.writeID == writeID ? .alreadyApplied
+                    : .superseded(latest: remembered.writeID.sequence)
+            }
+            if pendingByWriteID[writeID] != nil { return .refuse(.writeInFlight, effects: []) }
+            if resent && store.mayHaveForgottenWriteIDs(at: position, nowMs: nowMs) { return .outcomeForgotten }
+        }
         counter += 1
         let entry = VersionedEntry(value: value, version: Version(epoch: view.epoch, counter: counter))
-        let id = WriteID(raw: nextWriteID)
-        nextWriteID += 1
         let backups = Array(view.ring.replicaSet(forPosition: position).dropFirst())
         if backups.isEmpty {
-            store.apply(entry, to: key, at: position)
+            store.apply(entry, to: key, at: position, writeID: writeID, nowMs: nowMs)
             return .committedAlone
         }
-        pendingWrites[id] = (key, position, entry)
-        return .replicate(PendingWrite(id: id, key: key, entry: entry, epoch: view.epoch, backups: backups))
+        let id = PendingWriteID(raw: nextPendingWriteID)
+        nextPendingWriteID += 1
+        let write = PendingWrite(id: id, key: key, entry: entry, writeID: writeID, epoch: view.epoch, backups: backups)
+        pendingWrites[id] = write
+        if let writeID { pendingByWriteID[writeID] = id }
+        return .replicate(write)
     }
 
     /// Every backup accepted write `id`: commit it. Returns false when the write was abandoned by a view change.
-    public mutating func writeAcknowledged(_ id: WriteID) -> Bool {
-        guard let (key, position, entry) = pendingWrites.removeValue(forKey: id) else { return false }
-        store.apply(entry, to: key, at: position)
+    public mutating func writeAcknowledged(_ id: PendingWriteID, nowMs: Int64) -> Bool {
+        guard let write = pendingWrites.removeValue(forKey: id) else { return false }
+        if let writeID = write.writeID { pendingByWriteID[writeID] = nil }
+        store.apply(write.entry, to: write.key, at: view.ring.position(ofKey: write.key), writeID: write.writeID,
+                    nowMs: nowMs)
         return true
     }
 
-    /// A backup refused or failed: forget the write; the client retries it in the next epoch.
-    public mutating func writeAbandoned(_ id: WriteID) {
-        pendingWrites[id] = nil
+    /// A backup refused or failed: forget the write; the client retries it.
+    public mutating func writeAbandoned(_ id: PendingWriteID) {
+        guard let write = pendingWrites.removeValue(forKey: id) else { return }
+        if let writeID = write.writeID { pendingByWriteID[writeID] = nil }
     }
 
     // MARK: Peer requests
 
-    /// A primary's write for a key this server backs up; returns why it was refused, or nil once applied.
-    public mutating func applyReplicated(_ key: String, entry: VersionedEntry, epoch: Int64) -> Refusal? {
+    /// A primary's write for a key this server backs up; returns why it was refused, or nil once applied. Its
+    /// write ID, if any, is remembered: if this server becomes the key's primary, a retry is answered from memory.
+    public mutating func applyReplicated(_ key: String, entry: VersionedEntry, writeID: WriteID? = nil, epoch: Int64,
+                                         nowMs: Int64 = 0) -> Refusal? {
         guard epoch == view.epoch, view.epoch >= 0 else { return .epochMismatch(mine: view.epoch, theirs: epoch) }
         let position = view.ring.position(ofKey: key)
         guard replicates[position] else { return .notReplica }
-        store.apply(entry, to: key, at: position)
+        store.apply(entry, to: key, at: position, writeID: writeID, nowMs: nowMs)
         return nil
     }
 
@@ -232,7 +299,8 @@ public struct ReplicaCore: Sendable {
     {
         guard epoch == view.epoch else { return .failure(.epochMismatch(mine: view.epoch, theirs: epoch)) }
         return .success(store.page(in: ranges, after: after, bytesMax: bytesMax,
-                                   entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes, pullerHas: pullerHas))
+                                   entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes,
+                                   writeIDBytes: ReplicationMessages.pullWriteIDBytes, pullerHas: pullerHas))
     }
 
 

@@ -33,6 +33,11 @@ public enum ReplicaAction: Equatable, Sendable {
     case wake(afterMs: Int64, Alarm)
     /// Report this synced epoch in heartbeats from now on (-1: none).
     case publishSyncedEpoch(Int64)
+    /// Report this as the highest epoch known in heartbeats from now on: the epoch of the view this server adopted,
+    /// or a later one a peer or the viewleader mentioned.
+    case publishKnownEpoch(Int64)
+    /// The view this server adopted, for heartbeats to a viewleader that asks for it while recovering (nil: none).
+    case publishView(ViewDescription?)
     /// A line for the operator's log.
     case log(String)
 }
@@ -57,11 +62,14 @@ public struct ReplicaNode: Sendable {
 
     public private(set) var core: ReplicaCore
     private var sync: SyncRun?
-    private var waitingWrites: [WriteID: WaitingWrite] = [:]
+    private var waitingWrites: [PendingWriteID: WaitingWrite] = [:]
     private var calls: [CallID: PendingCall] = [:]
     private var nextCallID: UInt64 = 1
     private var fetchingView = false
     private var fetchAgain = false
+    /// The highest epoch this server knows exists: its view's, or one a peer or the viewleader mentioned (not a
+    /// client, whose epochs come from the viewleader anyway). Kept across a restart under a fresh ID.
+    public private(set) var knownEpoch: Int64 = -1
 
     /// A sync in progress: who has yet to answer, and how many entries have arrived (each page is merged into
     /// the store as it arrives, so a large move never holds every pulled entry twice).
@@ -86,7 +94,7 @@ public struct ReplicaNode: Sendable {
 
     /// What an outstanding call was for.
     enum PendingCall {
-        case replicate(WriteID)
+        case replicate(PendingWriteID)
         case pull(peer: String, epoch: Int64, after: String?)
     }
 
@@ -102,8 +110,10 @@ public struct ReplicaNode: Sendable {
     public mutating func heartbeatAccepted(sentMs: Int64, epoch: Int64, leaseMs: Int64, allSyncedEpoch: Int64)
         -> [ReplicaAction]
     {
-        core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: ServerConfiguration.leaseMarginMs(leaseMs: leaseMs))
-        var actions = carryOut(core.observe(epoch: epoch))
+        core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: ServerConfiguration.leaseMarginMs(leaseMs: leaseMs),
+                        epoch: epoch)
+        core.forgetExpiredWriteIDs(nowMs: sentMs)
+        var actions = observe(mentioned: epoch)
         if core.view.epoch < 0 { actions += fetchView() }
         core.noteEveryoneSynced(allSyncedEpoch)
         return actions
@@ -118,10 +128,12 @@ public struct ReplicaNode: Sendable {
         var actions = waitingWrites.sorted { $0.key.raw < $1.key.raw }.map {
             ReplicaAction.reply($0.value.token, ReplicationMessages.retry(.noView, epoch: -1, maybeApplied: true))
         }
-        actions.append(.publishSyncedEpoch(-1))
+        actions += [.publishSyncedEpoch(-1), .publishView(nil)]
         let callIDsUsed = nextCallID
+        let epochKnown = knownEpoch
         self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize)
         nextCallID = callIDsUsed
+        knownEpoch = epochKnown
         return actions
     }
 
@@ -135,11 +147,11 @@ public struct ReplicaNode: Sendable {
         case "getr": return try read(request, token, nowMs: nowMs)
         case "setr": return try write(request, value: request.string("val"), token, nowMs: nowMs)
         case "delr": return try write(request, value: nil, token, nowMs: nowMs)
-        case "replicate": return try applyReplicated(request, token)
+        case "replicate": return try applyReplicated(request, token, nowMs: nowMs)
         case "pull": return try servePull(request, token)
         case "view_change":
             let epoch = try request.integer("epoch", in: 0...Int64.max)
-            return [.reply(token, Reply.ok)] + carryOut(core.observe(epoch: epoch))
+            return [.reply(token, Reply.ok)] + observe(mentioned: epoch)
         default: throw .unknownCommand(request.command, known: Self.commands)
         }
     }
@@ -161,18 +173,29 @@ public struct ReplicaNode: Sendable {
     {
         let key = try request.string("key")
         let epoch = try request.integer("epoch", in: -1...Int64.max)
-        switch core.write(key, value: value, epoch: epoch, nowMs: nowMs) {
+        let writeID = try WriteID(request: request)
+        let resent = request.fields["resent"] == true
+        switch core.write(key, value: value, writeID: writeID, resent: resent, epoch: epoch, nowMs: nowMs) {
         case .committedAlone:
             return [.reply(token, Reply.ok)]
+        case .alreadyApplied:
+            return [.reply(token, ReplicationMessages.deduplicated)]
+        case .superseded(let latest):
+            return [.reply(token, Reply.error("write \(writeID!) is older than this client's latest write to the key "
+                + "(sequence \(latest)); a client retries only its latest write, so it is not applied"))]
+        case .outcomeForgotten:
+            return [.reply(token, ReplicationMessages.outcomeForgotten(writeID!))]
         case .refuse(let refusal, let effects):
-            return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))] + carryOut(effects)
+            let reply = ReplicationMessages.retry(refusal, epoch: core.view.epoch, maybeApplied: refusal == .writeInFlight)
+            return [.reply(token, reply)] + carryOut(effects)
         case .replicate(let write):
             waitingWrites[write.id] = WaitingWrite(answersDue: write.backups.count, failed: false, token: token)
-            let message = ReplicationMessages.replicate(write.key, write.entry, epoch: write.epoch)
+            let message = ReplicationMessages.replicate(write.key, write.entry, writeID: write.writeID,
+                                                        epoch: write.epoch)
             var actions: [ReplicaAction] = []
             for backup in write.backups {
                 guard let address = core.view.addresses[backup] else {
-                    actions += backupAnswered(write.id, accepted: false, epoch: nil)
+                    actions += backupAnswered(write.id, accepted: false, epoch: nil, nowMs: nowMs)
                     continue
                 }
                 actions.append(call(.replicate(write.id), address: address, message: message))
@@ -181,14 +204,17 @@ public struct ReplicaNode: Sendable {
         }
     }
 
-    private mutating func applyReplicated(_ request: Request, _ token: RequestToken)
+    private mutating func applyReplicated(_ request: Request, _ token: RequestToken, nowMs: Int64)
         throws(RequestError) -> [ReplicaAction]
     {
         let epoch = try request.integer("epoch", in: 0...Int64.max)
         let (key, entry) = try ReplicationMessages.entry(from: request.fields)
-        guard let refusal = core.applyReplicated(key, entry: entry, epoch: epoch) else { return [.reply(token, Reply.ok)] }
+        let writeID = try WriteID(request: request)
+        guard let refusal = core.applyReplicated(key, entry: entry, writeID: writeID, epoch: epoch, nowMs: nowMs) else {
+            return [.reply(token, Reply.ok)]
+        }
         return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
-            + carryOut(core.observe(epoch: epoch))
+            + observe(mentioned: epoch)
     }
 
     private mutating func servePull(_ request: Request, _ token: RequestToken) throws(RequestError) -> [ReplicaAction] {
@@ -201,21 +227,22 @@ public struct ReplicaNode: Sendable {
             return [.reply(token, ReplicationMessages.pullPage(page))]
         case .failure(let refusal):
             return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
-                + carryOut(core.observe(epoch: epoch))
+                + observe(mentioned: epoch)
         }
     }
 
     // MARK: Answers and alarms
 
     /// The peer answered call `id` with `reply`, or nil when the call failed (no connection, timeout).
-    public mutating func peerAnswered(_ id: CallID, reply: JSONValue?) -> [ReplicaAction] {
+    public mutating func peerAnswered(_ id: CallID, reply: JSONValue?, nowMs: Int64) -> [ReplicaAction] {
         guard let call = calls.removeValue(forKey: id) else { return [] }
         let fields = reply?.objectValue
         switch call {
-        case .replicate(let writeID):
-            return backupAnswered(writeID, accepted: fields?["status"] == "ok", epoch: fields?["epoch"]?.integerValue)
+        case .replicate(let pendingID):
+            return backupAnswered(pendingID, accepted: fields?["status"] == "ok",
+                                  epoch: fields?["epoch"]?.integerValue, nowMs: nowMs)
         case .pull(let peer, let epoch, let after):
-            return pulled(from: peer, epoch: epoch, after: after, fields)
+            return pulled(from: peer, epoch: epoch, after: after, fields, nowMs: nowMs)
         }
     }
 
@@ -227,12 +254,15 @@ public struct ReplicaNode: Sendable {
             let view = ServerView(epoch: description.epoch,
                                   addresses: Dictionary(description.servers.map { ($0.id, $0.address) },
                                                         uniquingKeysWith: { first, _ in first }),
+                                  syncedEpochs: Dictionary(description.servers.map { ($0.id, $0.syncedEpoch) },
+                                                           uniquingKeysWith: { first, _ in first }),
                                   ringSize: description.ringSize)
             // A view without us is one we were expired from; the heartbeat's denial restarts us.
             if view.ring.ringSize == core.view.ring.ringSize && view.addresses[core.serverID] != nil {
                 let effects = core.adopt(view)
                 if !effects.isEmpty {
                     actions.append(.log("adopted view of epoch \(view.epoch) with \(view.addresses.count) server(s)"))
+                    actions += learn(epoch: view.epoch) + [.publishView(description)]
                 }
                 actions += carryOut(effects)
             }
@@ -255,8 +285,10 @@ public struct ReplicaNode: Sendable {
 
     // MARK: Internals
 
-    private mutating func backupAnswered(_ id: WriteID, accepted: Bool, epoch: Int64?) -> [ReplicaAction] {
-        var actions = epoch.map { carryOut(core.observe(epoch: $0)) } ?? []
+    private mutating func backupAnswered(_ id: PendingWriteID, accepted: Bool, epoch: Int64?, nowMs: Int64)
+        -> [ReplicaAction]
+    {
+        var actions = epoch.map { observe(mentioned: $0) } ?? []
         guard var waiting = waitingWrites[id] else { return actions }
         waiting.answersDue -= 1
         waiting.failed = waiting.failed || !accepted
@@ -265,7 +297,7 @@ public struct ReplicaNode: Sendable {
             return actions
         }
         waitingWrites[id] = nil
-        if !waiting.failed && core.writeAcknowledged(id) {
+        if !waiting.failed && core.writeAcknowledged(id, nowMs: nowMs) {
             actions.insert(.reply(waiting.token, Reply.ok), at: 0)
         } else {
             core.writeAbandoned(id)
@@ -273,6 +305,18 @@ public struct ReplicaNode: Sendable {
             actions.insert(.reply(waiting.token, retry), at: 0)
         }
         return actions
+    }
+
+    /// The viewleader or a peer mentioned `epoch`: remember it as known, and fetch the view if it is newer.
+    private mutating func observe(mentioned epoch: Int64) -> [ReplicaAction] {
+        learn(epoch: epoch) + carryOut(core.observe(epoch: epoch))
+    }
+
+    /// Raises `knownEpoch` to `epoch`, publishing it for the heartbeat when it rises.
+    private mutating func learn(epoch: Int64) -> [ReplicaAction] {
+        guard epoch > knownEpoch else { return [] }
+        knownEpoch = epoch
+        return [.publishKnownEpoch(epoch)]
     }
 
     private mutating func carryOut(_ effects: [ReplicaEffect]) -> [ReplicaAction] {
@@ -316,25 +360,27 @@ public struct ReplicaNode: Sendable {
                      message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after, have: have))]
     }
 
-    private mutating func pulled(from peer: String, epoch: Int64, after: String?, _ fields: JSONObject?)
+    private mutating func pulled(from peer: String, epoch: Int64, after: String?, _ fields: JSONObject?, nowMs: Int64)
         -> [ReplicaAction]
     {
         guard sync?.epoch == epoch else { return [] }
+        let retry = ReplicaAction.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))
         guard fields?["status"] == "ok", let list = fields?["entries"]?.arrayValue else {
-            let observed = fields?["epoch"]?.integerValue.map { carryOut(core.observe(epoch: $0)) } ?? []
-            return observed + [.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))]
+            let observed = fields?["epoch"]?.integerValue.map { observe(mentioned: $0) } ?? []
+            return observed + [retry]
         }
-        var lastKey = after
-        var entries: [(key: String, entry: VersionedEntry)] = []
+        var entries: [VersionedStore.PageEntry] = []
         entries.reserveCapacity(list.count)
         for item in list {
-            guard let object = item.objectValue, let (key, entry) = try? ReplicationMessages.entry(from: object) else {
-                continue
+            // A page with one unreadable entry is asked for again rather than merged without it: skipping an
+            // entry could drop the last copy of a key.
+            guard let object = item.objectValue, let pulled = try? ReplicationMessages.pageEntry(from: object) else {
+                return [.log("peer \(peer) sent an unreadable pull page (\(item)); asking again"), retry]
             }
-            entries.append((key, entry))
-            lastKey = key
+            entries.append(pulled)
         }
-        core.merge(pulled: entries, epoch: epoch)
+        let lastKey = entries.last?.key ?? after
+        core.merge(pulled: entries, epoch: epoch, nowMs: nowMs)
         sync?.entriesPulled += entries.count
         if fields?["more"] == true { return pull(from: peer, epoch: epoch, after: lastKey) }
         sync?.remaining.removeAll { $0 == peer }

@@ -16,8 +16,10 @@ final class ReplicaShell: @unchecked Sendable {
     private let log: Log
     private let viewLeaderHost: String
     private let viewLeaderPorts: [Int]
-    /// Published for the heartbeat thread, which reports it to the viewleader.
+    /// Published for the heartbeat thread, which reports them to the viewleader.
     let syncedEpoch = Atomic<Int64>(-1)
+    let knownEpoch = Atomic<Int64>(-1)
+    let adoptedView = Mutex<ViewDescription?>(nil)
     /// One pipelined channel per peer address, made on first use.
     private var channels: [String: PeerChannel] = [:]
     /// Requests the node has yet to answer, by the token it was given.
@@ -62,10 +64,12 @@ final class ReplicaShell: @unchecked Sendable {
             case .call(let id, let address, let message):
                 guard let channel = channel(to: address) else {
                     log.warning("peer address \"\(address)\" is not host:port; the call to it fails")
-                    server.execute { [self] in perform(node.peerAnswered(id, reply: nil)) }
+                    server.execute { [self] in perform(node.peerAnswered(id, reply: nil, nowMs: MonotonicClock.nowMs())) }
                     continue
                 }
-                channel.call(message) { [self] result in perform(node.peerAnswered(id, reply: try? result.get())) }
+                channel.call(message) { [self] result in
+                    perform(node.peerAnswered(id, reply: try? result.get(), nowMs: MonotonicClock.nowMs()))
+                }
             case .fetchView:
                 fetchView()
             case .wake(let delayMs, let alarm):
@@ -74,6 +78,10 @@ final class ReplicaShell: @unchecked Sendable {
                 }
             case .publishSyncedEpoch(let epoch):
                 syncedEpoch.store(epoch, ordering: .relaxed)
+            case .publishKnownEpoch(let epoch):
+                knownEpoch.store(epoch, ordering: .relaxed)
+            case .publishView(let view):
+                adoptedView.withLock { $0 = view }
             case .log(let line):
                 log.info(line)
             }

@@ -7,6 +7,10 @@ enum ReplicationMessages {
     static let pullPageBytesMax = 256 * 1024
     /// Bytes counted for each pulled entry beyond its key and value: its field names, version and punctuation.
     static let pullEntryOverheadBytes = 48
+    /// Bytes counted for each write ID a pulled entry carries: `["<16 hex digits>",seq,epoch,counter],`.
+    static let pullWriteIDBytes = 80
+    /// The answer to a write whose ID its key remembers: it took effect before, and was not applied again.
+    static let deduplicated: JSONValue = ["status": "ok", "deduplicated": true]
 
     static func entryFields(_ key: String, _ entry: VersionedEntry) -> JSONObject {
         var fields: JSONObject = ["key": .string(key),
@@ -30,10 +34,32 @@ enum ReplicationMessages {
         return (key, VersionedEntry(value: value, version: Version(epoch: epoch, counter: counter)))
     }
 
-    static func replicate(_ key: String, _ entry: VersionedEntry, epoch: Int64) -> JSONValue {
+    /// A pulled entry: its key, entry and remembered write IDs (`write_ids`, each `[client, seq, epoch, counter]`).
+    static func pageEntry(from fields: JSONObject) throws(RequestError) -> VersionedStore.PageEntry {
+        let (key, entry) = try entry(from: fields)
+        guard let list = fields["write_ids"] else { return VersionedStore.PageEntry(key: key, entry: entry) }
+        let expected = "a list of at most \(WriteIDMemory.clientsPerKeyMax) [client_id, seq, epoch, counter]"
+        guard let items = list.arrayValue, items.count <= WriteIDMemory.clientsPerKeyMax else {
+            throw .wrongType(field: "write_ids", expected: expected)
+        }
+        var records: [WriteIDMemory.Record] = []
+        for item in items {
+            guard let parts = item.arrayValue, parts.count == 4, let client = parts[0].stringValue,
+                  let sequence = parts[1].integerValue, (1...WriteID.sequenceMax).contains(sequence),
+                  let epoch = parts[2].integerValue, let counter = parts[3].integerValue, epoch >= 0, counter >= 0
+            else { throw .wrongType(field: "write_ids", expected: expected) }
+            records.append(WriteIDMemory.Record(writeID: WriteID(client: try WriteID.client(from: client),
+                                                                 sequence: sequence),
+                                                version: Version(epoch: epoch, counter: counter)))
+        }
+        return VersionedStore.PageEntry(key: key, entry: entry, writeIDs: records)
+    }
+
+    static func replicate(_ key: String, _ entry: VersionedEntry, writeID: WriteID? = nil, epoch: Int64) -> JSONValue {
         var fields = entryFields(key, entry)
         fields["cmd"] = "replicate"
         fields["epoch"] = .integer(epoch)
+        if let writeID { writeID.add(to: &fields) }
         return .object(fields)
     }
 
@@ -82,8 +108,25 @@ enum ReplicationMessages {
 
     /// One page of a pull reply (`VersionedStore.page` chose its entries and whether more remain).
     static func pullPage(_ page: VersionedStore.Page) -> JSONValue {
-        .object(["status": "ok", "entries": .array(page.entries.map { .object(entryFields($0.key, $0.entry)) }),
-                 "more": .bool(page.more)])
+        let entries: [JSONValue] = page.entries.map { pulled in
+            var fields = entryFields(pulled.key, pulled.entry)
+            if !pulled.writeIDs.isEmpty {
+                fields["write_ids"] = .array(pulled.writeIDs.map { record in
+                    [.string(record.writeID.clientText), .integer(record.writeID.sequence),
+                     .integer(record.version.epoch), .integer(record.version.counter)]
+                })
+            }
+            return .object(fields)
+        }
+        return .object(["status": "ok", "entries": .array(entries), "more": .bool(page.more)])
+    }
+
+    /// The answer to a retried write whose ID its key no longer remembers, where IDs were dropped early: it may
+    /// have taken effect before, so it was not applied, and its outcome cannot be told.
+    static func outcomeForgotten(_ writeID: WriteID) -> JSONValue {
+        ["status": "unknown_outcome",
+         "error": .string("write \(writeID) may have taken effect in an earlier attempt, but this server no longer "
+             + "remembers its ID (it had to forget IDs early under load); it was not applied again: read the key to see")]
     }
 
     /// The reply to a request this server will not serve now; `maybeApplied` marks a write that reached a backup.

@@ -84,7 +84,9 @@ public final class ServerService: @unchecked Sendable {
                         timeoutMs: Self.viewLeaderTimeoutMs)
                 }
                 let sentMs = MonotonicClock.nowMs()
-                let request = session.request(syncedEpoch: replica.syncedEpoch.load(ordering: .relaxed))
+                let request = session.request(syncedEpoch: replica.syncedEpoch.load(ordering: .relaxed),
+                                              knownEpoch: replica.knownEpoch.load(ordering: .relaxed),
+                                              view: replica.adoptedView.withLock { $0 })
                 let reply = try connection!.call(
                     request, timeoutMs: Self.heartbeatCallTimeoutMs(intervalMs: configuration.heartbeatIntervalMs))
                 if !viewLeaderReachable { log.info("viewleader reachable again") }

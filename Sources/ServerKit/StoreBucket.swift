@@ -216,7 +216,8 @@ struct StoreBucket: Sendable {
         return mix(hash ^ UInt64(bitPattern: version.counter))
     }
 
-    private static func mix(_ value: UInt64) -> UInt64 {
+    /// SplitMix64's finalizer: spreads every input bit over the output.
+    static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -1,6 +1,8 @@
 import Placement
+import Wire
 
-/// Keys with versioned entries, kept by ring position; an entry is replaced only by a strictly newer version.
+/// Keys with versioned entries, kept by ring position; an entry is replaced only by a strictly newer version. Beside
+/// them, the IDs of recent writes that produced them (`WriteIDMemory`), which travel and are dropped with them.
 ///
 /// Each key's ring position is computed once, when it is written, and decides which bucket holds it: dropping a
 /// range or paging through one for a pull then visits the range's buckets and compares positions, never hashing a
@@ -11,15 +13,19 @@ public struct VersionedStore: Sendable {
     private var buckets: [StoreBucket]
     /// Entries (tombstones too) across all buckets.
     public private(set) var count = 0
+    /// IDs of recent writes, by key; every key remembered here has an entry in `buckets`.
+    private(set) var writeIDs: WriteIDMemory
 
     public init(ringSize: Int = HashRing.defaultRingSize) {
         precondition(ringSize > 0, "ring size must be positive")
         self.ringSize = ringSize
         buckets = [StoreBucket](repeating: StoreBucket(), count: ringSize)
+        writeIDs = WriteIDMemory(ringSize: ringSize)
     }
 
-    /// How many entries one position holds, and their digest (`StoreBucket.digest`): two positions with equal
-    /// summaries hold the same entries.
+    /// How many entries one position holds, and a digest of them and of the write IDs remembered for them
+    /// (`StoreBucket.digest` and `WriteIDMemory.digest`): two positions with equal summaries hold the same entries
+    /// and remember the same writes.
     public struct BucketSummary: Equatable, Sendable {
         public let count: Int
         public let digest: UInt64
@@ -32,7 +38,7 @@ public struct VersionedStore: Sendable {
 
     /// The summary of position `position`.
     public func summary(at position: Int) -> BucketSummary {
-        BucketSummary(count: buckets[position].count, digest: buckets[position].digest)
+        BucketSummary(count: buckets[position].count, digest: buckets[position].digest ^ writeIDs.digest(at: position))
     }
 
     /// The summaries of the non-empty positions of `ranges` from `after`'s position on: what a puller tells the
@@ -54,9 +60,22 @@ public struct VersionedStore: Sendable {
             .flatMap { max($0.lowerBound, first)...$0.upperBound }
     }
 
+    /// One key as a pull carries it: its entry and the write IDs remembered for it.
+    public struct PageEntry: Equatable, Sendable {
+        public let key: String
+        public let entry: VersionedEntry
+        let writeIDs: [WriteIDMemory.Record]
+
+        init(key: String, entry: VersionedEntry, writeIDs: [WriteIDMemory.Record] = []) {
+            self.key = key
+            self.entry = entry
+            self.writeIDs = writeIDs
+        }
+    }
+
     /// A page of entries for a pull, in (position, key bytes) order.
     public struct Page: Sendable {
-        public var entries: [(key: String, entry: VersionedEntry)] = []
+        public var entries: [PageEntry] = []
         /// True when entries after the last one were left for another page.
         public var more = false
     }
@@ -77,14 +96,46 @@ public struct VersionedStore: Sendable {
         apply(entry, to: key, at: position(of: key))
     }
 
-    /// `apply(_:to:)` for a caller that already knows the key's ring position.
+    /// `apply(_:to:)` for a caller that already knows the key's ring position. A write that carried `writeID` is
+    /// remembered as having taken effect at the entry's version, also when a newer entry already superseded it.
     @discardableResult
-    public mutating func apply(_ entry: VersionedEntry, to key: String, at position: Int) -> Bool {
+    public mutating func apply(_ entry: VersionedEntry, to key: String, at position: Int, writeID: WriteID? = nil,
+                               nowMs: Int64 = 0) -> Bool {
         // Hashing again would undo the point of passing the position, so only debug builds check it.
         assert(position == self.position(of: key), "a key is stored at its own position")
         let (applied, inserted) = buckets[position].apply(entry, to: key)
         if inserted { count += 1 }
+        if let writeID { writeIDs.remember(writeID, version: entry.version, key: key, position: position, nowMs: nowMs) }
         return applied
+    }
+
+    /// Merges a pulled key: its entry by version, and every write ID remembered with it.
+    public mutating func merge(_ pulled: PageEntry, at position: Int, nowMs: Int64) {
+        apply(pulled.entry, to: pulled.key, at: position)
+        for record in pulled.writeIDs {
+            writeIDs.remember(record.writeID, version: record.version, key: pulled.key, position: position, nowMs: nowMs)
+        }
+    }
+
+    /// The latest write of `client` to `key` remembered here.
+    func rememberedWrite(of key: String, client: UInt64) -> WriteIDMemory.Record? {
+        writeIDs.record(of: key, client: client)
+    }
+
+    /// The version write `writeID` took effect at on `key`, when this replica remembers it.
+    public func rememberedVersion(of key: String, writeID: WriteID) -> Version? {
+        guard let record = writeIDs.record(of: key, client: writeID.client), record.writeID == writeID else { return nil }
+        return record.version
+    }
+
+    /// See `WriteIDMemory.mayHaveForgotten`.
+    func mayHaveForgottenWriteIDs(at position: Int, nowMs: Int64) -> Bool {
+        writeIDs.mayHaveForgotten(at: position, nowMs: nowMs)
+    }
+
+    /// Drops remembered write IDs that have outlived their retention.
+    public mutating func forgetExpiredWriteIDs(nowMs: Int64) {
+        writeIDs.forgetExpired(nowMs: nowMs)
     }
 
     /// Keys that hold a value (not a tombstone), sorted.
@@ -96,12 +147,13 @@ public struct VersionedStore: Sendable {
         return keys.sorted()
     }
 
-    /// Entries (tombstones too) at positions in `ranges`, in (position, key bytes) order, starting after the entry
-    /// of `after` and stopping once `bytesMax` bytes are on the page (counted as the key's and value's bytes plus
-    /// `entryOverheadBytes` each); a page holds at least one entry when any remain. Positions whose summary equals
-    /// the puller's in `pullerHas` are skipped: the puller holds them already.
+    /// Entries (tombstones too) at positions in `ranges`, in (position, key bytes) order, with their remembered
+    /// write IDs, starting after the entry of `after` and stopping once `bytesMax` bytes are on the page (counted as
+    /// the key's and value's bytes plus `entryOverheadBytes` each, and `writeIDBytes` per write ID); a page holds at
+    /// least one entry when any remain. Positions whose summary equals the puller's in `pullerHas` are skipped: the
+    /// puller holds them already.
     public func page(in ranges: [PositionRange], after: String?, bytesMax: Int, entryOverheadBytes: Int,
-                     pullerHas: [Int: BucketSummary] = [:]) -> Page {
+                     writeIDBytes: Int = 0, pullerHas: [Int: BucketSummary] = [:]) -> Page {
         var page = Page()
         let resumePosition = after.map(position(of:)) ?? -1
         var bytes = 0
@@ -116,15 +168,17 @@ public struct VersionedStore: Sendable {
                 }
                 let key = bucket.key(at: index)
                 let entry = bucket.entry(at: index)
+                let remembered = writeIDs.records(of: key)
                 bytes += key.utf8.count + (entry.value?.utf8.count ?? 0) + entryOverheadBytes
-                page.entries.append((key, entry))
+                    + remembered.count * writeIDBytes
+                page.entries.append(PageEntry(key: key, entry: entry, writeIDs: remembered))
             }
         }
         return page
     }
 
     /// Every entry at positions in `ranges`, in (position, key bytes) order; tests and small stores only.
-    public func entries(in ranges: [PositionRange]) -> [(key: String, entry: VersionedEntry)] {
+    public func entries(in ranges: [PositionRange]) -> [PageEntry] {
         page(in: ranges, after: nil, bytesMax: .max, entryOverheadBytes: 0).entries
     }
 
@@ -137,6 +191,7 @@ public struct VersionedStore: Sendable {
             buckets[position] = StoreBucket()
         }
         count -= removed
+        writeIDs.removeAll(atPositions: leaves)
         return removed
     }
 
@@ -148,5 +203,6 @@ public struct VersionedStore: Sendable {
             total += bucket.count
         }
         precondition(total == count, "the store's count disagrees with its buckets")
+        writeIDs.checkInvariants()
     }
 }

@@ -2,14 +2,34 @@ import ServerKit
 
 /// The safety properties checked after every simulated event, with what it must remember between checks.
 struct InvariantMonitor {
-    /// Highest epoch the viewleader has shown, across its restarts.
+    /// Highest epoch the viewleader has shown, across its restarts (since the last that lost its state).
     private var viewLeaderEpochMax: Int64 = -1
+    /// The members of each epoch's view, as the first server to serve in it saw them.
+    private var viewMembers: [Int64: [String]] = [:]
     /// Highest view epoch each server ID has adopted.
     private var serverEpochMax: [String: Int64] = [:]
     /// Highest version a primary has acknowledged per key.
     private var acknowledgedVersions: [String: Version] = [:]
 
-    /// The viewleader's epoch never goes back, not even across a restart.
+    /// The viewleader restarted from a lost or older state file: its epoch may go back until it hears from the
+    /// cluster (it must then move above every epoch in use, which `viewOfEpoch` and settling check).
+    mutating func viewLeaderLostState() {
+        viewLeaderEpochMax = -1
+    }
+
+    /// One epoch names one view: every server that serves in epoch `epoch` sees the same members.
+    mutating func viewOfEpoch(_ epoch: Int64, members: [String]) -> String? {
+        guard let first = viewMembers[epoch] else {
+            viewMembers[epoch] = members
+            return nil
+        }
+        guard first == members else {
+            return "epoch \(epoch) names two views: \(first) and \(members)"
+        }
+        return nil
+    }
+
+    /// The viewleader's epoch never goes back, not even across a restart that kept its state.
     mutating func viewLeaderEpoch(_ epoch: Int64) -> String? {
         defer { viewLeaderEpochMax = max(viewLeaderEpochMax, epoch) }
         guard epoch >= viewLeaderEpochMax else {
@@ -43,7 +63,7 @@ struct InvariantMonitor {
     }
 
     /// Whether `server` would answer a read of `key` sent in its own epoch right now.
-    private static func serves(_ server: SimulatedServer, _ key: String, nowMs: Int64) -> Bool {
+    static func serves(_ server: SimulatedServer, _ key: String, nowMs: Int64) -> Bool {
         let core = server.node.core
         guard case .value = core.read(key, epoch: core.view.epoch, nowMs: nowMs) else { return false }
         return true

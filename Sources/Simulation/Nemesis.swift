@@ -9,6 +9,8 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case removeServer = "remove server for good"
     case cutLink = "cut link between two servers"
     case killViewLeader = "kill viewleader"
+    case killViewLeaderLosingState = "kill viewleader, restart it without its state file"
+    case killViewLeaderWithOlderState = "kill viewleader, restart it from an older state file"
     case pauseViewLeader = "pause viewleader"
     case isolateViewLeader = "cut the viewleader off from every server"
     case joinServer = "start server on a new machine"
@@ -21,7 +23,7 @@ enum Fault: Equatable {
     case isolateServer(machine: Int, forMs: Int64)
     case removeServer(machine: Int)
     case cutLink(Int, Int, forMs: Int64)
-    case killViewLeader(restartAfterMs: Int64)
+    case killViewLeader(restartAfterMs: Int64, restoring: SavedStateChoice)
     case pauseViewLeader(forMs: Int64)
     case isolateViewLeader(forMs: Int64)
     case joinServer(machine: Int)
@@ -77,9 +79,13 @@ struct Nemesis {
             return [.cutLink(pair.first!, pair.last!, forMs: random.ms(in: 100...2 * leaseMs))]
         case 3:
             guard cluster.viewLeaderRunning else { return [] }
-            switch Int.random(in: 0..<3, using: &random) {
-            case 0: return [.killViewLeader(restartAfterMs: random.ms(in: 50...2 * leaseMs))]
-            case 1: return [.pauseViewLeader(forMs: random.ms(in: 50...2 * leaseMs))]
+            // A restart finds its last state, none (lost, or another --state-dir), or an older one (a backup).
+            let restartAfterMs = random.ms(in: 50...2 * leaseMs)
+            switch Int.random(in: 0..<5, using: &random) {
+            case 0: return [.killViewLeader(restartAfterMs: restartAfterMs, restoring: .latest)]
+            case 1: return [.killViewLeader(restartAfterMs: restartAfterMs, restoring: .none)]
+            case 2: return [.killViewLeader(restartAfterMs: restartAfterMs, restoring: .older)]
+            case 3: return [.pauseViewLeader(forMs: random.ms(in: 50...2 * leaseMs))]
             default: return [.isolateViewLeader(forMs: random.ms(in: 50...3 * leaseMs))]
             }
         case 4:
@@ -158,9 +164,14 @@ extension Simulation {
             count(.cutLink)
             network.cut(.server(first), .server(second))
             schedule(.faultEnds(.healLink(first, second)), afterMs: forMs)
-        case .killViewLeader(let restartAfterMs):
-            count(.killViewLeader)
-            viewLeader.crash()
+        case .killViewLeader(let restartAfterMs, let restoring):
+            switch restoring {
+            case .latest: count(.killViewLeader)
+            case .none: count(.killViewLeaderLosingState)
+            case .older: count(.killViewLeaderWithOlderState)
+            }
+            viewLeader.crash(restoring: restoring, random: &random)
+            if restoring != .latest { monitor.viewLeaderLostState() }
             backlogs[.viewLeader] = nil
             schedule(.faultEnds(.restartViewLeader), afterMs: restartAfterMs)
         case .pauseViewLeader(let forMs):

@@ -1,5 +1,6 @@
 import CommandLineKit
 import Glibc
+import Linearizability
 
 /// The `simulate` tool: runs seeded simulations, many for a soak or one to replay a failure.
 public enum SimulateCommand {
@@ -67,6 +68,7 @@ public enum SimulateCommand {
         -> Int32
     {
         var failed: [UInt64] = []
+        var figures = WriteOutcomeFigures.zero
         var operations = 0
         var faults = 0
         for seed in seeds {
@@ -74,12 +76,14 @@ public enum SimulateCommand {
             if verbose { simulation.trace = { print($0) } }
             let report = simulation.run()
             operations += report.history.count
+            figures = figures + report.figures
             faults += report.faults.values.reduce(0, +)
             if verbose || !report.passed { print(report) }
             if !report.passed { failed.append(seed) }
         }
         print("\(seeds.count) seed(s) \(seeds.lowerBound)...\(seeds.upperBound): \(seeds.count - failed.count) passed, "
             + "\(failed.count) failed; \(operations) operations, \(faults) faults")
+        print(figures)
         if !failed.isEmpty { print("failing seeds: \(failed.map(String.init).joined(separator: " "))") }
         return failed.isEmpty ? 0 : 1
     }

@@ -5,6 +5,12 @@ import Wire
 /// A client running the real `ReplicatedOperation` retry rules, one operation at a time, recording its history.
 struct SimulatedClient {
     let process: Int
+    /// This client's half of its write IDs, from the seed, as `ReplicatedClient` picks one at random.
+    let clientID: UInt64
+    /// The sequence number of the next write.
+    var nextSequence: Int64 = 1
+    /// Writes acknowledged by a replica that remembered their ID.
+    var answeredFromWriteID = 0
     /// The view kept between operations, as `ReplicatedClient` keeps it.
     var view: View?
     var current: Current?
@@ -13,8 +19,9 @@ struct SimulatedClient {
     /// Keys the final reader has yet to read; empty for workload clients.
     var finalKeys: [String] = []
 
-    init(process: Int) {
+    init(process: Int, clientID: UInt64) {
         self.process = process
+        self.clientID = clientID
     }
 
     /// The operation in progress and what it waits for.
@@ -59,18 +66,23 @@ extension Simulation {
         return .write("c\(index)-\(clients[index].started)")
     }
 
+    /// Starts an operation the way `ReplicatedClient` does: a write gets the client's next write ID.
     private func begin(_ index: Int, key: String, kind: RecordedOperation.Kind) {
-        let request: JSONObject
+        var request: JSONObject
         switch kind {
         case .read: request = ["cmd": "getr", "key": .string(key)]
         case .delete: request = ["cmd": "delr", "key": .string(key)]
         case .write(let value): request = ["cmd": "setr", "key": .string(key), "val": .string(value)]
         }
-        let isWrite: Bool
-        if case .read = kind { isWrite = false } else { isWrite = true }
+        var writeID: WriteID?
+        if case .read = kind {} else {
+            writeID = WriteID(client: clients[index].clientID, sequence: clients[index].nextSequence)
+            clients[index].nextSequence += 1
+            writeID!.add(to: &request)
+        }
         clients[index].started += 1
-        var operation = ReplicatedOperation(request: request, key: key, isWrite: isWrite, nowMs: nowMs,
-                                            retryBudgetMs: configuration.clientRetryBudgetMs,
+        var operation = ReplicatedOperation(request: request, key: key, isWrite: writeID != nil, writeID: writeID,
+                                            nowMs: nowMs, retryBudgetMs: configuration.clientRetryBudgetMs,
                                             view: clients[index].view)
         let step = operation.begin(nowMs: nowMs)
         clients[index].current = SimulatedClient.Current(operation: operation, key: key, kind: kind,
@@ -92,7 +104,7 @@ extension Simulation {
                  timeoutMs: configuration.clientTimeoutMs, duplicable: true)
         case .send(let address, let message):
             guard let machine = SimulatedNetwork.machine(at: address) else {
-                advance(index) { $0.failed(.notSent, detail: "no server at \(address)", nowMs: nowMs) }
+                advance(index) { $0.sent(.neverSent("no server at \(address)"), nowMs: nowMs) }
                 return
             }
             clients[index].current!.awaiting = .server
@@ -106,11 +118,11 @@ extension Simulation {
         }
     }
 
-    func clientCallFinished(_ index: Int, _ result: CallResult) {
+    func clientCallFinished(_ index: Int, _ result: SendOutcome) {
         guard let awaiting = clients[index].current?.awaiting else { return }
         clients[index].current!.awaiting = .nothing
         switch (awaiting, result) {
-        case (.view, .reply(let reply)):
+        case (.view, .answered(let reply)):
             let fetched: Result<View, ViewFetchProblem>
             do {
                 fetched = .success(View(try ViewDescription(reply: reply)))
@@ -118,12 +130,10 @@ extension Simulation {
                 fetched = .failure(ViewFetchProblem("query_servers: \(error)"))
             }
             advance(index) { $0.viewFetched(fetched, nowMs: nowMs) }
-        case (.view, .failure):
+        case (.view, .neverSent), (.view, .mayHaveArrived):
             advance(index) { $0.viewFetched(.failure(ViewFetchProblem("no answer from the viewleader")), nowMs: nowMs) }
-        case (.server, .reply(let reply)):
-            advance(index) { $0.answered(reply, nowMs: nowMs) }
-        case (.server, .failure(let failure)):
-            advance(index) { $0.failed(failure, detail: "no answer", nowMs: nowMs) }
+        case (.server, _):
+            advance(index) { $0.sent(result, nowMs: nowMs) }
         case (.nothing, _), (.pause, _):
             preconditionFailure("client \(index) got an answer it did not wait for")
         }
@@ -133,6 +143,7 @@ extension Simulation {
         let current = clients[index].current!
         clients[index].current = nil
         clients[index].view = current.operation.view
+        if current.operation.answeredFromWriteID { clients[index].answeredFromWriteID += 1 }
         let outcome: RecordedOperation.Outcome
         var kind = current.kind
         switch result {

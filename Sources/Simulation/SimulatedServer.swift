@@ -29,6 +29,10 @@ struct SimulatedServer {
     var node: ReplicaNode
     /// What the node last published for heartbeats.
     var syncedEpoch: Int64 = -1
+    /// The highest epoch the node published as known, as `ReplicaShell.knownEpoch`.
+    var knownEpoch: Int64 = -1
+    /// The view the node published, as `ReplicaShell.adoptedView`.
+    var adoptedView: ViewDescription?
     /// Requests the node has yet to answer, by the token it was given.
     var waiting: [RequestToken: Simulation.Delivery] = [:]
     var nextToken: UInt64 = 1
@@ -51,6 +55,8 @@ struct SimulatedServer {
                                    advertisedHost: SimulatedNetwork.host(ofMachine: machine))
         node = ReplicaNode(serverID: serverID, ringSize: ringSize)
         syncedEpoch = -1
+        knownEpoch = -1
+        adoptedView = nil
         waiting = [:]
     }
 
@@ -84,8 +90,10 @@ extension Simulation {
 
     func sendHeartbeat(_ machine: Int) {
         let server = servers[machine]
-        call(from: .server(machine), to: .viewLeader, server.session.request(syncedEpoch: server.syncedEpoch),
-             purpose: .heartbeat(sentMs: nowMs), timeoutMs: configuration.heartbeatTimeoutMs, duplicable: true)
+        let heartbeat = server.session.request(syncedEpoch: server.syncedEpoch, knownEpoch: server.knownEpoch,
+                                               view: server.adoptedView)
+        call(from: .server(machine), to: .viewLeader, heartbeat, purpose: .heartbeat(sentMs: nowMs),
+             timeoutMs: configuration.heartbeatTimeoutMs, duplicable: true)
     }
 
     /// Mirrors `ServerService`'s heartbeat loop: act on the answer, then wait one interval.
@@ -138,7 +146,7 @@ extension Simulation {
                 reply(to: delivery, answer)
             case .call(let id, let address, let message):
                 guard let peer = SimulatedNetwork.machine(at: address) else {
-                    perform(servers[machine].node.peerAnswered(id, reply: nil), on: machine)
+                    perform(servers[machine].node.peerAnswered(id, reply: nil, nowMs: nowMs), on: machine)
                     continue
                 }
                 call(from: .server(machine), to: .server(peer), message, purpose: .peer(id),
@@ -150,6 +158,10 @@ extension Simulation {
                 schedule(.alarm(machine: machine, incarnation: servers[machine].incarnation, alarm), afterMs: delayMs)
             case .publishSyncedEpoch(let epoch):
                 servers[machine].syncedEpoch = epoch
+            case .publishKnownEpoch(let epoch):
+                servers[machine].knownEpoch = epoch
+            case .publishView(let view):
+                servers[machine].adoptedView = view
             case .log(let line):
                 note("\(servers[machine].node.serverID) on machine \(machine): \(line)")
             }
@@ -167,10 +179,18 @@ extension Simulation {
         guard answer.objectValue?["status"] == "ok", let command = fields?["cmd"]?.stringValue,
               command == "setr" || command == "delr", let key = fields?["key"]?.stringValue
         else { return }
-        guard let version = servers[machine].node.core.store[key]?.version else {
+        // The version the write took effect at: for a write with an ID, the one its key remembers (a retry answered
+        // from memory acknowledges an earlier attempt, not whatever the key holds now).
+        let store = servers[machine].node.core.store
+        let writeID = (try? Request(fields: fields!)).flatMap { try? WriteID(request: $0) }
+        let version = writeID.flatMap { store.rememberedVersion(of: key, writeID: $0) } ?? store[key]?.version
+        guard let version else {
             violation = "server \(servers[machine].node.serverID) acknowledged a write of \(key) it does not hold"
             return
         }
+        let how = answer.objectValue?["deduplicated"] == true ? " (a retry answered from its write ID)" : ""
+        note("\(servers[machine].node.serverID) on machine \(machine) acknowledged \(command) of \(key) "
+            + "\(writeID.map { "write \($0) " } ?? "")at version \(version)\(how)")
         monitor.acknowledged(version, of: key)
     }
 }

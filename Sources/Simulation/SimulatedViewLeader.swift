@@ -1,14 +1,28 @@
+import ClientKit
 import ViewLeaderKit
 import Wire
 
+/// Which saved state a restarted viewleader finds: the last one it wrote, none (the file was lost, or it was
+/// started with another `--state-dir`), or an older one (a backup restored, a disk that lost recent writes).
+enum SavedStateChoice: Equatable {
+    case latest, none, older
+}
+
 /// The viewleader process: the real `ViewLeaderCore`, and the state it saved to "disk", which survives crashes.
 struct SimulatedViewLeader {
+    /// Saved states remembered for restarts from older state.
+    static let savedHistoryMax = 32
+
     var state = ProcessState.notStarted
     var incarnation = 0
     /// nil while crashed.
     var core: ViewLeaderCore?
     /// The last `persist` effect carried out: what a restart reads back.
-    var saved: ViewLeaderState?
+    var saved: ViewLeaderState? {
+        didSet { if let saved { savedHistory = (savedHistory + [saved]).suffix(Self.savedHistoryMax) } }
+    }
+    /// Earlier saved states, oldest first, the last being `saved`.
+    private var savedHistory: [ViewLeaderState] = []
 
     func isCurrent(_ incarnation: Int) -> Bool { state.isAlive && incarnation == self.incarnation }
 
@@ -20,10 +34,23 @@ struct SimulatedViewLeader {
                               ringSize: configuration.ringSize, restoring: saved, nowMs: nowMs)
     }
 
-    mutating func crash() {
+    /// Kills the process; its restart will find the state `restoring` picks.
+    mutating func crash(restoring: SavedStateChoice = .latest, random: inout SplitMix64) {
         state = .crashed
         incarnation += 1
         core = nil
+        switch restoring {
+        case .latest:
+            break
+        case .none:
+            savedHistory = []
+            saved = nil
+        case .older:
+            guard savedHistory.count > 1 else { break }
+            let older = savedHistory[Int.random(in: 0..<(savedHistory.count - 1), using: &random)]
+            savedHistory.removeAll()
+            saved = older
+        }
     }
 }
 

@@ -61,7 +61,8 @@ public final class Simulation {
         self.configuration = configuration
         random = SplitMix64(seed: seed)
         servers = (0..<configuration.machinesMax).map { SimulatedServer(machine: $0, ringSize: configuration.ringSize) }
-        clients = (0...configuration.clients).map { SimulatedClient(process: $0) }
+        var clientIDs = SplitMix64(seed: seed ^ 0xC11E_47ED)
+        clients = (0...configuration.clients).map { SimulatedClient(process: $0, clientID: clientIDs.next()) }
         keys = (0..<configuration.keys).map { "k\($0)" }
     }
 
@@ -106,7 +107,8 @@ public final class Simulation {
     enum Event {
         case deliverRequest(Delivery)
         case deliverReply(callID: UInt64, caller: NodeID, reply: JSONValue)
-        case callFailed(callID: UInt64, caller: NodeID, ReplicatedOperation.SendFailure)
+        /// The call got no answer; `mayHaveArrived` says whether the whole request had been handed over.
+        case callFailed(callID: UInt64, caller: NodeID, mayHaveArrived: Bool)
         case callTimedOut(callID: UInt64, caller: NodeID)
         case heartbeatDue(machine: Int, incarnation: Int)
         case alarm(machine: Int, incarnation: Int, Alarm)
@@ -154,23 +156,14 @@ public final class Simulation {
         case client
     }
 
-    /// How a call ended: an answer, or nothing (and whether the request may have arrived).
-    enum CallResult {
-        case reply(JSONValue)
-        case failure(ReplicatedOperation.SendFailure)
-
-        var reply: JSONValue? {
-            if case .reply(let value) = self { return value }
-            return nil
-        }
-    }
 
     private func handle(_ event: Event) {
         switch event {
         case .deliverRequest(let delivery): deliver(delivery)
-        case .deliverReply(let id, _, let reply): finishCall(id, .reply(reply))
-        case .callFailed(let id, _, let failure): finishCall(id, .failure(failure))
-        case .callTimedOut(let id, _): finishCall(id, .failure(.lostAfterSend))
+        case .deliverReply(let id, _, let reply): finishCall(id, .answered(reply))
+        case .callFailed(let id, _, let mayHaveArrived):
+            finishCall(id, mayHaveArrived ? .mayHaveArrived("the connection broke") : .neverSent("connection refused"))
+        case .callTimedOut(let id, _): finishCall(id, .mayHaveArrived("no reply in time"))
         case .heartbeatDue(let machine, let incarnation):
             if servers[machine].isCurrent(incarnation) { sendHeartbeat(machine) }
         case .alarm(let machine, let incarnation, let alarm):
@@ -235,7 +228,7 @@ public final class Simulation {
         calls[id] = Call(caller: caller, callerIncarnation: incarnation(of: caller), purpose: purpose)
         schedule(.callTimedOut(callID: id, caller: caller), afterMs: timeoutMs)
         guard isListening(callee) else {
-            schedule(.callFailed(callID: id, caller: caller, .notSent), afterMs: messageDelayMs())
+            schedule(.callFailed(callID: id, caller: caller, mayHaveArrived: false), afterMs: messageDelayMs())
             return
         }
         guard !network.isCut(caller, callee) else { return }
@@ -244,7 +237,7 @@ public final class Simulation {
                 let delivery = Delivery(callID: id, caller: caller, callee: callee, message: message, replyLost: true)
                 schedule(.deliverRequest(delivery), afterMs: messageDelayMs())
             }
-            schedule(.callFailed(callID: id, caller: caller, .lostAfterSend), afterMs: messageDelayMs())
+            schedule(.callFailed(callID: id, caller: caller, mayHaveArrived: true), afterMs: messageDelayMs())
             return
         }
         let delivery = Delivery(callID: id, caller: caller, callee: callee, message: message, replyLost: false)
@@ -264,7 +257,7 @@ public final class Simulation {
         guard isListening(delivery.callee) else {
             // The process died with the connection open: the caller sees it reset.
             if !delivery.replyLost {
-                schedule(.callFailed(callID: delivery.callID, caller: delivery.caller, .lostAfterSend),
+                schedule(.callFailed(callID: delivery.callID, caller: delivery.caller, mayHaveArrived: true),
                          afterMs: messageDelayMs())
             }
             return
@@ -284,14 +277,14 @@ public final class Simulation {
         }
     }
 
-    private func finishCall(_ id: UInt64, _ result: CallResult) {
+    private func finishCall(_ id: UInt64, _ result: SendOutcome) {
         guard let call = calls.removeValue(forKey: id) else { return }
         guard isListening(call.caller), incarnation(of: call.caller) == call.callerIncarnation else { return }
         switch (call.caller, call.purpose) {
         case (.server(let machine), .heartbeat(let sentMs)): heartbeatFinished(machine, result.reply, sentMs: sentMs)
         case (.server(let machine), .viewFetch): viewFetchFinished(machine, result.reply)
         case (.server(let machine), .peer(let callID)):
-            perform(servers[machine].node.peerAnswered(callID, reply: result.reply), on: machine)
+            perform(servers[machine].node.peerAnswered(callID, reply: result.reply, nowMs: nowMs), on: machine)
         case (.viewLeader, .announce): break
         case (.client(let client), .client): clientCallFinished(client, result)
         default: preconditionFailure("call purpose \(call.purpose) does not belong to \(call.caller)")
@@ -321,10 +314,13 @@ public final class Simulation {
 
     /// True when every live member of the viewleader's view is up, has adopted its epoch and finished syncing.
     var isStable: Bool {
-        guard viewLeader.state == .running, let core = viewLeader.core, !core.membership.members.isEmpty else {
-            return false
-        }
+        guard viewLeader.state == .running, let core = viewLeader.core, !core.membership.members.isEmpty,
+              core.recovery == nil
+        else { return false }
         let epoch = core.membership.epoch
+        // A viewleader that lost its state may form views before it hears that servers are ahead of it; until it
+        // has moved above them, its view is not the cluster's.
+        guard servers.allSatisfy({ !$0.state.isAlive || $0.node.core.view.epoch <= epoch }) else { return false }
         return core.membership.members.values.allSatisfy { member in
             guard !doomedServerIDs.contains(member.id), let machine = SimulatedNetwork.machine(at: member.address)
             else { return false }
@@ -341,13 +337,20 @@ public final class Simulation {
             return problem
         }
         for server in servers where server.state.isAlive {
-            if let problem = monitor.serverEpoch(server.node.core.view.epoch, of: server.node.serverID) {
+            if let problem = monitor.serverEpoch(server.node.core.view.epoch, of: server.node.serverID) { return problem }
+        }
+        if let machine = touchedMachine, servers[machine].state == .running {
+            let server = servers[machine]
+            if let problem = monitor.onePrimaryPerKey(keys, newlyServing: server, among: servers, nowMs: nowMs) {
                 return problem
             }
-        }
-        if let machine = touchedMachine, servers[machine].state == .running,
-           let problem = monitor.onePrimaryPerKey(keys, newlyServing: servers[machine], among: servers, nowMs: nowMs) {
-            return problem
+            // An epoch number reused by a viewleader that lost its state is harmless while no one serves in the
+            // reused view; serving in two views of one number is not. Only the touched server can have started.
+            let view = server.node.core.view
+            if keys.contains(where: { InvariantMonitor.serves(server, $0, nowMs: nowMs) }),
+               let problem = monitor.viewOfEpoch(view.epoch, members: view.memberIDs.sorted()) {
+                return problem
+            }
         }
         if isStable, let epoch = viewLeader.core?.membership.epoch,
            let problem = monitor.acknowledgedWritesOnReplicas(keys, servers: servers, epoch: epoch) {
@@ -373,8 +376,10 @@ public final class Simulation {
         digest.add(UInt64(eventCount))
         digest.add(UInt64(nowMs))
         for operation in history { digest.add(operation.description) }
+        let figures = WriteOutcomeFigures(history: history,
+                                          answeredFromWriteID: clients.map(\.answeredFromWriteID).reduce(0, +))
         return SimulationReport(seed: seed, events: eventCount, virtualMs: nowMs, history: history,
-                                faults: faultCounts, violation: violation, digest: digest.value,
+                                faults: faultCounts, figures: figures, violation: violation, digest: digest.value,
                                 replayOptions: configuration.replayOptions)
     }
 
@@ -396,5 +401,13 @@ struct Digest {
 
     private mutating func addByte(_ byte: UInt8) {
         value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+    }
+}
+
+extension SendOutcome {
+    /// The reply, when there was one.
+    var reply: JSONValue? {
+        if case .answered(let value) = self { return value }
+        return nil
     }
 }

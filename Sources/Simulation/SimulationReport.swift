@@ -8,6 +8,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public let virtualMs: Int64
     public let history: [RecordedOperation]
     public let faults: [FaultKind: Int]
+    /// Writes reported failed that took effect, unknown outcomes, retries answered from a remembered write ID.
+    public let figures: WriteOutcomeFigures
     /// The first invariant broken, or why the history is not linearizable; nil when the run passed.
     public let violation: String?
     /// A fingerprint of the run: the same seed must always give the same digest.
@@ -26,6 +28,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
         var lines = [
             "seed \(seed): \(passed ? "passed" : "FAILED") after \(events) events, \(virtualMs) ms of virtual time",
             "  operations: \(count(.ok)) ok, \(count(.fail)) failed, \(count(.unknown)) unknown",
+            "  \(figures)",
             "  faults: \(faultList.isEmpty ? "none" : faultList.joined(separator: ", "))",
         ]
         if let violation {

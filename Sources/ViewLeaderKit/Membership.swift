@@ -84,6 +84,27 @@ public struct Membership: Sendable {
         checkInvariants()
     }
 
+    /// The view a recovery forms at `nowMs` (see `ViewRecovery`): the members of the latest view a server sent and
+    /// every server heard, at an epoch above both this viewleader's and every epoch reported, keeping the denied
+    /// IDs of `previous`. Every member gets a fresh lease from `nowMs`, as restored members do: no lease was renewed
+    /// while the recovery gathered, so a lease counted from a member's last heartbeat would already have run out
+    /// (the simulator found two live members expired the moment a recovered view formed).
+    public init(recovered recovery: ViewRecovery, previous: Membership, nowMs: Int64) {
+        self.init(leaseMs: previous.leaseMs)
+        epoch = max(previous.epoch, recovery.epochHeard) + 1
+        expiredIDs = previous.expiredIDs
+        expiredOrder = previous.expiredOrder
+        for member in recovery.heard.values where !expiredIDs.contains(member.id) {
+            members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs)
+        }
+        for (id, address) in recovery.latestReportedView?.members ?? [] where members.count < Self.membersMax {
+            guard members[id] == nil, !expiredIDs.contains(id), !members.values.contains(where: { $0.address == address })
+            else { continue }
+            members[id] = Member(id: id, address: address, lastHeartbeatMs: nowMs)
+        }
+        checkInvariants()
+    }
+
     /// What must survive a restart.
     public var state: ViewLeaderState {
         ViewLeaderState(epoch: epoch,

@@ -31,6 +31,16 @@ public struct ViewLeaderCore: Sendable {
     private var lastHeartbeatHeardMs: Int64
     /// Expiry is on hold because no server has been heard for `isolationSilenceMs`.
     private var expiryHeld = false
+    /// When this process started (the core was made). For one lease after it, heartbeat replies report no epoch
+    /// as synced by everyone (`all_synced_epoch` -1), so no server serves a moved range yet: a viewleader that lost
+    /// its state cannot know yet whether servers of an earlier life hold the data, nor whether one of them still
+    /// serves under a lease its predecessor granted. Every such lease has run out one lease after the start.
+    private let startedMs: Int64
+    /// The last time this process renewed a lease (answered a heartbeat `ok`); `startedMs` before any.
+    private var lastLeaseGrantMs: Int64
+    /// Set while this viewleader cannot trust its view and renews no lease: confirming a restored view, or
+    /// recovering after a server reported a later epoch (see `ViewRecovery`).
+    public private(set) var recovery: ViewRecovery?
 
     /// How often the shell must call `tick`: a lapsed lease is noticed within this much of expiring.
     public static func tickIntervalMs(leaseMs: Int64) -> Int64 {
@@ -54,6 +64,12 @@ public struct ViewLeaderCore: Sendable {
         self.ringSize = ringSize
         lastEventMs = nowMs
         lastHeartbeatHeardMs = nowMs
+        startedMs = nowMs
+        lastLeaseGrantMs = nowMs
+        if let saved, !saved.members.isEmpty {
+            recovery = ViewRecovery(confirming: Set(saved.members.map(\.id)), epoch: saved.epoch, startedMs: nowMs,
+                                    leaseMs: leaseMs)
+        }
     }
 
     /// Answers one request from a peer at `peerHost`.
@@ -83,9 +99,11 @@ public struct ViewLeaderCore: Sendable {
         }
     }
 
-    /// Advances time: expires lapsed leases (releasing their locks) and drops silent lock waiters.
+    /// Advances time: expires lapsed leases (releasing their locks), ends a recovery that has gathered for a
+    /// lease, and drops silent lock waiters.
     public mutating func tick(nowMs: Int64) -> [ViewLeaderEffect] {
         let stall = noticeStall(nowMs: nowMs) + noticeIsolation(nowMs: nowMs)
+        if recovery != nil { return stall + advanceRecovery(nowMs: nowMs) + dropSilentWaiters(nowMs: nowMs) }
         let heldBefore = membership.heldIDs
         let changes = expiryHeld ? [] : membership.expire(nowMs: nowMs)
         var effects = changes.isEmpty ? stall : [ViewLeaderEffect.persist(membership.state)] + stall
@@ -96,9 +114,72 @@ public struct ViewLeaderCore: Sendable {
         }
         effects += apply(changes)
         if !changes.isEmpty { effects.append(announcement()) }
-        for (lockID, requestor) in locks.dropSilentWaiters(nowMs: nowMs) {
-            effects.append(.log("lock \"\(lockID)\": waiter \(requestor) stopped asking and lost its place"))
+        return effects + dropSilentWaiters(nowMs: nowMs)
+    }
+
+    private mutating func dropSilentWaiters(nowMs: Int64) -> [ViewLeaderEffect] {
+        locks.dropSilentWaiters(nowMs: nowMs).map { lockID, requestor in
+            .log("lock \"\(lockID)\": waiter \(requestor) stopped asking and lost its place")
         }
+    }
+
+    // MARK: Recovery from older state
+
+    /// The line that says why this viewleader stopped renewing leases: `id` reported a later epoch.
+    private func recoveryStarted(reportedEpoch: Int64, by id: String, at address: String, formsAtMs: Int64,
+                                 nowMs: Int64) -> ViewLeaderEffect {
+        .log("server \(id) at \(address) reports epoch \(reportedEpoch), but this viewleader is at epoch "
+            + "\(membership.epoch): the state it started from is older than the cluster's, or was lost. Renewing no "
+            + "lease and gathering heartbeats for \(max(0, formsAtMs - nowMs)) ms, until every lease granted before "
+            + "has run out, then forming epoch \(reportedEpoch + 1) or above from every server heard")
+    }
+
+    /// Ends a confirmation that is due or complete, and forms the recovered view once it may.
+    private mutating func advanceRecovery(nowMs: Int64) -> [ViewLeaderEffect] {
+        guard var gathering = recovery else { return [] }
+        switch gathering.phase {
+        case .confirming:
+            guard gathering.epochHeard > membership.epoch || gathering.confirmationEnds(nowMs: nowMs) else {
+                return []
+            }
+            guard gathering.epochHeard > membership.epoch else {
+                recovery = nil
+                return [.log("restored view of epoch \(membership.epoch) confirmed: \(gathering.heard.count) server(s) "
+                    + "heard since the restart, none at a later epoch")]
+            }
+            gathering.startRecovering(nowMs: nowMs, leasesGrantedUntilMs: lastLeaseGrantMs,
+                                      leaseMs: membership.leaseMs)
+            recovery = gathering
+            guard case .recovering(_, let formsAtMs) = gathering.phase else { preconditionFailure("just set") }
+            return [.log("a server reported epoch \(gathering.epochHeard), above the restored epoch "
+                + "\(membership.epoch): the saved state is older than the cluster's. Forming epoch "
+                + "\(gathering.epochHeard + 1) or above in \(max(0, formsAtMs - nowMs)) ms from every server heard")]
+        case .recovering:
+            guard gathering.recoveryEnds(nowMs: nowMs) else { return [] }
+            return formRecoveredView(gathering, nowMs: nowMs)
+        }
+    }
+
+    /// Forms the view of every server a recovery heard, above every epoch reported.
+    private mutating func formRecoveredView(_ gathered: ViewRecovery, nowMs: Int64) -> [ViewLeaderEffect] {
+        recovery = nil
+        let previous = membership
+        membership = Membership(recovered: gathered, previous: previous, nowMs: nowMs)
+        var effects: [ViewLeaderEffect] = [.persist(membership.state)]
+        let members = membership.membersByAddress.map { member in
+            "\(member.id) at \(member.address)\(gathered.heard[member.id] == nil ? " (not heard)" : "")"
+        }
+        effects.append(.log("epoch \(membership.epoch): recovered view, above every epoch reported (highest "
+            + "\(gathered.epochHeard)), of the members of epoch \(gathered.latestReportedView?.epoch ?? -1) and every "
+            + "server heard: " + (members.isEmpty ? "none" : members.joined(separator: ", "))))
+        for member in previous.membersByAddress where membership.members[member.id] == nil {
+            effects.append(.log("server \(member.id) at \(member.address), in the state this viewleader started from, "
+                + "is in no view the cluster reported and was not heard: it is not in the new view"))
+            for (lockID, outcome) in locks.releaseAll(of: [member.id, member.address]) {
+                effects.append(.log(describe(lockID, outcome, member: member)))
+            }
+        }
+        effects.append(announcement())
         return effects
     }
 
@@ -156,24 +237,87 @@ public struct ViewLeaderCore: Sendable {
         let host = try request.optionalString("addr") ?? peerHost
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
-        let heard = noteHeartbeatHeard(nowMs: nowMs)
+        let reportedEpoch = request.fields["epoch"] == nil ? -1 : try request.integer("epoch", in: -1...Int64.max)
+        var heard = noteHeartbeatHeard(nowMs: nowMs)
+        if membership.isExpired(id) && recovery != nil { return (Self.denial(of: id), heard) }
+        if recovery == nil && reportedEpoch > membership.epoch && !membership.isExpired(id) {
+            let gathering = ViewRecovery(recoveringFrom: membership.epoch, reportedEpoch: reportedEpoch, nowMs: nowMs,
+                                         leasesGrantedUntilMs: lastLeaseGrantMs, leaseMs: membership.leaseMs)
+            guard case .recovering(_, let formsAtMs) = gathering.phase else { preconditionFailure("just made") }
+            heard.append(recoveryStarted(reportedEpoch: reportedEpoch, by: id, at: address, formsAtMs: formsAtMs,
+                                         nowMs: nowMs))
+            recovery = gathering
+        }
+        if var gathering = recovery {
+            gathering.hear(id: id, address: address, reportedEpoch: reportedEpoch,
+                           reportedView: try Self.reportedView(request), nowMs: nowMs)
+            recovery = gathering
+            if !gathering.isRecovering
+                && (gathering.confirmationEnds(nowMs: nowMs) || gathering.epochHeard > membership.epoch) {
+                heard += advanceRecovery(nowMs: nowMs)
+            }
+            if let stillGathering = recovery { return (Self.gatheringReply(stillGathering, nowMs: nowMs), heard) }
+        }
         let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs, syncedEpoch: syncedEpoch)
         let effects = heard + apply(changes)
         switch outcome {
         case .accepted(let epoch):
+            lastLeaseGrantMs = nowMs
+            let withheld = nowMs - startedMs < membership.leaseMs
             return (.object(["status": "ok", "epoch": .integer(epoch), "lease_ms": .integer(membership.leaseMs),
-                             "all_synced_epoch": .integer(membership.everyoneSyncedTo)]),
+                             "all_synced_epoch": .integer(withheld ? -1 : membership.everyoneSyncedTo)]),
                     effects)
         case .denied:
-            return (.object(["status": "deny",
-                             "error": .string("lease of server \(id) expired; register again under a new ID")]),
-                    effects)
+            return (Self.denial(of: id), effects)
         case .addressTaken(let epoch, let holder):
             let reason = holder.isEmpty
                 ? "the view is full (limit \(Membership.membersMax) servers)"
                 : "\(address) is held by live server \(holder) until its lease expires"
             return (.object(["status": "retry", "epoch": .integer(epoch), "error": .string(reason)]), effects)
         }
+    }
+
+    /// Longest `host:port` a member may have in a reported view.
+    static let addressBytesMax = 1_024
+
+    /// The `view` a heartbeat carries when a recovering viewleader asked for it: `{"epoch": E, "members":
+    /// [[id, address], ...]}`, at most `Membership.membersMax` members.
+    static func reportedView(_ request: Request) throws(RequestError)
+        -> (epoch: Int64, members: [(id: String, address: String)])?
+    {
+        guard let value = request.fields["view"] else { return nil }
+        let expected = "an object with an epoch and at most \(Membership.membersMax) members as [id, address]"
+        guard let fields = value.objectValue, let epoch = fields["epoch"]?.integerValue, epoch >= 0,
+              let list = fields["members"]?.arrayValue, list.count <= Membership.membersMax
+        else { throw .wrongType(field: "view", expected: expected) }
+        var members: [(id: String, address: String)] = []
+        for item in list {
+            guard let pair = item.arrayValue, pair.count == 2, let id = pair[0].stringValue,
+                  let address = pair[1].stringValue, !id.isEmpty, id.utf8.count <= LockTable.nameBytesMax,
+                  !address.isEmpty, address.utf8.count <= addressBytesMax
+            else { throw .wrongType(field: "view", expected: expected) }
+            members.append((id, address))
+        }
+        return (epoch, members)
+    }
+
+    /// The answer to a heartbeat while this viewleader renews no lease.
+    private static func gatheringReply(_ gathering: ViewRecovery, nowMs: Int64) -> JSONValue {
+        let reason: String
+        switch gathering.phase {
+        case .confirming(_, let untilMs):
+            reason = "the viewleader restarted and is confirming its restored view of epoch \(gathering.ownEpoch) "
+                + "with its members (at most \(max(0, untilMs - nowMs)) ms more)"
+        case .recovering(_, let formsAtMs):
+            reason = "the viewleader is recovering a view above epoch \(gathering.epochHeard) after starting from older "
+                + "state; it forms one in \(max(0, formsAtMs - nowMs)) ms"
+        }
+        // While recovering, the view each server serves tells who holds the data; servers send it when asked.
+        return .object(["status": "retry", "error": .string(reason), "report_view": .bool(gathering.isRecovering)])
+    }
+
+    private static func denial(of id: String) -> JSONValue {
+        .object(["status": "deny", "error": .string("lease of server \(id) expired; register again under a new ID")])
     }
 
     private func queryServers(nowMs: Int64) -> JSONValue {

@@ -59,6 +59,38 @@ public final class FrameConnection {
         return try receive(timeoutMs: timeoutMs)
     }
 
+    /// Sends `request` and waits up to `timeoutMs` for the reply, saying whether a request that got no reply may
+    /// have reached the server (see `SendOutcome`). The connection is closed after any failure.
+    public func exchange(_ request: JSONValue, timeoutMs: Int) -> SendOutcome {
+        do {
+            try send(request, timeoutMs: timeoutMs)
+        } catch {
+            close()
+            return .neverSent("cannot send to \(host):\(port): \(error)")
+        }
+        do {
+            return .answered(try receive(timeoutMs: timeoutMs))
+        } catch .timedOut {
+            close()
+            return .mayHaveArrived("no reply from \(host):\(port) within \(timeoutMs) ms")
+        } catch {
+            close()
+            return .mayHaveArrived("\(host):\(port): \(error)")
+        }
+    }
+
+    /// True when the peer has closed its end (or the connection failed) while it sat unused: reading it would
+    /// give end of input or an error. A connection kept open between requests is checked this way before reuse,
+    /// so a request is never written into a connection the server already dropped as idle.
+    public func peerHasClosed() -> Bool {
+        guard fd >= 0 else { return true }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&entry, 1, 0)
+        // Readable with nothing asked means end of input, or bytes no request called for; POLLHUP and POLLERR
+        // are reported whatever was asked. In every case the connection cannot carry the next reply safely.
+        return ready != 0
+    }
+
     /// Writes one framed request.
     public func send(_ request: JSONValue, timeoutMs: Int) throws(SocketError) {
         try sendRaw(FrameEncoder.encode(request), timeoutMs: timeoutMs)

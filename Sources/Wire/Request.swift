@@ -44,16 +44,29 @@ public struct Request: Sendable, Equatable {
         return number
     }
 
-    /// A required field that may be a string or an integer, returned as text (classic clients send numbers).
+    /// A required field that may be a string or any JSON number, returned as text (classic clients send numbers:
+    /// the classic course server sends `random.random()`, a float such as 0.8444218515250481).
+    ///
+    /// A number has one stable text however it is written: an integral value within ±2^53 as its decimal digits
+    /// (`7`, `7.0` and `7e0` are all "7"), any other as the shortest decimal that reads back as the same double,
+    /// the form Python's `repr` prints (`0.8444218515250481`, `-2.5`, `1e-07`, `1.5e+300`).
     public func identifier(_ name: String) throws(RequestError) -> String {
         guard let value = fields[name] else { throw .missingField(name) }
         switch value {
         case .string(let text): return text
         case .integer(let number): return String(number)
-        case .double(let number) where number.rounded() == number && abs(number) < 9.0e15:
-            return String(Int64(number))
-        default: throw .wrongType(field: name, expected: "a string or an integer")
+        case .double(let number): return Self.stableText(of: number)
+        default: throw .wrongType(field: name, expected: "a string or a number")
         }
+    }
+
+    /// The text `identifier` gives a number that arrived as a double (see there).
+    static func stableText(of number: Double) -> String {
+        let exactIntegerMagnitudeMax = 9_007_199_254_740_992.0  // 2^53: every integer up to here is a double
+        if number.rounded(.towardZero) == number && abs(number) <= exactIntegerMagnitudeMax {
+            return String(Int64(number))
+        }
+        return "\(number)"
     }
 
     /// An optional string field: nil when absent, an error when present with another type.

@@ -4,8 +4,11 @@ import Testing
 
 /// The replica core driven by hand: views, leases, writes and pulls as plain events, no sockets or sleeps.
 struct ReplicaCoreTests {
-    static func view(_ epoch: Int64, _ ids: [String]) -> ServerView {
-        ServerView(epoch: epoch, addresses: Dictionary(uniqueKeysWithValues: ids.map { ($0, "h:\($0)") }))
+    /// View `epoch` of `ids`, as a viewleader describes it when every member had synced the epoch before (or the
+    /// members given in `behind` had not).
+    static func view(_ epoch: Int64, _ ids: [String], behind: Set<String> = []) -> ServerView {
+        ServerView(epoch: epoch, addresses: Dictionary(uniqueKeysWithValues: ids.map { ($0, "h:\($0)") }),
+                   syncedEpochs: Dictionary(uniqueKeysWithValues: ids.map { ($0, behind.contains($0) ? -1 : epoch - 1) }))
     }
 
     /// A key whose primary in `view` is `id`.
@@ -19,7 +22,7 @@ struct ReplicaCoreTests {
         _ = core.adopt(view)
         core.syncCompleted(epoch: view.epoch)
         core.noteEveryoneSynced(view.epoch)
-        core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
+        core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0, epoch: view.epoch)
         return core
     }
 
@@ -29,7 +32,7 @@ struct ReplicaCoreTests {
         let one = Self.view(1, ["a"])
         let effects = core.adopt(one)
         #expect(effects == [.sync(epoch: 1, ranges: [PositionRange(0, 9_999)], peers: [])])
-        core.renewLease(sentMs: 0, leaseMs: 1_000, marginMs: 100)
+        core.renewLease(sentMs: 0, leaseMs: 1_000, marginMs: 100, epoch: 1)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
         core.syncCompleted(epoch: 1)
         #expect(core.read("k", epoch: 1, nowMs: 10) == .refuse(.rangeInMotion, effects: []))
@@ -64,7 +67,7 @@ struct ReplicaCoreTests {
         #expect(write.backups == Array(view.ring.replicaSet(forKey: key).dropFirst()))
         #expect(write.epoch == 1 && write.entry.version == Version(epoch: 1, counter: 1))
         #expect(core.read(key, epoch: 1, nowMs: 0) == .value(nil), "not acknowledged yet")
-        let committed = core.writeAcknowledged(write.id)
+        let committed = core.writeAcknowledged(write.id, nowMs: 0)
         #expect(committed)
         #expect(core.read(key, epoch: 1, nowMs: 0) == .value(write.entry))
     }
@@ -90,7 +93,7 @@ struct ReplicaCoreTests {
             return
         }
         _ = core.adopt(Self.view(2, ["a", "b", "c", "d"]))
-        let committed = core.writeAcknowledged(write.id)
+        let committed = core.writeAcknowledged(write.id, nowMs: 0)
         #expect(!committed, "a write from an older epoch never commits")
     }
 
@@ -112,6 +115,30 @@ struct ReplicaCoreTests {
         #expect(Set(peers) == ["b", "c", "d", "e", "f"], "every other live member must confirm the new epoch")
     }
 
+    /// Found by the simulator once retried writes were answered from pulled write IDs (seed 292): a primary that had
+    /// not synced the previous epoch pulls its positions, and can receive a write its primary abandoned earlier from
+    /// one backup; a backup that kept the position would never get it, so the primary would serve (or acknowledge)
+    /// a version one replica lacks.
+    @Test func aBackupKeepsAPositionOnlyWhenItsPrimaryHadSyncedThePreviousEpochToo() throws {
+        let before = Self.view(1, ["a", "b", "c", "d", "e"])
+        let sameReplicas = { (after: ServerView, position: Int) in
+            after.ring.replicaSet(forPosition: position) == before.ring.replicaSet(forPosition: position)
+        }
+        let afterSynced = Self.view(2, ["a", "b", "c", "d", "e"])
+        let position = try #require((0..<10_000).first { position in
+            let replicas = afterSynced.ring.replicaSet(forPosition: position)
+            return replicas.contains("a") && replicas.first != "a" && sameReplicas(afterSynced, position)
+        })
+        let primary = afterSynced.ring.replicaSet(forPosition: position).first!
+        var keeping = Self.ready("a", in: before)
+        guard case .sync(_, let keptRanges, _) = keeping.adopt(afterSynced).first else { throw Failure("no sync") }
+        #expect(!keptRanges.contains { $0.contains(position) }, "kept: its primary had synced epoch 1")
+        var pulling = Self.ready("a", in: before)
+        let primaryBehind = Self.view(2, ["a", "b", "c", "d", "e"], behind: [primary])
+        guard case .sync(_, let pulledRanges, _) = pulling.adopt(primaryBehind).first else { throw Failure("no sync") }
+        #expect(pulledRanges.contains { $0.contains(position) }, "pulled: its primary pulls it too")
+    }
+
     @Test func keysWhoseReplicaSetDidNotChangeAreServedWhileOthersAreStillBeingPulled() throws {
         let before = Self.view(1, ["a", "b", "c", "d", "e"])
         let after = Self.view(2, ["a", "b", "c", "d", "e", "f"])
@@ -127,7 +154,7 @@ struct ReplicaCoreTests {
         let moved = try #require(keys.first { after.ring.primary(forKey: $0) == "f" })
         var newcomer = ReplicaCore(serverID: "f")
         _ = newcomer.adopt(after)
-        newcomer.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
+        newcomer.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0, epoch: 2)
         #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []))
         newcomer.syncCompleted(epoch: 2)
         #expect(newcomer.read(moved, epoch: 2, nowMs: 0) == .refuse(.rangeInMotion, effects: []),
@@ -166,7 +193,7 @@ struct ReplicaCoreTests {
                 let held = cores[index].store.summaries(in: ranges, after: nil)
                 let page = try cores.first { $0.serverID == peer }!
                     .entries(in: ranges, epoch: 2, pullerHas: held, bytesMax: .max).get()
-                cores[index].merge(pulled: page.entries, epoch: 2)
+                cores[index].merge(pulled: page.entries, epoch: 2, nowMs: 0)
             }
             cores[index].syncCompleted(epoch: 2)
         }
@@ -231,7 +258,7 @@ struct ReplicaCoreTests {
         var core = ReplicaCore(serverID: id)
         _ = core.adopt(before)
         let entries = keys.map { ($0, VersionedEntry(value: "v-\($0)", version: Version(epoch: 1, counter: 1))) }
-        core.merge(pulled: entries.map { (key: $0.0, entry: $0.1) }, epoch: before.epoch)
+        core.merge(pulled: entries.map { VersionedStore.PageEntry(key: $0.0, entry: $0.1) }, epoch: before.epoch, nowMs: 0)
         core.syncCompleted(epoch: before.epoch)
         core.noteEveryoneSynced(before.epoch)
         _ = core.adopt(after)
@@ -277,7 +304,7 @@ struct ReplicaCoreTests {
         #expect(core.collectedEpoch == 2)
         let ownedInTwo = keys.filter { two.ring.replicaSet(forKey: $0).contains(id) }
         #expect(core.store.count == ownedInTwo.count)
-        core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0)
+        core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0, epoch: 2)
         let late = try #require(keys.first { two.ring.primary(forKey: $0) == id })
         _ = core.write(late, value: "late", epoch: 2, nowMs: 0)
         core.noteEveryoneSynced(2)
@@ -297,4 +324,11 @@ struct ReplicaCoreTests {
         #expect(ReplicaCore.ranges(of: [true, true, false, true]) == [PositionRange(0, 1), PositionRange(3, 3)])
         #expect(ReplicaCore.ranges(of: [false, false]).isEmpty)
     }
+}
+
+/// A test precondition that did not hold.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
 }

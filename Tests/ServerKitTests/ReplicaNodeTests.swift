@@ -29,7 +29,7 @@ struct ReplicaNodeTests {
     static func ready() throws -> ReplicaNode {
         var node = ReplicaNode(serverID: "a")
         let first = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
-        #expect(first == [.fetchView])
+        #expect(first == [.publishKnownEpoch(1), .fetchView])
         let last = answerEveryPull(&node, startingWith: node.viewFetched(description), epoch: 1)
         #expect(last.first == .publishSyncedEpoch(1))
         // The next heartbeat reply says every member has synced too: moved ranges may be served from now on.
@@ -46,7 +46,7 @@ struct ReplicaNodeTests {
         while let pull = calls(last).first {
             #expect(calls(last).count == 1, "peers are pulled from one at a time")
             asked.append(pull.address)
-            last = node.peerAnswered(pull.id, reply: emptyPage)
+            last = node.peerAnswered(pull.id, reply: emptyPage, nowMs: 1)
         }
         #expect(asked.sorted() == ["h:b", "h:c"], "every other member is asked once")
         return last
@@ -66,8 +66,8 @@ struct ReplicaNodeTests {
         let token = RequestToken(7)
         let sent = Self.calls(try node.handle(Self.setr(Self.key, "v"), token: token, nowMs: 1))
         #expect(sent.count == 2 && sent.allSatisfy { $0.message.objectValue?["cmd"] == "replicate" })
-        #expect(node.peerAnswered(sent[0].id, reply: Reply.ok).isEmpty, "one backup is not enough")
-        #expect(Self.replies(node.peerAnswered(sent[1].id, reply: Reply.ok)) == [token: Reply.ok])
+        #expect(node.peerAnswered(sent[0].id, reply: Reply.ok, nowMs: 1).isEmpty, "one backup is not enough")
+        #expect(Self.replies(node.peerAnswered(sent[1].id, reply: Reply.ok, nowMs: 1)) == [token: Reply.ok])
         let read = try node.handle(Request(fields: ["cmd": "getr", "key": .string(Self.key), "epoch": 1]),
                                    token: RequestToken(8), nowMs: 2)
         #expect(Self.replies(read)[RequestToken(8)]?.objectValue?["value"] == "v")
@@ -76,8 +76,8 @@ struct ReplicaNodeTests {
     @Test func aBackupThatDoesNotAnswerMakesTheWriteMaybeApplied() throws {
         var node = try Self.ready()
         let sent = Self.calls(try node.handle(Self.setr(Self.key, "v"), token: RequestToken(1), nowMs: 1))
-        _ = node.peerAnswered(sent[0].id, reply: Reply.ok)
-        let reply = Self.replies(node.peerAnswered(sent[1].id, reply: nil))[RequestToken(1)]
+        _ = node.peerAnswered(sent[0].id, reply: Reply.ok, nowMs: 1)
+        let reply = Self.replies(node.peerAnswered(sent[1].id, reply: nil, nowMs: 1))[RequestToken(1)]
         #expect(reply?.objectValue?["status"] == "retry" && reply?.objectValue?["maybe_applied"] == true)
         let read = try node.handle(Request(fields: ["cmd": "getr", "key": .string(Self.key), "epoch": 1]),
                                    token: RequestToken(2), nowMs: 2)
@@ -92,21 +92,21 @@ struct ReplicaNodeTests {
         let peer = String(first.address.dropFirst(2))
         let page: JSONValue = ["status": "ok", "more": true,
                                "entries": [["key": .string(Self.key), "val": "old", "version": [0, 1]]]]
-        let next = Self.calls(node.peerAnswered(first.id, reply: page))
+        let next = Self.calls(node.peerAnswered(first.id, reply: page, nowMs: 1))
         #expect(next.count == 1 && next[0].address == first.address)
         #expect(next[0].message.objectValue?["after"] == JSONValue.string(Self.key))
-        #expect(node.peerAnswered(next[0].id, reply: nil) == [
+        #expect(node.peerAnswered(next[0].id, reply: nil, nowMs: 1) == [
             .wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: peer, epoch: 1, after: Self.key)),
         ])
         let again = Self.calls(node.wake(.retryPull(peer: peer, epoch: 1, after: Self.key)))
         #expect(again.map { $0.address } == [first.address])
-        let second = Self.calls(node.peerAnswered(again[0].id, reply: Self.emptyPage))
+        let second = Self.calls(node.peerAnswered(again[0].id, reply: Self.emptyPage, nowMs: 1))
         #expect(second.count == 1 && second[0].address != first.address, "then the other peer")
         let position = Int64(HashRing.position(of: Self.key))
         let have = second[0].message.objectValue?["have"]?.arrayValue ?? []
         #expect(have.count == 1 && have.first?.arrayValue?.first == .integer(position) && have.first?.arrayValue?[1] == 1,
                 "the next peer hears which position is held already, so it can skip it if it holds the same")
-        #expect(node.peerAnswered(second[0].id, reply: Self.emptyPage).first == .publishSyncedEpoch(1))
+        #expect(node.peerAnswered(second[0].id, reply: Self.emptyPage, nowMs: 1).first == .publishSyncedEpoch(1))
         #expect(node.core.store[Self.key]?.value == "old", "pulled entries are merged as they arrive")
     }
 
@@ -126,7 +126,8 @@ struct ReplicaNodeTests {
     @Test func viewFetchesRequestedWhileOneIsInFlightBecomeOneMore() throws {
         var node = try Self.ready()
         let change = try Request(fields: ["cmd": "view_change", "epoch": 2])
-        #expect(try node.handle(change, token: RequestToken(1), nowMs: 0) == [.reply(RequestToken(1), Reply.ok), .fetchView])
+        #expect(try node.handle(change, token: RequestToken(1), nowMs: 0)
+            == [.reply(RequestToken(1), Reply.ok), .publishKnownEpoch(2), .fetchView])
         #expect(try node.handle(change, token: RequestToken(2), nowMs: 0) == [.reply(RequestToken(2), Reply.ok)])
         #expect(node.viewFetched(nil) == [.wake(afterMs: ReplicaNode.viewFetchRetryMs, .refetchView)])
         #expect(node.wake(.refetchView) == [.fetchView])
@@ -137,9 +138,10 @@ struct ReplicaNodeTests {
         let sent = Self.calls(try node.handle(Self.setr(Self.key, "v"), token: RequestToken(3), nowMs: 1))
         let actions = node.restart(as: "z")
         #expect(Self.replies(actions)[RequestToken(3)]?.objectValue?["maybe_applied"] == true)
-        #expect(actions.last == .publishSyncedEpoch(-1))
+        #expect(actions.suffix(2) == [.publishSyncedEpoch(-1), .publishView(nil)])
+        #expect(node.knownEpoch == 1, "a restart under a fresh ID still knows which epochs exist")
         #expect(node.serverID == "z" && node.core.view.epoch == -1)
-        #expect(node.peerAnswered(sent[0].id, reply: Reply.ok).isEmpty, "answers to the old incarnation are ignored")
+        #expect(node.peerAnswered(sent[0].id, reply: Reply.ok, nowMs: 1).isEmpty, "answers to the old incarnation are ignored")
     }
 
     /// Found by the fault campaign (seed 2000, 76 keys lost): a server denied after a pause restarted as a new
@@ -158,9 +160,9 @@ struct ReplicaNodeTests {
         let newPulls = Self.calls(node.viewFetched(view))
         #expect(newPulls.count == 1)
         #expect(Set(newPulls.map(\.id)).isDisjoint(with: oldPulls.map(\.id)), "call IDs never repeat in a process")
-        for old in oldPulls { #expect(node.peerAnswered(old.id, reply: Self.emptyPage).isEmpty) }
-        let next = Self.calls(node.peerAnswered(newPulls[0].id, reply: Self.emptyPage))
+        for old in oldPulls { #expect(node.peerAnswered(old.id, reply: Self.emptyPage, nowMs: 1).isEmpty) }
+        let next = Self.calls(node.peerAnswered(newPulls[0].id, reply: Self.emptyPage, nowMs: 1))
         #expect(next.count == 1, "one peer has yet to answer")
-        #expect(node.peerAnswered(next[0].id, reply: Self.emptyPage).first == .publishSyncedEpoch(2))
+        #expect(node.peerAnswered(next[0].id, reply: Self.emptyPage, nowMs: 1).first == .publishSyncedEpoch(2))
     }
 }

@@ -167,16 +167,21 @@ struct ViewLeaderCoreTests {
 struct SyncedEpochTests {
     @Test func heartbeatsReportSyncProgressAndTheViewShowsIt() throws {
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
+        var nowMs: Int64 = 0
         let beat = { (id: String, port: Int64, synced: Int64) throws -> JSONValue in
             try core.handle(Request(fields: ["cmd": "heartbeat", "port": .integer(port), "requestor": .string(id),
-                                             "synced_epoch": .integer(synced)]), peerHost: "h", nowMs: 0).reply
+                                             "synced_epoch": .integer(synced)]), peerHost: "h", nowMs: nowMs).reply
         }
+        _ = try beat("a", 1, -1)
+        #expect(try beat("b", 2, 2).objectValue?["all_synced_epoch"] == -1,
+                "for a lease after the viewleader starts, no epoch counts as synced by everyone")
+        nowMs = 1_000
         _ = try beat("a", 1, -1)
         _ = try beat("b", 2, -1)
         #expect(try beat("a", 1, 2).objectValue?["all_synced_epoch"] == -1, "b has not synced yet")
         #expect(try beat("b", 2, 2).objectValue?["all_synced_epoch"] == 2)
         #expect(try beat("b", 2, 9).objectValue?["all_synced_epoch"] == 2, "nobody syncs past the current epoch")
-        let (view, _) = try core.handle(Request(fields: ["cmd": "query_servers"]), peerHost: "h", nowMs: 0)
+        let (view, _) = try core.handle(Request(fields: ["cmd": "query_servers"]), peerHost: "h", nowMs: nowMs)
         #expect(view.objectValue?["servers"]?.arrayValue?.map { $0.objectValue?["synced_epoch"] } == [2, 2])
     }
 }

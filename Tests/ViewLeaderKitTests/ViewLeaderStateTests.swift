@@ -36,8 +36,9 @@ struct ViewLeaderStateTests {
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 50_000)
         #expect(core.membership.epoch == 7)
         let (reply, effects) = try core.handle(heartbeat("live", port: 1), peerHost: "h", nowMs: 50_100)
-        #expect(reply.objectValue?["epoch"] == 7)
-        #expect(effects.isEmpty)
+        #expect(reply.objectValue?["epoch"] == 7, "the only restored member confirmed the view, so it is renewed")
+        #expect(effects == [.log("restored view of epoch 7 confirmed: 1 server(s) heard since the restart, none at a "
+            + "later epoch")])
         let (denied, _) = try core.handle(heartbeat("gone", port: 2), peerHost: "h", nowMs: 50_200)
         #expect(denied.objectValue?["status"] == "deny")
         let (joined, _) = try core.handle(heartbeat("new", port: 3), peerHost: "h", nowMs: 50_300)
@@ -48,7 +49,9 @@ struct ViewLeaderStateTests {
         let saved = ViewLeaderState(epoch: 3, members: [.init(id: "s", address: "h:1"), .init(id: "z", address: "z:1")],
                                     expiredIDs: [])
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000, restoring: saved, nowMs: 10_000)
-        #expect(try core.tick(after: 10_000, through: 10_900, whileHeartbeating: "z").isEmpty)
+        #expect(try core.tick(after: 10_000, through: 10_900, whileHeartbeating: "z")
+            == [.log("restored view of epoch 3 confirmed: 1 server(s) heard since the restart, none at a later epoch")],
+            "half a lease after the restart, with z heard and no one ahead, the restored view stands")
         #expect(try core.tick(after: 10_900, through: 11_001, whileHeartbeating: "z").first
             == .persist(ViewLeaderState(epoch: 4, members: [.init(id: "z", address: "z:1")], expiredIDs: ["s"])))
     }

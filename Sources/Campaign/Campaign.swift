@@ -33,6 +33,9 @@ public final class Campaign: @unchecked Sendable {
     private var dataLossBudget: Int
     private var lastChangeMs: Int64 = 0
     private var lastEpoch: Int64 = -1
+    /// Set when the viewleader restarted from lost or older state: the highest epoch seen before. Its epoch may go
+    /// back until it hears from the servers; it must then rise above this.
+    private var epochBeforeStateLoss: Int64?
     private var viewLeaderIsolated = false
     /// Peers each isolation cut a machine (or the viewleader, key -1) from, to heal exactly those.
     private var isolatedFrom: [Int: [NetworkLab.Host]] = [:]
@@ -77,7 +80,7 @@ public final class Campaign: @unchecked Sendable {
             throw error
         }
         let chaosMs = Int(now() - chaosStartedMs)
-        var history = workload.stop()
+        var (history, answeredFromWriteID) = workload.stop()
         try healEverything()
         if let problem = settle() { invariantViolations.append("after healing every fault, \(problem)") }
 
@@ -88,6 +91,7 @@ public final class Campaign: @unchecked Sendable {
             seed: seed, network: network, usedNetworkNamespaces: lab != nil, chaosMs: chaosMs, history: history,
             finalReader: finalReader,
             faults: faults, faultsDuringRebalancing: faultsDuringRebalancing,
+            figures: WriteOutcomeFigures(history: history, answeredFromWriteID: answeredFromWriteID),
             verdict: LinearizabilityChecker.check(history), invariantViolations: invariantViolations,
             keysAudited: finalReads.count, losses: FinalReadAudit.losses(history: history, finalReads: finalReads),
             serversAtEnd: cluster.view()?.servers.count ?? 0, directory: directory.path)
@@ -170,13 +174,20 @@ public final class Campaign: @unchecked Sendable {
     /// Reads the view, checks that epochs never go back, and renews the data-loss budget once stable.
     private func observeView() -> ViewDescription? {
         guard let view = cluster.view() else { return nil }
-        if view.epoch < lastEpoch {
+        if let floor = epochBeforeStateLoss {
+            if view.epoch > floor {
+                note("view \(view.epoch): the viewleader moved above epoch \(floor), the highest before it lost its state")
+                epochBeforeStateLoss = nil
+                lastEpoch = view.epoch
+            }
+        } else if view.epoch < lastEpoch {
             invariantViolations.append("the epoch went back from \(lastEpoch) to \(view.epoch)")
         }
         if view.epoch != lastEpoch {
             note("view \(view.epoch): \(view.servers.count) servers, synced to \(view.everyoneSyncedTo)")
+            cluster.copyViewLeaderState()
         }
-        lastEpoch = max(lastEpoch, view.epoch)
+        if epochBeforeStateLoss == nil { lastEpoch = max(lastEpoch, view.epoch) }
         if stabilityProblem(view) == nil { dataLossBudget = configuration.dataLosingFaultsMax }
         return view
     }
@@ -188,6 +199,9 @@ public final class Campaign: @unchecked Sendable {
         let expected = Set(running.compactMap { cluster.currentID(of: $0) })
         let members = Set(view.servers.map(\.id))
         if !doomedMachines.isEmpty { return "servers \(doomedMachines.sorted()) are still down or cut off" }
+        if let floor = epochBeforeStateLoss {
+            return "the viewleader restarted without its latest state and is at epoch \(view.epoch), not yet above \(floor)"
+        }
         if members != expected {
             return "view \(view.epoch) has \(members.sorted()), the running servers are \(expected.sorted())"
         }
@@ -240,9 +254,9 @@ public final class Campaign: @unchecked Sendable {
             let admitted = waitUntilMember(joined, timeoutMs: 3 * configuration.leaseMs)
             note("  server \(joined) \(admitted ? "is in the view" : "not yet in the view"); removing server \(machine)")
             cluster.killServer(machine, retiring: true)
-        case .killViewLeader(let restartAfterMs):
+        case .killViewLeader(let restartAfterMs, let restoring):
             cluster.killViewLeader()
-            schedule(.restartViewLeader, afterMs: restartAfterMs)
+            schedule(.restartViewLeader(restoring: restoring), afterMs: restartAfterMs)
         case .pauseViewLeader(let forMs):
             cluster.pauseViewLeader()
             schedule(.resumeViewLeader, afterMs: forMs)
@@ -334,8 +348,12 @@ public final class Campaign: @unchecked Sendable {
         case .reconnectServer(let machine), .rejoinPrimary(let machine):
             reconnect(machine)
             doomedMachines.remove(machine)
-        case .restartViewLeader:
-            try cluster.restartViewLeader()
+        case .restartViewLeader(let restoring):
+            let floor = lastEpoch
+            if try cluster.restartViewLeader(restoring: restoring) {
+                epochBeforeStateLoss = max(epochBeforeStateLoss ?? -1, floor)
+                note("  the viewleader restarted from \(restoring == .none ? "no state file" : "an older state file")")
+            }
         case .resumeViewLeader:
             cluster.resumeViewLeader()
         case .reconnectViewLeader:

@@ -36,6 +36,10 @@ final class CampaignCluster: @unchecked Sendable {
     private(set) var viewLeaderPort = 0
     private(set) var servers: [ServerSlot] = []
     private var viewLeaderStarts = 0
+    /// Copies of the viewleader's state file taken as the view changed, oldest first, for restarts from older state.
+    private var savedStates: [Data] = []
+    /// State copies kept.
+    static let savedStatesMax = 8
 
     init(configuration: CampaignConfiguration, directory: URL, lab: NetworkLab?) throws {
         self.configuration = configuration
@@ -111,14 +115,39 @@ final class CampaignCluster: @unchecked Sendable {
         viewLeaderState = .crashed
     }
 
-    /// Starts the viewleader again on the same machine, port and state folder.
-    func restartViewLeader() throws {
-        guard viewLeaderState == .crashed else { return }
+    /// The viewleader's state file.
+    var viewLeaderStateFile: URL {
+        directory.appendingPathComponent("viewleader-state").appendingPathComponent("viewleader-\(viewLeaderPort).json")
+    }
+
+    /// Keeps a copy of the viewleader's state as it is now, for a later restart from older state.
+    func copyViewLeaderState() {
+        guard let data = try? Data(contentsOf: viewLeaderStateFile), data != savedStates.last else { return }
+        savedStates = Array((savedStates + [data]).suffix(Self.savedStatesMax))
+    }
+
+    /// Starts the viewleader again on the same machine, port and state folder, finding in it the state it saved
+    /// last, none, or the oldest copy kept (`restoring`); returns whether it found anything but its latest state.
+    @discardableResult
+    func restartViewLeader(restoring: SavedStateChoice = .latest) throws -> Bool {
+        guard viewLeaderState == .crashed else { return false }
+        let latest = try? Data(contentsOf: viewLeaderStateFile)
+        switch restoring {
+        case .latest:
+            break
+        case .none:
+            try? FileManager.default.removeItem(at: viewLeaderStateFile)
+        case .older:
+            if let oldest = savedStates.first { try oldest.write(to: viewLeaderStateFile) }
+        }
+        if restoring != .latest { savedStates.removeAll() }
+        let changed = latest != (try? Data(contentsOf: viewLeaderStateFile))
         viewLeaderStarts += 1
         viewLeader = try Self.launchViewLeader(configuration: configuration, directory: directory,
                                                machine: viewLeaderMachine, port: viewLeaderPort, start: viewLeaderStarts)
         viewLeaderState = .running
         _ = try viewLeader.listeningPort()
+        return changed
     }
 
     func pauseViewLeader() {

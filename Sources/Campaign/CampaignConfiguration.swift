@@ -33,9 +33,10 @@ public struct CampaignConfiguration: Sendable {
     public var spreadWritePercent = 15
     /// Pause between a client's operations.
     public var clientThinkMs = 5
-    /// A client's wait for one reply, and how long it retries one operation (lost view changes, moved keys).
-    public var clientTimeoutMs = 1_000
-    public var clientRetryBudgetMs = 3_000
+    /// A client's wait for one reply, and how long it retries one operation (lost view changes, moved keys,
+    /// writes that may have taken effect): the client library's defaults, so the figures are what a user sees.
+    public var clientTimeoutMs = 2_000
+    public var clientRetryBudgetMs = 15_000
 
     // MARK: Phases
 

@@ -7,6 +7,8 @@ public enum CampaignFaultKind: String, CaseIterable, Sendable, Comparable {
     case joinServer = "join a new server"
     case replaceServer = "join a server, remove another while it rebalances"
     case killViewLeader = "SIGKILL viewleader, restart it"
+    case killViewLeaderLosingState = "SIGKILL viewleader, restart it without its state file"
+    case killViewLeaderWithOlderState = "SIGKILL viewleader, restart it from an older state file"
     case pauseViewLeader = "SIGSTOP viewleader"
     case isolateServerFromViewLeader = "cut server off from the viewleader"
     case isolatePrimary = "cut a primary off from every peer"
@@ -36,6 +38,12 @@ public enum CampaignFaultKind: String, CaseIterable, Sendable, Comparable {
     }
 }
 
+/// Which state file a restarted viewleader finds: the one it wrote last, none (lost, or another --state-dir), or an
+/// older copy (a restored backup).
+enum SavedStateChoice: Equatable {
+    case latest, none, older
+}
+
 /// One fault to inject, with how long it lasts.
 enum CampaignFault: Equatable {
     case killServer(machine: Int, restartAfterMs: Int)
@@ -44,7 +52,7 @@ enum CampaignFault: Equatable {
     case joinServer
     /// Joins a server and, as soon as the view has it (its ranges still moving), removes `machine` for good.
     case replaceServer(machine: Int)
-    case killViewLeader(restartAfterMs: Int)
+    case killViewLeader(restartAfterMs: Int, restoring: SavedStateChoice)
     case pauseViewLeader(forMs: Int)
     case isolateServerFromViewLeader(machine: Int, forMs: Int)
     case isolatePrimary(machine: Int, forMs: Int)
@@ -58,7 +66,9 @@ enum CampaignFault: Equatable {
         case .removeServer: return .removeServer
         case .joinServer: return .joinServer
         case .replaceServer: return .replaceServer
-        case .killViewLeader: return .killViewLeader
+        case .killViewLeader(_, .latest): return .killViewLeader
+        case .killViewLeader(_, .none): return .killViewLeaderLosingState
+        case .killViewLeader(_, .older): return .killViewLeaderWithOlderState
         case .pauseViewLeader: return .pauseViewLeader
         case .isolateServerFromViewLeader: return .isolateServerFromViewLeader
         case .isolatePrimary: return .isolatePrimary
@@ -74,7 +84,7 @@ enum CampaignFaultEnd: Equatable {
     case resumeServer(machine: Int)
     case reconnectServer(machine: Int)
     case rejoinPrimary(machine: Int)
-    case restartViewLeader
+    case restartViewLeader(restoring: SavedStateChoice)
     case resumeViewLeader
     case reconnectViewLeader
     case healLink(Int, Int)

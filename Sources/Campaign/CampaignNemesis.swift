@@ -86,9 +86,11 @@ struct CampaignNemesis {
             guard cluster.healthyMachines.count >= 2 else { return nil }
             let pair = cluster.healthyMachines.shuffled(using: &random).prefix(2)
             return .cutLink(pair.first!, pair.last!, forMs: Int.random(in: 200...(2 * lease), using: &random))
-        case .killViewLeader:
+        case .killViewLeader, .killViewLeaderLosingState, .killViewLeaderWithOlderState:
             guard cluster.viewLeaderHealthy else { return nil }
-            return .killViewLeader(restartAfterMs: Int.random(in: 100...(2 * lease), using: &random))
+            let restoring: SavedStateChoice = kind == .killViewLeader ? .latest
+                : kind == .killViewLeaderLosingState ? .none : .older
+            return .killViewLeader(restartAfterMs: Int.random(in: 100...(2 * lease), using: &random), restoring: restoring)
         case .pauseViewLeader:
             guard cluster.viewLeaderHealthy else { return nil }
             return .pauseViewLeader(forMs: Int.random(in: 100...(5 * lease / 2), using: &random))

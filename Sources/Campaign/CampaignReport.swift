@@ -14,6 +14,8 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
     public let faults: [CampaignFaultKind: Int]
     /// Of `faults`, those injected while a view change was still being synced.
     public let faultsDuringRebalancing: [CampaignFaultKind: Int]
+    /// Writes reported failed that took effect (must be 0), unknown outcomes, retries answered from a write ID.
+    public let figures: WriteOutcomeFigures
     public let verdict: LinearizabilityChecker.Verdict
     /// Broken invariants seen while the campaign ran: an epoch that went back, a cluster that never settled.
     public let invariantViolations: [String]
@@ -23,7 +25,10 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
     /// Logs of every process, and the viewleader's state.
     public let directory: String
 
-    public var violationCount: Int { (verdict == .linearizable ? 0 : 1) + invariantViolations.count }
+    /// A write reported failed that took effect is a violation on its own, whatever the checker says.
+    public var violationCount: Int {
+        (verdict == .linearizable ? 0 : 1) + invariantViolations.count + (figures.failedButTookEffect > 0 ? 1 : 0)
+    }
     public var passed: Bool { violationCount == 0 && losses.isEmpty }
 
     public func count(_ outcome: RecordedOperation.Outcome, where include: (RecordedOperation) -> Bool = { _ in true })
@@ -48,6 +53,7 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
             "  operations: " + outcomes("reads", { $0.kind.isRead }) + "; "
                 + outcomes("writes", { if case .write = $0.kind { true } else { false } }) + "; "
                 + outcomes("deletes", { $0.kind == .delete }),
+            "  \(figures)",
             "  faults injected: \(faults.values.reduce(0, +))" + (faultList.isEmpty ? "" : "\n" + faultList.joined(separator: "\n")),
             "  final read: \(keysAudited) keys with an acknowledged write or delete",
             "  violations: \(violationCount)",

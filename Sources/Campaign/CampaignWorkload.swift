@@ -15,6 +15,8 @@ final class CampaignWorkload: @unchecked Sendable {
     private let startedAtMs = MonotonicClock.nowMs()
     private let stopping = Atomic<Bool>(false)
     private let operations = Mutex<[RecordedOperation]>([])
+    /// Writes acknowledged by a replica that remembered their ID, summed over the clients as they stop.
+    private let answeredFromWriteID = Atomic<Int>(0)
     private let finished = DispatchSemaphore(value: 0)
 
     init(configuration: CampaignConfiguration, viewLeaderHost: String, viewLeaderPort: Int) {
@@ -42,11 +44,12 @@ final class CampaignWorkload: @unchecked Sendable {
         }
     }
 
-    /// Stops the clients after their current operation; returns everything they recorded.
-    func stop() -> [RecordedOperation] {
+    /// Stops the clients after their current operation; returns everything they recorded, and how many of their
+    /// writes were acknowledged from a remembered write ID.
+    func stop() -> (history: [RecordedOperation], answeredFromWriteID: Int) {
         stopping.store(true, ordering: .relaxed)
         for _ in 0..<configuration.clients { finished.wait() }
-        return operations.withLock { $0 }
+        return (operations.withLock { $0 }, answeredFromWriteID.load(ordering: .relaxed))
     }
 
     private func runClient(_ process: Int, random: consuming SplitMix64) {
@@ -72,6 +75,7 @@ final class CampaignWorkload: @unchecked Sendable {
             let recorded = Self.perform(operation, process: process, client: client)
             operations.withLock { $0.append(recorded) }
         }
+        answeredFromWriteID.add(client.retriesAnsweredFromWriteID, ordering: .relaxed)
     }
 
     enum Operation {

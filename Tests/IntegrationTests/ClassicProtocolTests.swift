@@ -46,6 +46,25 @@ struct ClassicProtocolTests {
         #expect(try oneShot(port, ["cmd": "lock_release", "lockid": "L", "requestor": "a"]) == ["status": "unknown"])
     }
 
+    /// The classic course server's exact heartbeat, as Python's json.dumps writes it: its requestor is
+    /// `random.random()`, a float. It joins, is listed under the float's text, and stays one member.
+    @Test func theClassicServersFloatRequestorJoinsAndStaysOneMember() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let heartbeat = Array(#"{"cmd": "heartbeat", "port": 38000, "requestor": 0.8444218515250481}"#.utf8)
+        var frame: [UInt8] = withUnsafeBytes(of: Int32(heartbeat.count).bigEndian) { Array($0) }
+        frame += heartbeat
+        for round in 0..<2 {
+            let connection = try rawConnection(port: cluster.viewLeaderPort)
+            defer { connection.close() }
+            try connection.sendRaw(frame, timeoutMs: 5_000)
+            let reply = try connection.receive(timeoutMs: 5_000)
+            #expect(reply.objectValue?["status"] == "ok" && reply.objectValue?["epoch"] == 1, "round \(round): \(reply)")
+        }
+        let view = try cluster.viewLeaderClient().queryServers()
+        #expect(view.servers.map(\.id) == ["0.8444218515250481"] && view.epoch == 1)
+    }
+
     @Test func manyRequestsOnOneConnectionAreAnsweredInOrder() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }

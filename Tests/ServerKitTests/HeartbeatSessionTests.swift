@@ -45,4 +45,27 @@ struct HeartbeatSessionTests {
         }
         #expect(!session.isMember)
     }
+
+    @Test func heartbeatsReportTheHighestEpochTheServerKnows() {
+        var session = HeartbeatSession(serverID: "a", port: 1, advertisedHost: nil)
+        #expect(session.request(syncedEpoch: -1, knownEpoch: -1, view: nil).objectValue?["epoch"] == nil,
+                "a fresh server knows of no epoch")
+        _ = session.receive(["status": "ok", "epoch": 3])
+        #expect(session.request(syncedEpoch: -1, knownEpoch: 2, view: nil).objectValue?["epoch"] == 3)
+        #expect(session.request(syncedEpoch: -1, knownEpoch: 9, view: nil).objectValue?["epoch"] == 9,
+                "a view or a peer can make it know a later one than the viewleader said")
+    }
+
+    @Test func aRecoveringViewleaderIsSentTheViewTheServerServes() {
+        var session = HeartbeatSession(serverID: "a", port: 1, advertisedHost: nil)
+        let view = ViewDescription(epoch: 5, ringSize: 10_000, servers: [
+            .init(id: "a", address: "h:1", syncedEpoch: 5), .init(id: "b", address: "h:2", syncedEpoch: 4),
+        ])
+        #expect(session.request(syncedEpoch: 5, knownEpoch: 5, view: view).objectValue?["view"] == nil)
+        _ = session.receive(["status": "retry", "error": "recovering", "report_view": true])
+        #expect(session.request(syncedEpoch: 5, knownEpoch: 5, view: view).objectValue?["view"]
+            == ["epoch": 5, "members": [["a", "h:1"], ["b", "h:2"]]])
+        _ = session.receive(["status": "ok", "epoch": 6])
+        #expect(session.request(syncedEpoch: 5, knownEpoch: 6, view: view).objectValue?["view"] == nil)
+    }
 }

@@ -165,4 +165,56 @@ struct ReplicaNodeTests {
         #expect(next.count == 1, "one peer has yet to answer")
         #expect(node.peerAnswered(next[0].id, reply: Self.emptyPage, nowMs: 1).first == .publishSyncedEpoch(2))
     }
+
+    static func setr(_ key: String, _ value: String, _ writeID: WriteID, resent: Bool = false) throws -> Request {
+        var fields: JSONObject = ["cmd": "setr", "key": .string(key), "val": .string(value), "epoch": 1]
+        writeID.add(to: &fields)
+        if resent { fields["resent"] = true }
+        return try Request(fields: fields)
+    }
+
+    @Test func aWritesIDGoesToEveryBackupAndARetryIsAnsweredFromMemory() throws {
+        var node = try Self.ready()
+        let writeID = WriteID(client: 0xAB, sequence: 5)
+        let sent = Self.calls(try node.handle(Self.setr(Self.key, "v", writeID), token: RequestToken(1), nowMs: 1))
+        #expect(sent.allSatisfy { $0.message.objectValue?["client_id"] == "00000000000000ab"
+            && $0.message.objectValue?["seq"] == 5 })
+        let inFlight = try node.handle(Self.setr(Self.key, "v", writeID, resent: true), token: RequestToken(2), nowMs: 2)
+        #expect(Self.replies(inFlight)[RequestToken(2)]?.objectValue?["maybe_applied"] == true,
+                "a retry while the first attempt replicates waits for it rather than writing twice")
+        _ = node.peerAnswered(sent[0].id, reply: Reply.ok, nowMs: 3)
+        #expect(Self.replies(node.peerAnswered(sent[1].id, reply: Reply.ok, nowMs: 3)) == [RequestToken(1): Reply.ok])
+        let retried = try node.handle(Self.setr(Self.key, "v", writeID, resent: true), token: RequestToken(3), nowMs: 4)
+        #expect(Self.calls(retried).isEmpty, "nothing is replicated again")
+        #expect(Self.replies(retried) == [RequestToken(3): ["status": "ok", "deduplicated": true]])
+    }
+
+    @Test func aBackupRemembersTheIDOfAReplicatedWriteAndAPullCarriesIt() throws {
+        var node = try Self.ready()
+        let backupKey = (0..<10_000).lazy.map { "k\($0)" }.first {
+            ServerView(epoch: 1, addresses: ["a": "", "b": "", "c": ""]).ring.primary(forKey: $0) == "b"
+        }!
+        var replicate: JSONObject = ["cmd": "replicate", "key": .string(backupKey), "val": "v", "version": [1, 1],
+                                     "epoch": 1]
+        WriteID(client: 3, sequence: 8).add(to: &replicate)
+        #expect(Self.replies(try node.handle(Request(fields: replicate), token: RequestToken(1), nowMs: 1))
+            == [RequestToken(1): Reply.ok])
+        let pull = try Request(fields: ["cmd": "pull", "epoch": 1, "ranges": [[0, 9_999]]])
+        let page = Self.replies(try node.handle(pull, token: RequestToken(2), nowMs: 2))[RequestToken(2)]
+        let entry = page?.objectValue?["entries"]?.arrayValue?.first?.objectValue
+        #expect(entry?["key"] == .string(backupKey))
+        #expect(entry?["write_ids"] == [["0000000000000003", 8, 1, 1]])
+    }
+
+    @Test func aPullPageWithAnUnreadableEntryIsAskedForAgainNotMergedWithoutIt() throws {
+        var node = ReplicaNode(serverID: "a")
+        _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
+        let pull = try #require(Self.calls(node.viewFetched(Self.description)).first)
+        let page: JSONValue = ["status": "ok", "entries": [["key": "x", "val": "v", "version": [1, 1]],
+                                                           ["key": "y", "version": "bad"]], "more": false]
+        let actions = node.peerAnswered(pull.id, reply: page, nowMs: 1)
+        #expect(actions.contains(.wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: "b", epoch: 1, after: nil)))
+            || actions.contains(.wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: "c", epoch: 1, after: nil))))
+        #expect(node.core.store.count == 0, "nothing of the page was merged")
+    }
 }

@@ -49,6 +49,26 @@ struct RequestTests {
         #expect(throws: RequestError.self) { try request(#"{"cmd":"x","requestor":true}"#).identifier("requestor") }
     }
 
+    /// The classic course server heartbeats with `random.random()` as its requestor: a float.
+    @Test func identifierGivesEveryJSONNumberOneStableText() throws {
+        let cases: [(json: String, text: String)] = [
+            ("0.8444218515250481", "0.8444218515250481"),
+            ("-0.5", "-0.5"),
+            ("1e-07", "1e-07"),
+            ("1E-7", "1e-07"),
+            ("1.5e300", "1.5e+300"),
+            ("7.0", "7"),
+            ("7e0", "7"),
+            ("-12", "-12"),
+            ("9007199254740992.0", "9007199254740992"),
+            ("1e16", "1e+16"),
+            ("123456789012345678901234567890", "1.2345678901234568e+29"),
+        ]
+        for (json, text) in cases {
+            #expect(try request(#"{"cmd":"x","requestor":\#(json)}"#).identifier("requestor") == text, "\(json)")
+        }
+    }
+
     @Test func integerOutsideItsRangeIsRejected() throws {
         let parsed = try request(#"{"cmd":"heartbeat","port":70000}"#)
         #expect(throws: RequestError.outOfRange(field: "port", range: "1...65535")) {

@@ -19,21 +19,32 @@ final class LocalCluster: @unchecked Sendable {
     init(viewLeaderArguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        self.viewLeaderArguments = ["--lease", String(Self.leaseSeconds),
-                                    "--state-dir", directory.appendingPathComponent("state").path] + viewLeaderArguments
-        viewLeader = try ChildProcess(executable: "viewleader", arguments: ["--port", "0"] + self.viewLeaderArguments,
-                                        name: "viewleader", logDirectory: directory)
+        self.viewLeaderArguments = ["--lease", String(Self.leaseSeconds)] + viewLeaderArguments
+        let state = directory.appendingPathComponent("state")
+        viewLeader = try ChildProcess(executable: "viewleader",
+                                      arguments: ["--port", "0", "--state-dir", state.path] + self.viewLeaderArguments,
+                                      name: "viewleader", logDirectory: directory)
         viewLeaderPort = try viewLeader.listeningPort()
     }
 
-    /// SIGKILLs the viewleader and starts it again on the same port with the same state directory.
-    func restartViewLeader() throws {
+    /// Where the viewleader keeps its state, unless a restart names another.
+    var stateDirectory: URL { directory.appendingPathComponent("state") }
+
+    /// The viewleader's state file in `stateDirectory`.
+    var stateFile: URL { stateDirectory.appendingPathComponent("viewleader-\(viewLeaderPort).json") }
+
+    /// SIGKILLs the viewleader and starts it again on the same port, with the same state directory or `stateDirectory`.
+    func restartViewLeader(stateDirectory other: URL? = nil) throws {
         viewLeader.kill(SIGKILL)
+        restarts += 1
         viewLeader = try ChildProcess(executable: "viewleader",
-                                        arguments: ["--port", String(viewLeaderPort)] + viewLeaderArguments,
-                                        name: "viewleader-restarted", logDirectory: directory)
+                                      arguments: ["--port", String(viewLeaderPort),
+                                                  "--state-dir", (other ?? stateDirectory).path] + viewLeaderArguments,
+                                      name: "viewleader-restarted\(restarts)", logDirectory: directory)
         _ = try viewLeader.listeningPort()
     }
+
+    private var restarts = 0
 
     /// Starts a server heartbeating to this cluster's viewleader and waits until it is listening.
     @discardableResult

@@ -13,6 +13,9 @@ public enum SimulateCommand {
         .value("seed", placeholder: "SEED", help: "run only this seed (to replay a failure)"),
         .flag("bounded", help: "the shorter runs CI uses (8 s of chaos, 6 s to settle)"),
         .value("chaos", placeholder: "SECONDS", help: "virtual time with clients and faults (default 12)"),
+        .value("client-budget", placeholder: "SECONDS",
+               help: "how long a client retries one operation (default 15, at most 30); a short budget ends many "
+                   + "writes unknown, and checks that none is reported failed when it may have taken effect"),
         .flag("no-faults", help: "run the workload without the nemesis"),
         .flag("verbose", short: "v", help: "print each fault, view change and operation of every run"),
         .flag("help", short: "h", help: "show this help"),
@@ -47,6 +50,11 @@ public enum SimulateCommand {
             if parsed.value("chaos") != nil {
                 configuration.chaosMs = Int64(1000 * (try parsed.seconds("chaos", default: 12, range: 1...3_600)))
                 configuration.replayOptions += "--chaos \(parsed.value("chaos")!) "
+            }
+            if parsed.value("client-budget") != nil {
+                configuration.clientRetryBudgetMs = Int64(1000 * (try parsed.seconds("client-budget", default: 15,
+                                                                                    range: 0.05...30)))
+                configuration.replayOptions += "--client-budget \(parsed.value("client-budget")!) "
             }
             configuration.faultsEnabled = !parsed.has("no-faults")
             if !configuration.faultsEnabled { configuration.replayOptions += "--no-faults " }

@@ -90,6 +90,10 @@ public final class Simulation {
         if violation == nil && phase != .done { violation = "the run stopped with no events left in phase \(phase)" }
         recordUnfinishedWrites()
         if violation == nil { violation = checkHistory() }
+        let misreported = WriteOutcomeFigures(history: history, answeredFromWriteID: 0).failedButTookEffect
+        if violation == nil && misreported > 0 {
+            violation = "\(misreported) write(s) reported failed took effect: a read returned their value"
+        }
         return report()
     }
 

@@ -137,6 +137,25 @@ struct EndpointClientTests {
         #expect(peer.requestsRead.load(ordering: .relaxed) == 2)
     }
 
+    /// The bug this replaces: a request that failed on a reused connection was sent again on a fresh one, and a
+    /// failure of that second attempt was reported as "not sent" although the first may have taken effect.
+    @Test func aWriteIsNotSentAgainWhenAReusedConnectionBreaksUnderIt() throws {
+        let peer = try ScriptedPeer([.answerThenDropTheNext, .answer])
+        defer { peer.stop() }
+        let client = EndpointClient(host: "127.0.0.1", candidatePorts: [peer.port], timeoutMs: 1_000)
+        #expect(try client.call(Self.request).objectValue?["n"] == 1)
+        do {
+            _ = try client.call(Self.request)
+            Issue.record("the write may have taken effect: the caller must hear so, not get a second attempt's answer")
+        } catch {
+            guard case .noReply = error else {
+                Issue.record("expected noReply, got \(error)")
+                return
+            }
+        }
+        #expect(peer.requestsRead.load(ordering: .relaxed) == 2, "the write reached the peer once, and was not resent")
+    }
+
     @Test func anIdempotentRequestIsSentOnceMoreWhenAReusedConnectionBreaks() throws {
         let peer = try ScriptedPeer([.answerThenDropTheNext, .answer])
         defer { peer.stop() }

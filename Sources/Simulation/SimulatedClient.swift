@@ -11,6 +11,9 @@ struct SimulatedClient {
     var nextSequence: Int64 = 1
     /// Writes acknowledged by a replica that remembered their ID.
     var answeredFromWriteID = 0
+    /// Of those, the ones whose first attempt went to a server that has died since: the write reached its backups,
+    /// its primary died before answering, and a backup that became primary answered the retry from memory.
+    var answeredAfterPrimaryDied = 0
     /// The view kept between operations, as `ReplicatedClient` keeps it.
     var view: View?
     var current: Current?
@@ -31,6 +34,8 @@ struct SimulatedClient {
         let kind: RecordedOperation.Kind
         let invokedAt: Int64
         var awaiting = Awaiting.nothing
+        /// The machine and incarnation the first attempt was sent to.
+        var firstTarget: (machine: Int, incarnation: Int)?
     }
 
     enum Awaiting {
@@ -108,6 +113,9 @@ extension Simulation {
                 return
             }
             clients[index].current!.awaiting = .server
+            if clients[index].current!.firstTarget == nil {
+                clients[index].current!.firstTarget = (machine, servers[machine].incarnation)
+            }
             call(from: .client(index), to: .server(machine), message, purpose: .client,
                  timeoutMs: configuration.clientTimeoutMs, duplicable: false)
         case .pause(let ms):
@@ -143,7 +151,12 @@ extension Simulation {
         let current = clients[index].current!
         clients[index].current = nil
         clients[index].view = current.operation.view
-        if current.operation.answeredFromWriteID { clients[index].answeredFromWriteID += 1 }
+        if current.operation.answeredFromWriteID {
+            clients[index].answeredFromWriteID += 1
+            if let first = current.firstTarget, servers[first.machine].incarnation != first.incarnation {
+                clients[index].answeredAfterPrimaryDied += 1
+            }
+        }
         let outcome: RecordedOperation.Outcome
         var kind = current.kind
         switch result {

@@ -383,8 +383,9 @@ public final class Simulation {
         let figures = WriteOutcomeFigures(history: history,
                                           answeredFromWriteID: clients.map(\.answeredFromWriteID).reduce(0, +))
         return SimulationReport(seed: seed, events: eventCount, virtualMs: nowMs, history: history,
-                                faults: faultCounts, figures: figures, violation: violation, digest: digest.value,
-                                replayOptions: configuration.replayOptions)
+                                faults: faultCounts, figures: figures,
+                                answeredAfterPrimaryDied: clients.map(\.answeredAfterPrimaryDied).reduce(0, +),
+                                violation: violation, digest: digest.value, replayOptions: configuration.replayOptions)
     }
 
     var tickIntervalMs: Int64 { ViewLeaderCore.tickIntervalMs(leaseMs: configuration.leaseMs) }

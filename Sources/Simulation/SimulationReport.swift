@@ -10,6 +10,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public let faults: [FaultKind: Int]
     /// Writes reported failed that took effect, unknown outcomes, retries answered from a remembered write ID.
     public let figures: WriteOutcomeFigures
+    /// Of the retries answered from a write ID, those whose first attempt went to a server that died since.
+    public let answeredAfterPrimaryDied: Int
     /// The first invariant broken, or why the history is not linearizable; nil when the run passed.
     public let violation: String?
     /// A fingerprint of the run: the same seed must always give the same digest.
@@ -28,7 +30,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
         var lines = [
             "seed \(seed): \(passed ? "passed" : "FAILED") after \(events) events, \(virtualMs) ms of virtual time",
             "  operations: \(count(.ok)) ok, \(count(.fail)) failed, \(count(.unknown)) unknown",
-            "  \(figures)",
+            "  \(figures) (\(answeredAfterPrimaryDied) after the primary first asked had died)",
             "  faults: \(faultList.isEmpty ? "none" : faultList.joined(separator: ", "))",
         ]
         if let violation {

@@ -43,6 +43,29 @@ import Testing
         #expect(report.passed, "\(report)")
     }
 
+    /// Seeds where a write reached its backups, its primary died before answering, and a backup that became the
+    /// key's primary answered the client's retry from the write ID instead of applying it a second time.
+    @Test(arguments: [UInt64(6), 43])
+    func aRetryAfterThePrimaryDiedIsAnsweredFromItsWriteID(_ seed: UInt64) {
+        let report = Simulation(seed: seed, configuration: .bounded).run()
+        #expect(report.passed, "\(report)")
+        #expect(report.answeredAfterPrimaryDied >= 1, "\(report)")
+    }
+
+    /// Seeds where the viewleader restarts without its state file (1) and from an older one (2) while servers run:
+    /// it must hear that the cluster is ahead, recover a view above it, and the cluster must settle with every
+    /// acknowledged write in place.
+    @Test(arguments: [(UInt64(1), FaultKind.killViewLeaderLosingState), (2, .killViewLeaderWithOlderState)])
+    func aViewLeaderRestartedFromLostOrOlderStateRecoversAboveTheCluster(_ seed: UInt64, _ kind: FaultKind) {
+        let simulation = Simulation(seed: seed, configuration: .bounded)
+        let lines = LineCollector()
+        simulation.trace = { lines.add($0) }
+        let report = simulation.run()
+        #expect(report.passed, "\(report)")
+        #expect(report.faults[kind] ?? 0 >= 1)
+        #expect(lines.all.contains { $0.contains("recovered view") }, "the viewleader recovered a view above the cluster")
+    }
+
     /// With a retry budget far shorter than the faults last, many writes end without an acknowledgement: each
     /// must be reported unknown when an attempt may have taken effect, never failed. (A client that took "the
     /// connection broke after the request was written" for "never sent" failed seeds 6 and 24 here.)
@@ -71,4 +94,11 @@ import Testing
         }
         #expect(seen == Set(FaultKind.allCases), "missing: \(Set(FaultKind.allCases).subtracting(seen))")
     }
+}
+
+/// Trace lines of a run, for tests that look for an event.
+final class LineCollector: @unchecked Sendable {
+    private(set) var all: [String] = []
+
+    func add(_ line: String) { all.append(line) }
 }

@@ -73,17 +73,23 @@ struct ReplicatedOperationTests {
         #expect(operation.answeredFromWriteID)
     }
 
-    @Test func aMaybeAppliedWriteWhoseBudgetRunsOutIsUnknownNeverFailed() {
+    /// A 50 ms write whose first attempt is answered `first` and every later one is refused before it is sent:
+    /// the step it ends with once its budget has run out.
+    static func finalStep(afterFirstAnswer first: JSONValue) -> ReplicatedOperation.Step {
         var operation = Self.write(budgetMs: 50)
         _ = operation.begin(nowMs: 0)
-        var step = operation.sent(.answered(["status": "retry", "maybe_applied": true, "error": "backup failed"]),
-                                  nowMs: 1)
+        var step = operation.sent(.answered(first), nowMs: 1)
         var nowMs: Int64 = 1
         while case .pause(let ms) = step {
             nowMs += ms
             step = Self.nextSend(&operation, after: step, nowMs: nowMs)
             step = operation.sent(.neverSent("refused"), nowMs: nowMs)
         }
+        return step
+    }
+
+    @Test func aMaybeAppliedWriteWhoseBudgetRunsOutIsUnknownNeverFailed() {
+        let step = Self.finalStep(afterFirstAnswer: ["status": "retry", "maybe_applied": true, "error": "backup failed"])
         guard case .finish(.failure(.unknownOutcome)) = step else {
             Issue.record("expected unknown outcome, got \(step)")
             return
@@ -91,15 +97,7 @@ struct ReplicatedOperationTests {
     }
 
     @Test func aWriteThatCertainlyNeverTookEffectIsReportedUnavailableWhenTheBudgetRunsOut() {
-        var operation = Self.write(budgetMs: 50)
-        _ = operation.begin(nowMs: 0)
-        var step = operation.sent(.answered(["status": "retry", "error": "not the primary"]), nowMs: 1)
-        var nowMs: Int64 = 1
-        while case .pause(let ms) = step {
-            nowMs += ms
-            step = Self.nextSend(&operation, after: step, nowMs: nowMs)
-            step = operation.sent(.neverSent("refused"), nowMs: nowMs)
-        }
+        let step = Self.finalStep(afterFirstAnswer: ["status": "retry", "error": "not the primary"])
         guard case .finish(.failure(.unavailable)) = step else {
             Issue.record("expected unavailable, got \(step)")
             return

@@ -49,6 +49,9 @@ import Testing
         // A viewleader restarted without its state let a new server serve in a view it formed before it heard
         // from the cluster; for a lease after a start, no epoch is reported synced by everyone.
         (UInt64(525), SimulationConfiguration()),
+        // A recovered view kept each member's last heartbeat time, so members heard early in the recovery were
+        // expired the moment it formed, with the data only they held; every member now starts a fresh lease.
+        (UInt64(867), SimulationConfiguration()),
     ])
     func seedThatOnceFailedPasses(_ seed: UInt64, _ configuration: SimulationConfiguration) {
         let report = Simulation(seed: seed, configuration: configuration).run()

@@ -210,11 +210,11 @@ public struct ReplicaCore: Sendable {
         case committedAlone
         /// The write ID is remembered: an earlier attempt took effect, and this one is answered without applying.
         case alreadyApplied
-        /// The client's latest write to the key is a later one (`latest`): this older one is not applied.
-        case superseded(latest: Int64)
+        /// The client's latest write to the key is a later one (sequence `latest`): `WriteID`'s is not applied.
+        case superseded(WriteID, latest: Int64)
         /// A retried write whose ID this key does not remember, where IDs were dropped early: it may have taken
         /// effect, so it is not applied again, and its outcome cannot be told.
-        case outcomeForgotten
+        case outcomeForgotten(WriteID)
         case refuse(Refusal, effects: [ReplicaEffect])
     }
 
@@ -242,10 +242,10 @@ public struct ReplicaCore: Sendable {
             if let remembered = store.rememberedWrite(of: key, client: writeID.client),
                remembered.writeID.sequence >= writeID.sequence {
                 return remembered.writeID == writeID ? .alreadyApplied
-                    : .superseded(latest: remembered.writeID.sequence)
+                    : .superseded(writeID, latest: remembered.writeID.sequence)
             }
             if pendingByWriteID[writeID] != nil { return .refuse(.writeInFlight, effects: []) }
-            if resent && store.mayHaveForgottenWriteIDs(at: position, nowMs: nowMs) { return .outcomeForgotten }
+            if resent && store.mayHaveForgottenWriteIDs(at: position, nowMs: nowMs) { return .outcomeForgotten(writeID) }
         }
         counter += 1
         let entry = VersionedEntry(value: value, version: Version(epoch: view.epoch, counter: counter))

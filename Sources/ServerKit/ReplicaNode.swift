@@ -180,11 +180,11 @@ public struct ReplicaNode: Sendable {
             return [.reply(token, Reply.ok)]
         case .alreadyApplied:
             return [.reply(token, ReplicationMessages.deduplicated)]
-        case .superseded(let latest):
-            return [.reply(token, Reply.error("write \(writeID!) is older than this client's latest write to the key "
+        case .superseded(let older, let latest):
+            return [.reply(token, Reply.error("write \(older) is older than this client's latest write to the key "
                 + "(sequence \(latest)); a client retries only its latest write, so it is not applied"))]
-        case .outcomeForgotten:
-            return [.reply(token, ReplicationMessages.outcomeForgotten(writeID!))]
+        case .outcomeForgotten(let forgotten):
+            return [.reply(token, ReplicationMessages.outcomeForgotten(forgotten))]
         case .refuse(let refusal, let effects):
             let reply = ReplicationMessages.retry(refusal, epoch: core.view.epoch, maybeApplied: refusal == .writeInFlight)
             return [.reply(token, reply)] + carryOut(effects)

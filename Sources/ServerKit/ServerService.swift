@@ -102,7 +102,12 @@ public final class ServerService: @unchecked Sendable {
         }
     }
 
+    /// True while the viewleader keeps answering `retry`; the first one is logged, the rest until an `ok` are not
+    /// (a recovering viewleader answers every heartbeat that way for about a lease).
+    private var retrying = false
+
     private func act(on outcome: HeartbeatSession.Outcome, session: inout HeartbeatSession, sentMs: Int64) {
+        if case .retry = outcome {} else { retrying = false }
         switch outcome {
         case .accepted(let epoch, let joined, let epochChanged):
             if joined { log.info("joined the view as server \(session.serverID) in epoch \(epoch)") }
@@ -121,7 +126,8 @@ public final class ServerService: @unchecked Sendable {
             server.execute { [self] in replica.restart(as: freshID) }
             printLine("server id: \(freshID)")
         case .retry(let reason):
-            log.warning("viewleader asks to retry: \(reason)")
+            if !retrying { log.warning("viewleader asks to retry: \(reason); heartbeating on") }
+            retrying = true
         case .malformed(let reason):
             log.warning("unexpected heartbeat reply: \(reason)")
         }

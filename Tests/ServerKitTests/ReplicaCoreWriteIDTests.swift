@@ -46,7 +46,7 @@ struct ReplicaCoreWriteIDTests {
         var core = ReplicaCoreTests.ready("a", in: Self.view)
         _ = try Self.commit(&core, "second", WriteID(client: 1, sequence: 2))
         #expect(core.write(Self.key, value: "first", writeID: WriteID(client: 1, sequence: 1), epoch: 1, nowMs: 0)
-            == .superseded(latest: 2))
+            == .superseded(WriteID(client: 1, sequence: 1), latest: 2))
     }
 
     @Test func aBackupThatAppliedAWriteAnswersItsRetryOnceItIsThePrimary() throws {
@@ -74,7 +74,7 @@ struct ReplicaCoreWriteIDTests {
         }
         let forgotten = WriteID(client: 1, sequence: 1)
         #expect(core.write(Self.key, value: "c1", writeID: forgotten, resent: true, epoch: 1, nowMs: 0)
-            == .outcomeForgotten)
+            == .outcomeForgotten(forgotten))
         guard case .replicate = core.write(Self.key, value: "new", writeID: WriteID(client: 500, sequence: 1),
                                            epoch: 1, nowMs: 0)
         else { throw Failure("a write never sent before is applied as usual") }

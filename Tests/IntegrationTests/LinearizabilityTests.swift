@@ -59,13 +59,21 @@ struct LinearizabilityTests {
             }.start()
         }
 
-        Thread.sleep(forTimeInterval: 0.5)
+        // Progress is waited for, not timed: how many operations fit in a second depends on the machine.
+        let progress = { (writes: Int, reads: Int) throws in
+            let deadline = Date().addingTimeInterval(30)
+            while acknowledged.load(ordering: .relaxed) < writes || readsDone.load(ordering: .relaxed) < reads {
+                guard Date() < deadline else { throw HarnessError.timedOut("no progress through the faults") }
+                usleep(10_000)
+            }
+        }
+        try progress(10, 10)
         let primaryID = HashRing(memberIDs: view.servers.map(\.id)).primary(forKey: "counter")!
         servers.first { $0.id == primaryID }!.process.kill(SIGKILL)
         _ = try cluster.waitUntilSynced(servers: 3)
         try cluster.startServer()
         _ = try cluster.waitUntilSynced(servers: 4)
-        Thread.sleep(forTimeInterval: 0.5)
+        try progress(acknowledged.load(ordering: .relaxed) + 11, readsDone.load(ordering: .relaxed) + 11)
         stopping.store(true, ordering: .relaxed)
         for _ in 0..<3 { finished.wait() }
 

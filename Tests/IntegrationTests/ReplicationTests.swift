@@ -65,16 +65,17 @@ struct ReplicationTests {
         _ = try cluster.waitUntilSynced(servers: 5)
         let load = WriteLoad(cluster: cluster, keys: 200)
         load.start()
-        Thread.sleep(forTimeInterval: 0.5)
+        // Progress is waited for, not timed: how many writes fit in a second depends on the machine.
+        try load.waitUntilAcknowledged(50)
         servers[0].process.kill(SIGKILL)
         servers[4].process.kill(SIGKILL)
         _ = try cluster.waitUntilSynced(servers: 3)
         try cluster.startServer()
         try cluster.startServer()
         _ = try cluster.waitUntilSynced(servers: 5)
-        Thread.sleep(forTimeInterval: 0.5)
+        try load.waitUntilAcknowledged(load.acknowledged + 50)
         let outcome = load.stop()
-        #expect(outcome.acknowledged > 100, "the load kept writing through the faults")
+        #expect(outcome.acknowledged >= 100, "the load kept writing through the faults")
         let view = try cluster.waitUntilSynced(servers: 5)
         let client = cluster.replicatedClient()
         var lost: [String] = []
@@ -200,6 +201,19 @@ final class WriteLoad: @unchecked Sendable {
             }
             done.signal()
         }.start()
+    }
+
+    var acknowledged: Int { state.withLock { $0.acknowledged } }
+
+    /// Waits until at least `count` writes were acknowledged in all; the load must make progress within 30 s.
+    func waitUntilAcknowledged(_ count: Int) throws {
+        let deadline = Date().addingTimeInterval(30)
+        while acknowledged < count {
+            guard Date() < deadline else {
+                throw HarnessError.timedOut("the write load made no progress: \(acknowledged) of \(count) acknowledged")
+            }
+            usleep(10_000)
+        }
     }
 
     func stop() -> Outcome {

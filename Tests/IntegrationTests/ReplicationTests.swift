@@ -92,26 +92,27 @@ struct ReplicationTests {
     @Test func serverPausedPastItsLeaseServesNothingStale() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }
-        let servers = try (0..<4).map { _ in try cluster.startServer() }
+        for _ in 0..<4 { try cluster.startServer() }
         let before = try cluster.waitUntilSynced(servers: 4)
         let client = cluster.replicatedClient()
         try client.setr("color", "blue")
         let primaryID = HashRing(memberIDs: before.servers.map(\.id)).primary(forKey: "color")!
-        let primary = servers.first { $0.id == primaryID }!
-        primary.process.signal(SIGSTOP)
+        let primary = try #require(cluster.server(withID: primaryID))
+        let primaryPort = try #require(splitAddress(before.servers.first { $0.id == primaryID }!.address)).port
+        primary.signal(SIGSTOP)
         _ = try cluster.waitUntilSynced(servers: 3)
         // A new client: this one's cached view still names the stopped primary, and a write that times out there
         // is reported unknown rather than sent again.
         try cluster.replicatedClient().setr("color", "green")
         // Reads queued in its socket while it is stopped are handled the moment it wakes, before any heartbeat
         // reply can tell it about the new view: only its own lease check stands between them and "blue".
-        let connection = try rawConnection(port: primary.port)
+        let connection = try rawConnection(port: primaryPort)
         var batch: [UInt8] = []
         for _ in 0..<20 {
             FrameEncoder.append(["cmd": "getr", "key": "color", "epoch": .integer(before.epoch)], to: &batch)
         }
         try connection.sendRaw(batch, timeoutMs: 5_000)
-        primary.process.signal(SIGCONT)
+        primary.signal(SIGCONT)
         for _ in 0..<20 {
             let reply = try connection.receive(timeoutMs: 5_000)
             #expect(reply.objectValue?["status"] == "retry", "a paused primary answered \(reply)")

@@ -59,6 +59,12 @@ final class LocalCluster: @unchecked Sendable {
         return (process, try process.listeningPort(), id)
     }
 
+    /// The server process that heartbeats under `id` now: a server whose lease lapsed (a loaded machine can stall
+    /// one past a short lease) registers again under a fresh ID and prints it.
+    func server(withID id: String) -> ChildProcess? {
+        servers.first { $0.stdoutLines.last { $0.hasPrefix("server id: ") } == "server id: \(id)" }
+    }
+
     func viewLeaderClient() -> ViewLeaderClient {
         ViewLeaderClient(host: "127.0.0.1", port: viewLeaderPort, timeoutMs: 5_000)
     }

@@ -80,7 +80,7 @@ public final class Campaign: @unchecked Sendable {
             throw error
         }
         let chaosMs = Int(now() - chaosStartedMs)
-        var (history, answeredFromWriteID) = workload.stop()
+        var (history, answeredFromWriteID, unknownReasons) = workload.stop()
         try healEverything()
         if let problem = settle() { invariantViolations.append("after healing every fault, \(problem)") }
 
@@ -92,6 +92,7 @@ public final class Campaign: @unchecked Sendable {
             finalReader: finalReader,
             faults: faults, faultsDuringRebalancing: faultsDuringRebalancing,
             figures: WriteOutcomeFigures(history: history, answeredFromWriteID: answeredFromWriteID),
+            unknownReasons: unknownReasons,
             verdict: LinearizabilityChecker.check(history), invariantViolations: invariantViolations,
             keysAudited: finalReads.count, losses: FinalReadAudit.losses(history: history, finalReads: finalReads),
             serversAtEnd: cluster.view()?.servers.count ?? 0, directory: directory.path)
@@ -407,7 +408,7 @@ public final class Campaign: @unchecked Sendable {
                 reads[key] = .unreadable("not tried after \(unreadable) unreadable keys")
                 continue
             }
-            let operation = CampaignWorkload.perform(.read(key), process: process, client: client)
+            let (operation, _) = CampaignWorkload.perform(.read(key), process: process, client: client)
             operations.append(operation)
             if operation.outcome == .ok, case .read(let observed) = operation.kind {
                 reads[key] = .found(observed)

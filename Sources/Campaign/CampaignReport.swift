@@ -16,6 +16,8 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
     public let faultsDuringRebalancing: [CampaignFaultKind: Int]
     /// Writes reported failed that took effect (must be 0), unknown outcomes, retries answered from a write ID.
     public let figures: WriteOutcomeFigures
+    /// For the first writes whose outcome stayed unknown: the operation and what its client last saw.
+    public let unknownReasons: [String]
     public let verdict: LinearizabilityChecker.Verdict
     /// Broken invariants seen while the campaign ran: an epoch that went back, a cluster that never settled.
     public let invariantViolations: [String]
@@ -67,6 +69,7 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
         case .tooLarge(let key, let operations):
             lines.append("  not checked: key \(key) has \(operations) operations, more than the checker takes")
         }
+        lines += unknownReasons.prefix(5).map { "  unknown: \($0)" }
         lines += invariantViolations.map { "  violation: \($0)" }
         lines += losses.prefix(20).map { "  lost: \($0)" }
         if !passed { lines.append("  logs: \(directory)") }

@@ -17,6 +17,9 @@ final class CampaignWorkload: @unchecked Sendable {
     private let operations = Mutex<[RecordedOperation]>([])
     /// Writes acknowledged by a replica that remembered their ID, summed over the clients as they stop.
     private let answeredFromWriteID = Atomic<Int>(0)
+    /// Why writes ended with an unknown outcome (the client's last problem), the first `unknownReasonsMax`.
+    private let unknownReasons = Mutex<[String]>([])
+    static let unknownReasonsMax = 10
     private let finished = DispatchSemaphore(value: 0)
 
     init(configuration: CampaignConfiguration, viewLeaderHost: String, viewLeaderPort: Int) {
@@ -46,10 +49,10 @@ final class CampaignWorkload: @unchecked Sendable {
 
     /// Stops the clients after their current operation; returns everything they recorded, and how many of their
     /// writes were acknowledged from a remembered write ID.
-    func stop() -> (history: [RecordedOperation], answeredFromWriteID: Int) {
+    func stop() -> (history: [RecordedOperation], answeredFromWriteID: Int, unknownReasons: [String]) {
         stopping.store(true, ordering: .relaxed)
         for _ in 0..<configuration.clients { finished.wait() }
-        return (operations.withLock { $0 }, answeredFromWriteID.load(ordering: .relaxed))
+        return (operations.withLock { $0 }, answeredFromWriteID.load(ordering: .relaxed), unknownReasons.withLock { $0 })
     }
 
     private func runClient(_ process: Int, random: consuming SplitMix64) {
@@ -72,8 +75,11 @@ final class CampaignWorkload: @unchecked Sendable {
                 operation = .write("s\(process)-\(sequence)", value)
             default: operation = .write(key, value)
             }
-            let recorded = Self.perform(operation, process: process, client: client)
+            let (recorded, unknownBecause) = Self.perform(operation, process: process, client: client)
             operations.withLock { $0.append(recorded) }
+            if let unknownBecause {
+                unknownReasons.withLock { if $0.count < Self.unknownReasonsMax { $0.append("\(recorded): \(unknownBecause)") } }
+            }
         }
         answeredFromWriteID.add(client.retriesAnsweredFromWriteID, ordering: .relaxed)
     }
@@ -86,7 +92,10 @@ final class CampaignWorkload: @unchecked Sendable {
 
     /// Runs one operation and records what the client saw: a write that may have applied is unknown, one that
     /// was never sent failed; a read that got no answer is unknown (it changed nothing either way).
-    static func perform(_ operation: Operation, process: Int, client: ReplicatedClient) -> RecordedOperation {
+    /// Also returns, for a write whose outcome is unknown, what the client last saw.
+    static func perform(_ operation: Operation, process: Int, client: ReplicatedClient)
+        -> (RecordedOperation, unknownBecause: String?)
+    {
         let invoked = microseconds()
         let key: String
         var kind: RecordedOperation.Kind
@@ -96,6 +105,7 @@ final class CampaignWorkload: @unchecked Sendable {
         case .delete(let name): (key, kind) = (name, .delete)
         }
         var outcome = RecordedOperation.Outcome.ok
+        var unknownBecause: String?
         do throws(ReplicatedError) {
             switch operation {
             case .read: kind = .read(observed: try client.getr(key))
@@ -104,12 +114,14 @@ final class CampaignWorkload: @unchecked Sendable {
             }
         } catch {
             switch error {
-            case .unknownOutcome: outcome = .unknown
+            case .unknownOutcome(let detail):
+                outcome = .unknown
+                unknownBecause = detail
             case .unavailable, .errorReply: outcome = kind.isRead ? .unknown : .fail
             }
         }
-        return RecordedOperation(process: process, key: key, kind: kind, invokedAt: invoked,
-                                 completedAt: microseconds(), outcome: outcome)
+        return (RecordedOperation(process: process, key: key, kind: kind, invokedAt: invoked,
+                                  completedAt: microseconds(), outcome: outcome), unknownBecause)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Linearizability
 import Placement
+import Transport
 import Wire
 
 /// A fault campaign on real processes, Jepsen-style: a viewleader and five to seven servers, clients on a few

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Transport
 import Wire
 
 /// The viewleader and servers of a campaign: real processes, each on a machine of its own (a network

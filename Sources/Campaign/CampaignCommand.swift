@@ -2,6 +2,7 @@ import CommandLineKit
 import Foundation
 import Glibc
 import Synchronization
+import Transport
 import Wire
 
 /// The `campaign` tool: runs fault campaigns on real processes, one or many, and prints each summary.

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Linearizability
 import Synchronization
+import Transport
 import Wire
 
 /// Client threads doing random setr/getr/delr through the client library, recording every operation for the

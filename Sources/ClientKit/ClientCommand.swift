@@ -1,6 +1,7 @@
 import CommandLineKit
 import Dispatch
 import Glibc
+import Transport
 import Wire
 
 /// Exit statuses of the `client` executable, documented in `--help` and README.

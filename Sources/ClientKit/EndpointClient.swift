@@ -1,3 +1,4 @@
+import Transport
 import Wire
 
 /// Talks to one process (a server or the viewleader) over a connection it keeps open and reuses.

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Placement
+import Transport
 import Wire
 
 /// The replicated store as one linearizable map: routes each key to its primary, and hides view changes.

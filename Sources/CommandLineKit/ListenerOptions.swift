@@ -1,3 +1,4 @@
+import Transport
 import Wire
 
 /// Options every listening process shares: where to bind and the connection limits.

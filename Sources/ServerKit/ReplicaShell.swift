@@ -1,6 +1,7 @@
 import CommandLineKit
 import Dispatch
 import Synchronization
+import Transport
 import Wire
 
 /// Runs a `ReplicaNode` on real sockets and timers: peer channels, view fetches and delayed alarms.

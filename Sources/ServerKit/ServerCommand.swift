@@ -1,5 +1,6 @@
 import CommandLineKit
 import Glibc
+import Transport
 import Wire
 
 /// The `server` executable: options, start-up lines, signal handling.

@@ -1,6 +1,7 @@
 import CommandLineKit
 import Dispatch
 import Foundation
+import Transport
 import Wire
 
 /// The server's shell: a `FrameServer` for client requests and a thread that heartbeats to the viewleader.

@@ -1,5 +1,6 @@
 import CommandLineKit
 import Glibc
+import Transport
 import Wire
 
 /// The `viewleader` executable: options, start-up line, signal handling.

@@ -1,6 +1,7 @@
 import CommandLineKit
 import Dispatch
 import Glibc
+import Transport
 import Wire
 
 /// The viewleader's shell: a `FrameServer` feeding requests and clock ticks into `ViewLeaderCore`.

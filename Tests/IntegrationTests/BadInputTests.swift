@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Transport
 import Wire
 
 /// Bad input gets a clear error reply, disturbs no other connection, and never stops the process serving.

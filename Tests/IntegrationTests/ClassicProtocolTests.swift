@@ -1,6 +1,7 @@
 import ClientKit
 import Foundation
 import Testing
+import Transport
 import Wire
 
 /// The real executables answer the classic course messages, one request per connection or many.

@@ -1,8 +1,9 @@
 import Campaign
 import Foundation
 import Glibc
-import Testing
 import Placement
+import Testing
+import Transport
 import Wire
 
 /// The `client` executable as a user runs it: output, exit statuses, and lock waiting with Ctrl-C.

@@ -5,6 +5,7 @@ import Linearizability
 import Placement
 import Synchronization
 import Testing
+import Transport
 import Wire
 
 /// Exactly-once writes against real processes: a write whose primary dies between `replicate` and its reply is

@@ -1,6 +1,7 @@
 import Campaign
 import Foundation
 import Testing
+import Transport
 import Wire
 
 /// The bounded real-process fault campaign CI runs: a viewleader and five to seven servers under every kind of

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import Transport
 import Wire
 
 /// On every view change the viewleader tells every live server at once, not only through heartbeat replies.

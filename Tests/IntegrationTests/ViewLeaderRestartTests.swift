@@ -2,6 +2,7 @@ import ClientKit
 import Foundation
 import Glibc
 import Testing
+import Transport
 import Wire
 
 /// The viewleader killed with SIGKILL and restarted loses nothing: epochs never go backwards and the

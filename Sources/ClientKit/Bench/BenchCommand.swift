@@ -1,4 +1,5 @@
 import CommandLineKit
+import Transport
 import Wire
 
 /// `client bench`: measures throughput and latency of one kind of request against a running cluster.

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import Transport
 import Wire
 
 /// When a phase of a bench run counts replies and when it stops.

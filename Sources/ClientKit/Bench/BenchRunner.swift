@@ -1,6 +1,7 @@
 import CommandLineKit
 import Dispatch
 import Synchronization
+import Transport
 import Wire
 
 /// Runs a bench: finds the destination, prefills keys when the run reads them, drives the load-generator

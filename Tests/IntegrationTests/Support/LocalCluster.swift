@@ -2,6 +2,7 @@ import Campaign
 import ClientKit
 import Foundation
 import Glibc
+import Transport
 import Wire
 
 /// A viewleader and servers on loopback with ephemeral ports and short leases, torn down by `stop`.

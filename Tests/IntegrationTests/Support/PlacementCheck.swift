@@ -2,6 +2,7 @@ import ClientKit
 import Foundation
 import Glibc
 import Placement
+import Transport
 import Wire
 
 extension LocalCluster {

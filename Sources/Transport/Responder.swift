@@ -1,3 +1,5 @@
+import Wire
+
 /// The one way to answer a request: call `reply` exactly once, from any thread.
 ///
 /// Replies on a connection leave in the order its requests arrived, whatever order handlers finish in, so a

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import Wire
 
 /// A connection from a `FrameServer`'s loop to another frame server: pipelined calls, answered in order.
 ///

@@ -1,4 +1,5 @@
 import Glibc
+import Wire
 
 /// Thin wrappers over POSIX socket calls, turning errno into `SocketError`.
 ///

@@ -1,4 +1,5 @@
 import Glibc
+import Wire
 
 /// Reads CLOCK_MONOTONIC: time that never jumps with wall-clock changes, for leases and timeouts.
 ///

@@ -1,4 +1,5 @@
 import Glibc
+import Wire
 
 /// A client's end of one TCP connection: send a request, wait for its reply, with deadlines.
 ///

@@ -1,6 +1,7 @@
 import CSystem
 import Glibc
 import Synchronization
+import Wire
 
 /// A TCP server that speaks frames, driven by one epoll loop on one thread.
 ///

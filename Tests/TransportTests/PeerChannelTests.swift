@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
-@testable import Wire
+import Wire
+@testable import Transport
 
 /// Peer channels on real loopback sockets: a "home" frame server's loop calls a peer frame server, or a bare
 /// listening socket the test drives by hand.

@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
-@testable import Wire
+import Wire
+@testable import Transport
 
 /// The frame server on real loopback sockets, with limits shrunk so each one can be reached in a test.
 @Suite(.serialized)

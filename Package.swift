@@ -28,16 +28,26 @@ let package = Package(
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
-        .target(name: "ClientKit", dependencies: ["Wire", "Transport", "CSystem", "CommandLineKit", "Placement"]),
+        // The client library users link: connections, typed clients, the replicated store and its retry rules.
+        .target(name: "ClientKit", dependencies: ["Wire", "Transport", "Placement"]),
+        // The `client` command line and its `bench` load generator, built on ClientKit.
+        .target(name: "ClientTool",
+                dependencies: ["ClientKit", "Wire", "Transport", "CSystem", "CommandLineKit", "Placement", "Seeded"]),
+        // A seeded generator and the random choices made with it, so whatever follows from a seed replays exactly.
+        .target(name: "Seeded"),
+        // The kinds of fault the simulator and the real-process campaign inject, named once for both.
+        .target(name: "FaultModel"),
         // Test support: the real cores on a seeded, simulated network and clock, with a nemesis and invariants.
         .target(name: "Simulation",
-                dependencies: ["ViewLeaderKit", "ServerKit", "ClientKit", "Linearizability", "CommandLineKit"]),
+                dependencies: ["ViewLeaderKit", "ServerKit", "ClientKit", "Linearizability", "CommandLineKit", "Seeded",
+                               "FaultModel"]),
         // Test support: real processes under a nemesis (kills, pauses, joins, network namespaces and cut links).
         .target(name: "Campaign",
-                dependencies: ["ClientKit", "Linearizability", "Placement", "Wire", "Transport", "CommandLineKit"]),
+                dependencies: ["ClientKit", "Linearizability", "Placement", "Wire", "Transport", "CommandLineKit",
+                               "Seeded", "FaultModel"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
-        .executableTarget(name: "client", dependencies: ["ClientKit"]),
+        .executableTarget(name: "client", dependencies: ["ClientTool"]),
         // A developer tool, not a product: runs any number of simulated seeds (scripts/simulate).
         .executableTarget(name: "simulate", dependencies: ["Simulation"]),
         // A developer tool, not a product: runs fault campaigns on real processes (scripts/campaign).
@@ -47,16 +57,18 @@ let package = Package(
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
-        .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit"]),
+        .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit", "Seeded"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
-        .testTarget(name: "CampaignTests", dependencies: ["Campaign", "ClientKit", "Linearizability"]),
-        .testTarget(name: "ClientKitTests",
-                    dependencies: ["ClientKit", "Wire", "Transport", "Placement", "CommandLineKit"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FaultModel"]),
+        .testTarget(name: "CampaignTests", dependencies: ["Campaign", "ClientKit", "Linearizability", "Seeded", "FaultModel"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Transport", "Placement"]),
+        .testTarget(name: "ClientToolTests",
+                    dependencies: ["ClientTool", "ClientKit", "Wire", "Transport", "Placement", "CommandLineKit",
+                                   "Seeded"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Wire", "Transport", "ClientKit", "Placement", "Linearizability", "Campaign", "viewleader",
-                           "server", "client"]
+            dependencies: ["Wire", "Transport", "ClientKit", "ClientTool", "Placement", "Linearizability", "Campaign",
+                           "FaultModel", "viewleader", "server", "client"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,10 @@
 import ClientKit
+import FaultModel
 import Foundation
 import Glibc
 import Linearizability
 import Placement
+import Seeded
 import Transport
 import Wire
 
@@ -40,8 +42,8 @@ public final class Campaign: @unchecked Sendable {
     private var viewLeaderIsolated = false
     /// Peers each isolation cut a machine (or the viewleader, key -1) from, to heal exactly those.
     private var isolatedFrom: [Int: [NetworkLab.Host]] = [:]
-    private var faults: [CampaignFaultKind: Int] = [:]
-    private var faultsDuringRebalancing: [CampaignFaultKind: Int] = [:]
+    private var faults: [FaultKind: Int] = [:]
+    private var faultsDuringRebalancing: [FaultKind: Int] = [:]
     private var invariantViolations: [String] = []
     private var log: [String] = []
 
@@ -155,7 +157,7 @@ public final class Campaign: @unchecked Sendable {
 
     private func chaos(workload: CampaignWorkload) throws {
         let endMs = now() + Int64(configuration.chaosMs)
-        let kinds = CampaignFaultKind.allCases.filter { !$0.needsNetwork || cluster.lab != nil }
+        let kinds = FaultKind.allCases.filter { !$0.needsNetwork || cluster.lab != nil }
         var nextTurnMs = now() + Int64(configuration.nemesisIntervalMs.lowerBound)
         while now() < endMs || (configuration.untilEveryFaultKind && now() < endMs + Int64(configuration.chaosMs)
                                     && configuration.faultsEnabled && kinds.contains { faults[$0] == nil })

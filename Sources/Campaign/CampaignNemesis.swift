@@ -1,4 +1,6 @@
 import ClientKit
+import FaultModel
+import Seeded
 
 /// What the nemesis may see of the cluster when it picks a fault.
 struct CampaignSnapshot {
@@ -30,7 +32,7 @@ struct CampaignSnapshot {
 /// length, joins) may come at any time, rebalancing or not.
 struct CampaignNemesis {
     let configuration: CampaignConfiguration
-    private var deck: [CampaignFaultKind] = []
+    private var deck: [FaultKind] = []
 
     init(configuration: CampaignConfiguration) {
         self.configuration = configuration
@@ -38,7 +40,7 @@ struct CampaignNemesis {
 
     mutating func next(_ cluster: CampaignSnapshot, random: inout SplitMix64) -> CampaignFault? {
         if deck.isEmpty {
-            deck = CampaignFaultKind.allCases.filter { !$0.needsNetwork || cluster.networkFaultsPossible }
+            deck = FaultKind.allCases.filter { !$0.needsNetwork || cluster.networkFaultsPossible }
                 .shuffled(using: &random)
         }
         for (position, kind) in deck.enumerated() {
@@ -51,7 +53,7 @@ struct CampaignNemesis {
         return nil
     }
 
-    private func fault(of kind: CampaignFaultKind, _ cluster: CampaignSnapshot, random: inout SplitMix64)
+    private func fault(of kind: FaultKind, _ cluster: CampaignSnapshot, random: inout SplitMix64)
         -> CampaignFault?
     {
         let lease = configuration.leaseMs

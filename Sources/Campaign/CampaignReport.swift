@@ -1,3 +1,4 @@
+import FaultModel
 import Linearizability
 
 /// What one campaign did and found: the summary the issue asks for (operations by outcome, faults by kind,
@@ -11,9 +12,9 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
     /// The clients' operations, then the final reads (process `finalReader`).
     public let history: [RecordedOperation]
     public let finalReader: Int
-    public let faults: [CampaignFaultKind: Int]
+    public let faults: [FaultKind: Int]
     /// Of `faults`, those injected while a view change was still being synced.
-    public let faultsDuringRebalancing: [CampaignFaultKind: Int]
+    public let faultsDuringRebalancing: [FaultKind: Int]
     /// Writes reported failed that took effect (must be 0), unknown outcomes, retries answered from a write ID.
     public let figures: WriteOutcomeFigures
     /// For the first writes whose outcome stayed unknown: the operation and what its client last saw.
@@ -44,7 +45,7 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
             "\(name) \(count(.ok, where: include)) ok, \(count(.fail, where: include)) failed, "
                 + "\(count(.unknown, where: include)) unknown"
         }
-        let faultList = CampaignFaultKind.allCases.compactMap { kind -> String? in
+        let faultList = FaultKind.allCases.compactMap { kind -> String? in
             guard let total = faults[kind] else { return nil }
             let rebalancing = faultsDuringRebalancing[kind].map { " (\($0) while rebalancing)" } ?? ""
             return "    \(kind.rawValue): \(total)\(rebalancing)"

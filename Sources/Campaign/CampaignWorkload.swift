@@ -2,6 +2,7 @@ import ClientKit
 import Foundation
 import Glibc
 import Linearizability
+import Seeded
 import Synchronization
 import Transport
 import Wire

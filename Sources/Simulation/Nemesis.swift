@@ -1,19 +1,10 @@
-import ClientKit
+import FaultModel
+import Seeded
 
-/// The kinds of fault a simulated run injects, for the summary.
-public enum FaultKind: String, CaseIterable, Sendable {
-    case killServer = "kill server"
-    case pauseServerBriefly = "pause server within its lease"
-    case pauseServerPastLease = "pause server past its lease"
-    case isolateServer = "cut server off from the viewleader"
-    case removeServer = "remove server for good"
-    case cutLink = "cut link between two servers"
-    case killViewLeader = "kill viewleader"
-    case killViewLeaderLosingState = "kill viewleader, restart it without its state file"
-    case killViewLeaderWithOlderState = "kill viewleader, restart it from an older state file"
-    case pauseViewLeader = "pause viewleader"
-    case isolateViewLeader = "cut the viewleader off from every server"
-    case joinServer = "start server on a new machine"
+extension Simulation {
+    /// The kinds of fault the simulator injects: every kind but the two the campaign alone drives (a join with a
+    /// removal timed to it, and a primary cut off from everyone while its clients still reach it).
+    public static let faultKinds = FaultKind.allCases.filter { $0 != .replaceServer && $0 != .isolatePrimary }
 }
 
 /// One fault, with how long it lasts.
@@ -152,7 +143,7 @@ extension Simulation {
             servers[machine].state = .paused
             schedule(.faultEnds(.resumeServer(machine: machine)), afterMs: forMs)
         case .isolateServer(let machine, let forMs):
-            count(.isolateServer)
+            count(.isolateServerFromViewLeader)
             doom(machine)
             network.cut(.server(machine), .viewLeader)
             schedule(.faultEnds(.reconnectServer(machine: machine)), afterMs: forMs)

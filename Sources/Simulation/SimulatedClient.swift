@@ -1,5 +1,6 @@
 import ClientKit
 import Linearizability
+import Seeded
 import Wire
 
 /// A client running the real `ReplicatedOperation` retry rules, one operation at a time, recording its history.

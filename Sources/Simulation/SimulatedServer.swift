@@ -1,4 +1,5 @@
 import Placement
+import Seeded
 import ServerKit
 import Wire
 

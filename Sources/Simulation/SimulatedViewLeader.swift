@@ -1,4 +1,5 @@
 import ClientKit
+import Seeded
 import ViewLeaderKit
 import Wire
 

@@ -1,5 +1,7 @@
 import ClientKit
+import FaultModel
 import Linearizability
+import Seeded
 import ServerKit
 import ViewLeaderKit
 import Wire

@@ -1,3 +1,4 @@
+import FaultModel
 import Linearizability
 
 /// What one simulated run did and found.
@@ -26,7 +27,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let faultList = FaultKind.allCases.compactMap { kind in faults[kind].map { "\(kind.rawValue) \($0)" } }
+        let faultList = Simulation.faultKinds.compactMap { kind in faults[kind].map { "\(kind.rawValue) \($0)" } }
         var lines = [
             "seed \(seed): \(passed ? "passed" : "FAILED") after \(events) events, \(virtualMs) ms of virtual time",
             "  operations: \(count(.ok)) ok, \(count(.fail)) failed, \(count(.unknown)) unknown",

@@ -1,4 +1,4 @@
-import ClientKit
+import ClientTool
 import Glibc
 
 exit(ClientCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

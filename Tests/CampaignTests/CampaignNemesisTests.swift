@@ -1,7 +1,9 @@
 import ClientKit
-@testable import Campaign
+import FaultModel
 import Foundation
+import Seeded
 import Testing
+@testable import Campaign
 
 struct CampaignNemesisTests {
     private let configuration = CampaignConfiguration(binaries: URL(fileURLWithPath: "/nonexistent"))
@@ -17,8 +19,8 @@ struct CampaignNemesisTests {
     @Test func everyKindComesUpOnceInARoundOfTheDeck() {
         var nemesis = CampaignNemesis(configuration: configuration)
         var random = SplitMix64(seed: 1)
-        let kinds = (0..<CampaignFaultKind.allCases.count).compactMap { _ in nemesis.next(snapshot(), random: &random)?.kind }
-        #expect(kinds.sorted() == CampaignFaultKind.allCases.sorted())
+        let kinds = (0..<FaultKind.allCases.count).compactMap { _ in nemesis.next(snapshot(), random: &random)?.kind }
+        #expect(kinds.sorted() == FaultKind.allCases.sorted())
     }
 
     @Test func withoutNamespacesNoNetworkFaultIsDrawn() {
@@ -31,10 +33,10 @@ struct CampaignNemesisTests {
     @Test func dataLosingFaultsWaitForTheBudgetAndOthersDoNot() {
         var nemesis = CampaignNemesis(configuration: configuration)
         var random = SplitMix64(seed: 3)
-        var kinds: [CampaignFaultKind] = []
+        var kinds: [FaultKind] = []
         while let fault = nemesis.next(snapshot(budget: 0, stable: false), random: &random) { kinds.append(fault.kind) }
         #expect(kinds.allSatisfy { !$0.losesData })
-        #expect(kinds.count == CampaignFaultKind.allCases.filter { !$0.losesData }.count)
+        #expect(kinds.count == FaultKind.allCases.filter { !$0.losesData }.count)
         // The rest of the round waits for the budget, then comes.
         #expect(nemesis.next(snapshot(budget: 1), random: &random)?.kind.losesData == true)
     }

@@ -1,4 +1,5 @@
 import Campaign
+import FaultModel
 import Foundation
 import Testing
 import Transport
@@ -21,7 +22,7 @@ struct FaultCampaignTests {
         #expect(report.losses.isEmpty)
         #expect(report.count(.ok) > 200, "clients made progress")
         #expect(report.keysAudited > 50, "the final read covered the keys clients wrote")
-        let kinds = CampaignFaultKind.allCases.filter { !$0.needsNetwork || report.usedNetworkNamespaces }
+        let kinds = FaultKind.allCases.filter { !$0.needsNetwork || report.usedNetworkNamespaces }
         #expect(kinds.filter { report.faults[$0] == nil }.isEmpty, "every fault kind was injected: \(report.faults)")
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 @testable import Wire
 
 /// The report's numbers and layout, from a tally built by hand.

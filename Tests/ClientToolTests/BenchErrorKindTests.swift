@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// The replicated store's refusal texts (PROTOCOL.md) map to their own error kinds.
 struct BenchErrorKindTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 @testable import Wire
 
 /// The bench writes frames by hand; each must decode to exactly the request the protocol describes.

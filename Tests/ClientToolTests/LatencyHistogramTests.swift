@@ -1,5 +1,6 @@
+import Seeded
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// Percentiles by nearest rank: exact where buckets are one nanosecond wide, bounded above everywhere else.
 struct LatencyHistogramTests {

@@ -1,3 +1,4 @@
+import ClientKit
 import CommandLineKit
 import Dispatch
 import Glibc

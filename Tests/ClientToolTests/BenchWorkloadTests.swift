@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// A run's requests follow from its seed alone.
 struct BenchWorkloadTests {

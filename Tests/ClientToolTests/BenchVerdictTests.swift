@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// What counts as a completed operation and what as an error, per kind of request.
 struct BenchVerdictTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 struct BenchOperationTests {
     @Test func everyOperationParsesAndPrintsBackTheSame() throws {

@@ -1,6 +1,7 @@
+import ClientKit
 import Placement
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// The bench's precomputed routing agrees with the ring the servers use.
 struct BenchRoutingTests {

@@ -1,3 +1,4 @@
+import ClientKit
 import Placement
 import Wire
 

@@ -1,6 +1,6 @@
 import CommandLineKit
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// `client bench` options: defaults, what overrides what, and a clear error for every bad value.
 struct BenchConfigurationTests {

@@ -1,3 +1,5 @@
+import Seeded
+
 /// Names of the keys (and locks) a run draws from: "key-0" ... "key-(N-1)".
 enum BenchKeys {
     static let prefix = "key-"

@@ -1,5 +1,5 @@
 import Testing
-@testable import ClientKit
+@testable import ClientTool
 
 /// Replies are told apart by their first bytes when common and by the real parser otherwise.
 struct BenchReplyTests {

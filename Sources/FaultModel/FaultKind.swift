@@ -1,0 +1,42 @@
+/// Every kind of fault the project's two fault injectors know: the deterministic simulator (`Simulation`) and the
+/// real-process campaign (`Campaign`). Each injects the kinds it can (`Simulation.faultKinds`,
+/// `Campaign.faultKinds`) and reports what it injected by these names, so their summaries read alike.
+public enum FaultKind: String, CaseIterable, Sendable, Comparable {
+    case killServer = "kill a server, restart it empty"
+    case pauseServerBriefly = "pause a server within its lease"
+    case pauseServerPastLease = "pause a server past its lease"
+    case removeServer = "remove a server for good"
+    case joinServer = "join a new server"
+    case replaceServer = "join a server, remove another while it rebalances"
+    case killViewLeader = "kill the viewleader, restart it"
+    case killViewLeaderLosingState = "kill the viewleader, restart it without its state file"
+    case killViewLeaderWithOlderState = "kill the viewleader, restart it from an older state file"
+    case pauseViewLeader = "pause the viewleader"
+    case isolateServerFromViewLeader = "cut a server off from the viewleader"
+    case isolatePrimary = "cut a primary off from the viewleader and every peer"
+    case isolateViewLeader = "cut the viewleader off from every server"
+    case cutLink = "cut the link between two servers"
+
+    /// Faults that cut links; the campaign injects them only on network namespaces.
+    public var needsNetwork: Bool {
+        switch self {
+        case .isolateServerFromViewLeader, .isolatePrimary, .isolateViewLeader, .cutLink: return true
+        default: return false
+        }
+    }
+
+    /// Faults that cost a server its data: it leaves the view, and comes back (if at all) as a new, empty member.
+    /// At most two come before the cluster is stable again, so one replica of every key survives.
+    public var losesData: Bool {
+        switch self {
+        case .killServer, .pauseServerPastLease, .removeServer, .replaceServer, .isolateServerFromViewLeader,
+             .isolatePrimary:
+            return true
+        default: return false
+        }
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}

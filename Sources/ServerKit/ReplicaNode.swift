@@ -24,9 +24,9 @@ public enum Alarm: Equatable, Sendable {
 /// What the replica node asks its shell to do, in order.
 public enum ReplicaAction: Equatable, Sendable {
     /// Answer request `token` with `reply`.
-    case reply(RequestToken, JSONValue)
+    case reply(RequestToken, ServerReply)
     /// Send `message` to the peer at `address`; hand its answer, or nil when none came, to `peerAnswered`.
-    case call(CallID, address: String, message: JSONValue)
+    case call(CallID, address: String, message: ServerRequest)
     /// Ask the viewleader for the view (`query_servers`); hand the result to `viewFetched`.
     case fetchView
     /// After `delayMs`, call `wake` with `alarm`.
@@ -57,8 +57,6 @@ public struct ReplicaNode: Sendable {
     public static let peerCallTimeoutMs: Int64 = 1_000
     /// Time allowed to connect to the viewleader and hear its `query_servers` answer.
     public static let viewFetchTimeoutMs: Int64 = 1_000
-    /// The commands this node answers.
-    public static let commands = ["setr", "getr", "delr", "replicate", "pull", "view_change"]
 
     public private(set) var core: ReplicaCore
     private var sync: SyncRun?
@@ -139,49 +137,49 @@ public struct ReplicaNode: Sendable {
 
     // MARK: Requests
 
-    /// Answers a replicated request now or later (through `.reply(token, _)`); throws before changing anything.
-    public mutating func handle(_ request: Request, token: RequestToken, nowMs: Int64)
+    /// Answers a replicated request (`getr`, `setr`/`delr`, `replicate`, `pull`, `view_change`) now or later, through
+    /// `.reply(token, _)`; throws, before changing anything, when a field is malformed for this server's ring.
+    public mutating func handle(_ request: ServerRequest, token: RequestToken, nowMs: Int64)
         throws(RequestError) -> [ReplicaAction]
     {
-        switch request.command {
-        case "getr": return try read(request, token, nowMs: nowMs)
-        case "setr": return try write(request, value: request.string("val"), token, nowMs: nowMs)
-        case "delr": return try write(request, value: nil, token, nowMs: nowMs)
-        case "replicate": return try applyReplicated(request, token, nowMs: nowMs)
-        case "pull": return try servePull(request, token)
-        case "view_change":
-            let epoch = try request.integer("epoch", in: 0...Int64.max)
-            return [.reply(token, Reply.ok)] + observe(mentioned: epoch)
-        default: throw .unknownCommand(request.command, known: Self.commands)
+        switch request {
+        case .getr(let key, let epoch):
+            return readActions(key, epoch: epoch, token, nowMs: nowMs)
+        case .write(let key, let value, let epoch, let writeID, let resent):
+            return write(key, value: value, epoch: epoch, writeID: writeID, resent: resent, token, nowMs: nowMs)
+        case .replicate(let key, let entry, let writeID, let epoch):
+            return applyReplicated(key, entry: entry, writeID: writeID, epoch: epoch, token, nowMs: nowMs)
+        case .pull(let pull):
+            return try servePull(pull, token)
+        case .viewChange(let epoch):
+            return [.reply(token, .ok)] + observe(mentioned: epoch)
+        case .print, .set, .get, .queryAllKeys:
+            preconditionFailure("\(request) is not a replicated request")
         }
     }
 
-    private mutating func read(_ request: Request, _ token: RequestToken, nowMs: Int64) throws(RequestError) -> [ReplicaAction] {
-        let key = try request.string("key")
-        let epoch = try request.integer("epoch", in: -1...Int64.max)
+    private mutating func readActions(_ key: String, epoch: Int64, _ token: RequestToken, nowMs: Int64)
+        -> [ReplicaAction]
+    {
         switch core.read(key, epoch: epoch, nowMs: nowMs) {
         case .value(let entry):
-            guard let value = entry?.value else { return [.reply(token, Reply.status("not_found"))] }
-            return [.reply(token, .object(["status": "ok", "value": .string(value)]))]
+            guard let value = entry?.value else { return [.reply(token, .notFound)] }
+            return [.reply(token, .value(value))]
         case .refuse(let refusal, let effects):
             return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))] + carryOut(effects)
         }
     }
 
-    private mutating func write(_ request: Request, value: String?, _ token: RequestToken, nowMs: Int64)
-        throws(RequestError) -> [ReplicaAction]
+    private mutating func write(_ key: String, value: String?, epoch: Int64, writeID: WriteID?, resent: Bool,
+                                _ token: RequestToken, nowMs: Int64) -> [ReplicaAction]
     {
-        let key = try request.string("key")
-        let epoch = try request.integer("epoch", in: -1...Int64.max)
-        let writeID = try WriteID(request: request)
-        let resent = request.fields["resent"] == true
         switch core.write(key, value: value, writeID: writeID, resent: resent, epoch: epoch, nowMs: nowMs) {
         case .committedAlone:
-            return [.reply(token, Reply.ok)]
+            return [.reply(token, .ok)]
         case .alreadyApplied:
-            return [.reply(token, ReplicationMessages.deduplicated)]
+            return [.reply(token, .deduplicated)]
         case .superseded(let older, let latest):
-            return [.reply(token, Reply.error("write \(older) is older than this client's latest write to the key "
+            return [.reply(token, .error("write \(older) is older than this client's latest write to the key "
                 + "(sequence \(latest)); a client retries only its latest write, so it is not applied"))]
         case .outcomeForgotten(let forgotten):
             return [.reply(token, ReplicationMessages.outcomeForgotten(forgotten))]
@@ -190,8 +188,8 @@ public struct ReplicaNode: Sendable {
             return [.reply(token, reply)] + carryOut(effects)
         case .replicate(let write):
             waitingWrites[write.id] = WaitingWrite(answersDue: write.backups.count, failed: false, token: token)
-            let message = ReplicationMessages.replicate(write.key, write.entry, writeID: write.writeID,
-                                                        epoch: write.epoch)
+            let message = ServerRequest.replicate(key: write.key, entry: write.entry, writeID: write.writeID,
+                                                  epoch: write.epoch)
             var actions: [ReplicaAction] = []
             for backup in write.backups {
                 guard let address = core.view.addresses[backup] else {
@@ -204,30 +202,28 @@ public struct ReplicaNode: Sendable {
         }
     }
 
-    private mutating func applyReplicated(_ request: Request, _ token: RequestToken, nowMs: Int64)
-        throws(RequestError) -> [ReplicaAction]
+    private mutating func applyReplicated(_ key: String, entry: VersionedEntry, writeID: WriteID?, epoch: Int64,
+                                          _ token: RequestToken, nowMs: Int64) -> [ReplicaAction]
     {
-        let epoch = try request.integer("epoch", in: 0...Int64.max)
-        let (key, entry) = try ReplicationMessages.entry(from: request.fields)
-        let writeID = try WriteID(request: request)
         guard let refusal = core.applyReplicated(key, entry: entry, writeID: writeID, epoch: epoch, nowMs: nowMs) else {
-            return [.reply(token, Reply.ok)]
+            return [.reply(token, .ok)]
         }
-        return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
-            + observe(mentioned: epoch)
+        return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))] + observe(mentioned: epoch)
     }
 
-    private mutating func servePull(_ request: Request, _ token: RequestToken) throws(RequestError) -> [ReplicaAction] {
-        let epoch = try request.integer("epoch", in: 0...Int64.max)
-        let ranges = try ReplicationMessages.ranges(from: request, ringSize: core.view.ring.ringSize)
-        let after = try request.optionalString("after")
-        let have = try ReplicationMessages.have(from: request, ringSize: core.view.ring.ringSize)
-        switch core.entries(in: ranges, epoch: epoch, after: after, pullerHas: have) {
+    private mutating func servePull(_ pull: PullRequest, _ token: RequestToken) throws(RequestError) -> [ReplicaAction] {
+        let ringSize = Int64(core.view.ring.ringSize)
+        guard pull.ranges.allSatisfy({ $0.high < ringSize }) else { throw PullRequest.badRanges }
+        guard pull.have.allSatisfy({ $0.position < ringSize }) else { throw PullRequest.badHave }
+        let ranges = pull.ranges.map { PositionRange(Int($0.low), Int($0.high)) }
+        var have: [Int: VersionedStore.BucketSummary] = [:]
+        for held in pull.have { have[Int(held.position)] = .init(count: Int(held.count), digest: held.digest) }
+        switch core.entries(in: ranges, epoch: pull.epoch, after: pull.after, pullerHas: have) {
         case .success(let page):
-            return [.reply(token, ReplicationMessages.pullPage(page))]
+            return [.reply(token, .page(PullPage(entries: page.entries, more: page.more)))]
         case .failure(let refusal):
             return [.reply(token, ReplicationMessages.retry(refusal, epoch: core.view.epoch))]
-                + observe(mentioned: epoch)
+                + observe(mentioned: pull.epoch)
         }
     }
 
@@ -298,7 +294,7 @@ public struct ReplicaNode: Sendable {
         }
         waitingWrites[id] = nil
         if !waiting.failed && core.writeAcknowledged(id, nowMs: nowMs) {
-            actions.insert(.reply(waiting.token, Reply.ok), at: 0)
+            actions.insert(.reply(waiting.token, .ok), at: 0)
         } else {
             core.writeAbandoned(id)
             let retry = ReplicationMessages.retry(.rangeInMotion, epoch: core.view.epoch, maybeApplied: true)
@@ -340,7 +336,7 @@ public struct ReplicaNode: Sendable {
         return [.fetchView]
     }
 
-    private mutating func call(_ purpose: PendingCall, address: String, message: JSONValue) -> ReplicaAction {
+    private mutating func call(_ purpose: PendingCall, address: String, message: ServerRequest) -> ReplicaAction {
         let id = CallID(raw: nextCallID)
         nextCallID += 1
         calls[id] = purpose
@@ -365,24 +361,22 @@ public struct ReplicaNode: Sendable {
     {
         guard sync?.epoch == epoch else { return [] }
         let retry = ReplicaAction.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))
-        guard fields?["status"] == "ok", let list = fields?["entries"]?.arrayValue else {
+        guard let fields, fields["status"] == "ok" else {
             let observed = fields?["epoch"]?.integerValue.map { observe(mentioned: $0) } ?? []
             return observed + [retry]
         }
-        var entries: [VersionedStore.PageEntry] = []
-        entries.reserveCapacity(list.count)
-        for item in list {
+        let page: PullPage
+        do {
+            page = try PullPage(reply: fields)
+        } catch {
             // A page with one unreadable entry is asked for again rather than merged without it: skipping an
             // entry could drop the last copy of a key.
-            guard let object = item.objectValue, let pulled = try? ReplicationMessages.pageEntry(from: object) else {
-                return [.log("peer \(peer) sent an unreadable pull page (\(item)); asking again"), retry]
-            }
-            entries.append(pulled)
+            return [.log("peer \(peer) sent an unreadable pull page (\(error)); asking again"), retry]
         }
-        let lastKey = entries.last?.key ?? after
-        core.merge(pulled: entries, epoch: epoch, nowMs: nowMs)
-        sync?.entriesPulled += entries.count
-        if fields?["more"] == true { return pull(from: peer, epoch: epoch, after: lastKey) }
+        let lastKey = page.entries.last?.key ?? after
+        core.merge(pulled: page.entries, epoch: epoch, nowMs: nowMs)
+        sync?.entriesPulled += page.entries.count
+        if page.more { return pull(from: peer, epoch: epoch, after: lastKey) }
         sync?.remaining.removeAll { $0 == peer }
         if let next = sync?.remaining.first { return pull(from: next, epoch: epoch, after: nil) }
         return finishSyncIfDone()

@@ -47,10 +47,16 @@ final class ReplicaShell: @unchecked Sendable {
         perform(node.restart(as: freshID))
     }
 
-    func handle(_ request: Request, responder: Responder) throws(RequestError) {
+    func handle(_ request: ServerRequest, responder: Responder) {
         let token = RequestToken(nextToken)
         nextToken += 1
-        let actions = try node.handle(request, token: token, nowMs: MonotonicClock.nowMs())
+        let actions: [ReplicaAction]
+        do throws(RequestError) {
+            actions = try node.handle(request, token: token, nowMs: MonotonicClock.nowMs())
+        } catch {
+            responder.reply(ServerReply(error))
+            return
+        }
         responders[token] = responder
         perform(actions)
     }

@@ -44,25 +44,28 @@ public final class ServerService: @unchecked Sendable {
             heartbeatDone.signal()
         }
         thread.start()
-        server.run { [unowned self] request, responder throws(RequestError) in
-            if ReplicaNode.commands.contains(request.command) {
-                try replica.handle(request, responder: responder)
+        // The handler runs only inside `server.run`, which this method's caller keeps `self` alive through: an
+        // unowned reference that is never checked costs nothing per request.
+        server.run(frames: { [unowned(unsafe) self] frame, responder in
+            let request: ServerRequest
+            do throws(RequestError) {
+                request = try ServerRequest(frame: frame)
+            } catch {
+                responder.reply(ServerReply(error))
                 return
             }
-            guard request.command == "query_all_keys" else {
-                let (reply, effects) = try core.handle(request)
+            switch request {
+            case .print, .set, .get:
+                let (reply, logLine) = core.handle(request)
                 responder.reply(reply)
-                for effect in effects {
-                    switch effect {
-                    case .log(let line): log.info(line)
-                    }
-                }
-                return
+                if let logLine { log.info(logLine) }
+            case .queryAllKeys:
+                // Both stores' keys: the classic per-server one and the replicated one.
+                responder.reply(ServerReply.keys(Set(core.store.keys).union(replica.liveKeys).sorted()))
+            case .getr, .write, .replicate, .pull, .viewChange:
+                replica.handle(request, responder: responder)
             }
-            // Both stores' keys: the classic per-server one and the replicated one.
-            let keys = Set(core.store.keys).union(replica.liveKeys).sorted()
-            responder.reply(.object(["result": .array(keys.map { .string($0) })]))
-        }
+        })
         state.set()
         stopped.signal()
         heartbeatDone.wait()

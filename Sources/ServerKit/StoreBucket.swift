@@ -1,3 +1,5 @@
+import Wire
+
 /// The versioned entries of one ring position, packed: every key's and value's bytes in one byte arena, and one
 /// fixed-size record per key, sorted by the key's UTF-8 bytes.
 ///

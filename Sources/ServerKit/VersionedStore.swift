@@ -61,17 +61,7 @@ public struct VersionedStore: Sendable {
     }
 
     /// One key as a pull carries it: its entry and the write IDs remembered for it.
-    public struct PageEntry: Equatable, Sendable {
-        public let key: String
-        public let entry: VersionedEntry
-        let writeIDs: [WriteIDMemory.Record]
-
-        init(key: String, entry: VersionedEntry, writeIDs: [WriteIDMemory.Record] = []) {
-            self.key = key
-            self.entry = entry
-            self.writeIDs = writeIDs
-        }
-    }
+    public typealias PageEntry = PulledEntry
 
     /// A page of entries for a pull, in (position, key bytes) order.
     public struct Page: Sendable {

@@ -14,10 +14,7 @@ import Wire
 /// Pure: time arrives as `nowMs`.
 struct WriteIDMemory: Sendable {
     /// One remembered write: its ID, and the version it was applied at.
-    struct Record: Equatable, Sendable {
-        let writeID: WriteID
-        let version: Version
-    }
+    typealias Record = RememberedWrite
 
     /// Clients whose latest write to one key is remembered; the one with the oldest version goes first. Also bounds
     /// what a key adds to a replicated write or a pull page.

@@ -1,4 +1,5 @@
 import ServerKit
+import Wire
 
 /// The safety properties checked after every simulated event, with what it must remember between checks.
 struct InvariantMonitor {

@@ -122,18 +122,21 @@ extension Simulation {
     // MARK: Requests and actions
 
     func serverReceives(_ request: Request, _ delivery: Delivery, machine: Int) {
-        guard ReplicaNode.commands.contains(request.command) else {
-            reply(to: delivery, Reply.error("the simulation serves only \(ReplicaNode.commands)"))
-            return
-        }
         let token = RequestToken(servers[machine].nextToken)
         servers[machine].nextToken += 1
-        do {
-            let actions = try servers[machine].node.handle(request, token: token, nowMs: nowMs)
+        do throws(RequestError) {
+            let decoded = try ServerRequest(request)
+            switch decoded {
+            case .getr, .write, .replicate, .pull, .viewChange: break
+            case .print, .set, .get, .queryAllKeys:
+                reply(to: delivery, Reply.error("the simulation serves only the replicated store"))
+                return
+            }
+            let actions = try servers[machine].node.handle(decoded, token: token, nowMs: nowMs)
             servers[machine].waiting[token] = delivery
             perform(actions, on: machine)
         } catch {
-            reply(to: delivery, Reply.error(error.description))
+            reply(to: delivery, ServerReply(error).json)
         }
     }
 
@@ -143,14 +146,14 @@ extension Simulation {
             switch action {
             case .reply(let token, let answer):
                 guard let delivery = servers[machine].waiting.removeValue(forKey: token) else { continue }
-                noteAcknowledgement(of: delivery.message, answer: answer, machine: machine)
-                reply(to: delivery, answer)
+                noteAcknowledgement(of: delivery.message, answer: answer.json, machine: machine)
+                reply(to: delivery, answer.json)
             case .call(let id, let address, let message):
                 guard let peer = SimulatedNetwork.machine(at: address) else {
                     perform(servers[machine].node.peerAnswered(id, reply: nil, nowMs: nowMs), on: machine)
                     continue
                 }
-                call(from: .server(machine), to: .server(peer), message, purpose: .peer(id),
+                call(from: .server(machine), to: .server(peer), message.json, purpose: .peer(id),
                      timeoutMs: configuration.peerCallTimeoutMs, duplicable: true)
             case .fetchView:
                 call(from: .server(machine), to: .viewLeader, ["cmd": "query_servers"], purpose: .viewFetch,

@@ -6,12 +6,16 @@ import Wire
 /// A TCP server that speaks frames, driven by one epoll loop on one thread.
 ///
 /// It owns sockets, timers and the order of replies; it decides nothing about the protocol. Each complete
-/// frame becomes a `Request` passed to the handler on the loop thread; malformed frames are answered with an
-/// error reply here and never reach the handler. Handlers and timer actions run on the loop thread, so the
-/// state they touch needs no lock; only `deliver`, `execute` and `stop` may be called from other threads.
+/// frame's body goes to the handler on the loop thread, which decodes it as it likes and answers through the
+/// `Responder`; a frame whose length is invalid is answered with an error reply here and never reaches the
+/// handler. Handlers and timer actions run on the loop thread, so the state they touch needs no lock; only
+/// `deliver`, `execute` and `stop` may be called from other threads.
 public final class FrameServer: @unchecked Sendable {
-    /// Answers one request, or throws a `RequestError` (before replying) to have it answered as an error.
-    public typealias Handler = (Request, Responder) throws(RequestError) -> Void
+    /// Answers one frame's body, now or later, exactly once, through the responder.
+    public typealias Handler = (ArraySlice<UInt8>, Responder) -> Void
+    /// Answers one request parsed as JSON, or throws a `RequestError` (before replying) to have it answered as an
+    /// error: for processes and tests that need no faster decoding.
+    public typealias RequestHandler = (Request, Responder) throws(RequestError) -> Void
 
     /// Bytes read from a socket per system call.
     static let readChunkBytes = 64 * 1024
@@ -41,6 +45,11 @@ public final class FrameServer: @unchecked Sendable {
     private var timers: [LoopTimer] = []
     private var loopThread: pthread_t?
     private var readScratch = [UInt8](repeating: 0, count: FrameServer.readChunkBytes)
+    /// The connection whose requests are being handed to the handler right now, if any.
+    private var dispatchingConnection: ServerConnection?
+    /// The monotonic time read once per turn of the loop: connection progress is stamped with it rather than with a
+    /// clock read per request (the deadlines it serves are seconds long).
+    private var turnStartedMs = MonotonicClock.nowMs()
     /// Work handed over from other threads: replies finished elsewhere and tasks to run on the loop.
     private let inbox = Mutex<Inbox>(Inbox())
 
@@ -98,9 +107,21 @@ public final class FrameServer: @unchecked Sendable {
         wake()
     }
 
-    /// Serves requests with `handler` until `stop` is called. Blocks the calling thread, which becomes the loop
+    /// Serves requests parsed as JSON with `handler` until `stop` is called; a frame that is not a request is
+    /// answered with an error reply naming what is wrong.
+    public func run(requests handler: @escaping RequestHandler) {
+        run(frames: { frame, responder in
+            do throws(RequestError) {
+                try handler(Request(frame: frame), responder)
+            } catch {
+                responder.reply(Reply.error(error.description))
+            }
+        })
+    }
+
+    /// Serves frames with `handler` until `stop` is called. Blocks the calling thread, which becomes the loop
     /// thread: the handler, timer actions and `execute` tasks all run on it.
-    public func run(_ handler: @escaping Handler) {
+    public func run(frames handler: @escaping Handler) {
         self.handler = handler
         loopThread = pthread_self()
         var events = [epoll_event](repeating: epoll_event(), count: 256)
@@ -108,6 +129,7 @@ public final class FrameServer: @unchecked Sendable {
             let waitMs = Int32(clamping: millisecondsUntilNextTimer())
             let ready = epoll_wait(epollFD, &events, Int32(events.count), waitMs)
             if ready < 0 && errno != EINTR { fatalError("epoll_wait failed: \(String(cString: strerror(errno)))") }
+            turnStartedMs = MonotonicClock.nowMs()
             for index in 0..<max(0, Int(ready)) {
                 let event = events[index]
                 let fd = Int32(truncatingIfNeeded: event.data.fd)
@@ -133,7 +155,7 @@ public final class FrameServer: @unchecked Sendable {
 
     // MARK: Replies
 
-    func deliver(_ reply: JSONValue, connectionID: UInt64, sequence: UInt64) {
+    func deliver<Body: FrameBody>(_ reply: Body, connectionID: UInt64, sequence: UInt64) {
         if let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
             deliverOnLoop(reply, connectionID: connectionID, sequence: sequence)
         } else {
@@ -142,11 +164,17 @@ public final class FrameServer: @unchecked Sendable {
         }
     }
 
-    private func deliverOnLoop(_ reply: JSONValue, connectionID: UInt64, sequence: UInt64) {
+    private func deliverOnLoop<Body: FrameBody>(_ reply: Body, connectionID: UInt64, sequence: UInt64) {
+        // The common case: answered at once, while its connection is dispatching; no lookup, and the dispatch loop
+        // writes the output when it is done.
+        if let dispatching = dispatchingConnection, dispatching.id == connectionID {
+            dispatching.accept(reply, sequence: sequence)
+            return
+        }
         let connectionKey = Int32(truncatingIfNeeded: connectionID & 0xFFFF_FFFF)
         guard let connection = connections[connectionKey], connection.id == connectionID else { return }
         connection.accept(reply, sequence: sequence)
-        connection.lastProgressMs = MonotonicClock.nowMs()
+        connection.lastProgressMs = turnStartedMs
         if !connection.isDispatching {
             processBufferedFrames(connection)
             flush(connection)
@@ -213,7 +241,12 @@ public final class FrameServer: @unchecked Sendable {
     /// Turns buffered bytes into requests while the connection's pipeline has room.
     private func processBufferedFrames(_ connection: ServerConnection) {
         connection.isDispatching = true
-        defer { connection.isDispatching = false }
+        let outer = dispatchingConnection
+        dispatchingConnection = connection
+        defer {
+            connection.isDispatching = false
+            dispatchingConnection = outer
+        }
         while !connection.closeAfterFlush && connection.inFlight < limits.pipelineDepthMax {
             let frame: ArraySlice<UInt8>?
             do {
@@ -225,16 +258,11 @@ public final class FrameServer: @unchecked Sendable {
                 return
             }
             guard let frame else { return }
-            connection.lastProgressMs = MonotonicClock.nowMs()
+            connection.lastProgressMs = turnStartedMs
             let sequence = connection.nextSequence()
             let responder = Responder(peerHost: connection.peerHost, server: self, connectionID: connection.id,
                                       sequence: sequence)
-            do {
-                let request = try Request(frame: frame)
-                try handler(request, responder)
-            } catch {
-                connection.accept(Reply.error(error.description), sequence: sequence)
-            }
+            handler(frame, responder)
         }
     }
 
@@ -403,7 +431,7 @@ final class ServerConnection {
     private var nextRequestSequence: UInt64 = 0
     /// Sequence number of the next reply to write; later replies wait in `parked` until it is ready.
     private var nextReplySequence: UInt64 = 0
-    private var parked: [UInt64: JSONValue] = [:]
+    private var parked: [UInt64: any FrameBody] = [:]
     var lastProgressMs: Int64
     var completedRequests = 0
     var interest: UInt32 = 0
@@ -431,17 +459,17 @@ final class ServerConnection {
     }
 
     /// Queues `reply` for request `sequence`, writing out every reply that is now next in line.
-    func accept(_ reply: JSONValue, sequence: UInt64) {
+    func accept<Body: FrameBody>(_ reply: Body, sequence: UInt64) {
         precondition(sequence >= nextReplySequence && sequence < nextRequestSequence, "reply for unknown request")
-        precondition(parked[sequence] == nil, "request answered twice")
         if sequence != nextReplySequence {
+            precondition(parked[sequence] == nil, "request answered twice")
             parked[sequence] = reply
             return
         }
         FrameEncoder.append(reply, to: &output)
         nextReplySequence += 1
         completedRequests += 1
-        while let next = parked.removeValue(forKey: nextReplySequence) {
+        while !parked.isEmpty, let next = parked.removeValue(forKey: nextReplySequence) {
             FrameEncoder.append(next, to: &output)
             nextReplySequence += 1
             completedRequests += 1
@@ -461,7 +489,7 @@ struct LoopTimer {
 }
 
 struct PendingReply {
-    let value: JSONValue
+    let value: any FrameBody
     let connectionID: UInt64
     let sequence: UInt64
 }

@@ -62,8 +62,17 @@ public final class PeerChannel {
     /// Calls in flight: sent or queued, not yet answered or failed.
     public var callsInFlight: Int { pending.count - pendingHead }
 
-    /// Sends `request`; `completion` runs later on the loop thread with the answer or the reason there is none.
+    /// Sends a JSON request (this overload lets literals be written as JSON); see `call(_:completion:)`.
     public func call(_ request: JSONValue, completion: @escaping Completion) {
+        enqueue(request, completion: completion)
+    }
+
+    /// Sends `request`; `completion` runs later on the loop thread with the answer or the reason there is none.
+    public func call(_ request: some FrameBody, completion: @escaping Completion) {
+        enqueue(request, completion: completion)
+    }
+
+    private func enqueue<Body: FrameBody>(_ request: Body, completion: @escaping Completion) {
         guard callsInFlight < Self.pendingCallsMax else {
             loop.soon { completion(.failure(.backlogFull(host: self.host, port: self.port, calls: Self.pendingCallsMax))) }
             return

@@ -12,6 +12,11 @@ public struct Responder: Sendable {
     let sequence: UInt64
 
     /// Sends `reply` as the answer to this request.
+    public func reply(_ reply: some FrameBody) {
+        server.deliver(reply, connectionID: connectionID, sequence: sequence)
+    }
+
+    /// Sends a JSON value as the answer (this overload lets literals be written as JSON).
     public func reply(_ reply: JSONValue) {
         server.deliver(reply, connectionID: connectionID, sequence: sequence)
     }

@@ -43,11 +43,11 @@ public final class ViewLeaderService: @unchecked Sendable {
 
     /// Serves until `stop`.
     public func run() {
-        server.run { [unowned self] request, responder throws(RequestError) in
+        server.run(requests: { [unowned self] request, responder throws(RequestError) in
             let (reply, effects) = try core.handle(request, peerHost: responder.peerHost, nowMs: MonotonicClock.nowMs())
             carryOut(effects)
             responder.reply(reply)
-        }
+        })
     }
 
     public func stop() {

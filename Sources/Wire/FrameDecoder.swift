@@ -81,13 +81,47 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// What a frame can carry: anything that writes itself as one JSON object's bytes. A `JSONValue` does; so do the
+/// typed replies, which write their bytes directly instead of building a `JSONValue` first.
+public protocol FrameBody: Sendable {
+    /// Appends the body's JSON bytes to `buffer`.
+    func encodeBody(into buffer: inout [UInt8])
+}
+
+extension JSONValue: FrameBody {
+    public func encodeBody(into buffer: inout [UInt8]) { JSONWriter.encode(self, into: &buffer) }
+}
+
 /// Writes frames: the length prefix, then the JSON body.
 public enum FrameEncoder {
-    /// Appends one framed JSON value to `buffer`.
+    /// Appends one framed body to `buffer`.
+    public static func append(_ value: some FrameBody, to buffer: inout [UInt8]) {
+        appendFramed(value, to: &buffer)
+    }
+
+    /// Appends one framed JSON value (this overload lets literals be written as JSON).
     public static func append(_ value: JSONValue, to buffer: inout [UInt8]) {
+        appendFramed(value, to: &buffer)
+    }
+
+    /// One framed JSON value.
+    public static func encode(_ value: JSONValue) -> [UInt8] {
+        var buffer: [UInt8] = []
+        appendFramed(value, to: &buffer)
+        return buffer
+    }
+
+    /// One framed body.
+    public static func encode(_ value: some FrameBody) -> [UInt8] {
+        var buffer: [UInt8] = []
+        appendFramed(value, to: &buffer)
+        return buffer
+    }
+
+    private static func appendFramed<Body: FrameBody>(_ value: Body, to buffer: inout [UInt8]) {
         let headerIndex = buffer.count
         buffer.append(contentsOf: [0, 0, 0, 0])
-        JSONWriter.encode(value, into: &buffer)
+        value.encodeBody(into: &buffer)
         let length = UInt32(buffer.count - headerIndex - FrameDecoder.headerBytes)
         buffer[headerIndex] = UInt8(truncatingIfNeeded: length >> 24)
         buffer[headerIndex + 1] = UInt8(truncatingIfNeeded: length >> 16)
@@ -95,10 +129,4 @@ public enum FrameEncoder {
         buffer[headerIndex + 3] = UInt8(truncatingIfNeeded: length)
     }
 
-    /// One framed JSON value.
-    public static func encode(_ value: JSONValue) -> [UInt8] {
-        var buffer: [UInt8] = []
-        append(value, to: &buffer)
-        return buffer
-    }
 }

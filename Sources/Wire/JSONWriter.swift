@@ -88,19 +88,47 @@ public enum JSONWriter {
     }
 
     /// Writes a quoted string, copying runs that need no escaping in one go.
-    static func appendString(_ text: String, to buffer: inout [UInt8]) {
+    public static func appendString(_ text: String, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            var runStart = 0
-            for (offset, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+        let wroteInPlace = text.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: &buffer) } != nil
+        if !wroteInPlace { Array(text.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &buffer) } }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    /// The bytes of a string's contents, escaped. Every reply writes a value this way, so clean stretches are found
+    /// eight bytes at a time (`needsEscape`), and copied in one go.
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        var runStart = 0
+        var offset = 0
+        if let base = UnsafeRawPointer(utf8.baseAddress) {
+            while offset + 8 <= utf8.count && !needsEscape(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) {
+                offset += 8
+            }
+        }
+        while offset < utf8.count {
+            let byte = utf8[offset]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C {
                 buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<offset]))
                 appendEscape(byte, to: &buffer)
                 runStart = offset + 1
             }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            offset += 1
         }
-        buffer.append(UInt8(ascii: "\""))
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+    }
+
+    /// Whether any of eight bytes is a control character, a quote or a backslash (SWAR: a byte is "zero" after the
+    /// subtraction trick exactly when it matched; bytes of 0x80 and above never match).
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let quoteZero = (quote &- ones) & ~quote & highs
+        let backslashZero = (backslash &- ones) & ~backslash & highs
+        return control | quoteZero | backslashZero != 0
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

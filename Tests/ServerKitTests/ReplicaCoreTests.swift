@@ -1,5 +1,6 @@
 import Placement
 import Testing
+import Wire
 @testable import ServerKit
 
 /// The replica core driven by hand: views, leases, writes and pulls as plain events, no sockets or sleeps.

@@ -12,14 +12,15 @@ struct ReplicaNodeTests {
     /// The calls among `actions`, by ID.
     static func calls(_ actions: [ReplicaAction]) -> [(id: CallID, address: String, message: JSONValue)] {
         actions.compactMap {
-            if case .call(let id, let address, let message) = $0 { return (id, address, message) }
+            if case .call(let id, let address, let message) = $0 { return (id, address, message.json) }
             return nil
         }
     }
 
+    /// Replies as the peer reads them, JSON.
     static func replies(_ actions: [ReplicaAction]) -> [RequestToken: JSONValue] {
         var replies: [RequestToken: JSONValue] = [:]
-        for case .reply(let token, let reply) in actions { replies[token] = reply }
+        for case .reply(let token, let reply) in actions { replies[token] = reply.json }
         return replies
     }
 
@@ -127,8 +128,8 @@ struct ReplicaNodeTests {
         var node = try Self.ready()
         let change = try Request(fields: ["cmd": "view_change", "epoch": 2])
         #expect(try node.handle(change, token: RequestToken(1), nowMs: 0)
-            == [.reply(RequestToken(1), Reply.ok), .publishKnownEpoch(2), .fetchView])
-        #expect(try node.handle(change, token: RequestToken(2), nowMs: 0) == [.reply(RequestToken(2), Reply.ok)])
+            == [.reply(RequestToken(1), .ok), .publishKnownEpoch(2), .fetchView])
+        #expect(try node.handle(change, token: RequestToken(2), nowMs: 0) == [.reply(RequestToken(2), .ok)])
         #expect(node.viewFetched(nil) == [.wake(afterMs: ReplicaNode.viewFetchRetryMs, .refetchView)])
         #expect(node.wake(.refetchView) == [.fetchView])
     }
@@ -216,5 +217,12 @@ struct ReplicaNodeTests {
         #expect(actions.contains(.wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: "b", epoch: 1, after: nil)))
             || actions.contains(.wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: "c", epoch: 1, after: nil))))
         #expect(node.core.store.count == 0, "nothing of the page was merged")
+    }
+}
+
+extension ReplicaNode {
+    /// Decodes `request` as a server would, then handles it.
+    mutating func handle(_ request: Request, token: RequestToken, nowMs: Int64) throws(RequestError) -> [ReplicaAction] {
+        try handle(ServerRequest(request), token: token, nowMs: nowMs)
     }
 }

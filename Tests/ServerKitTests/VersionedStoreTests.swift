@@ -1,5 +1,6 @@
 import Placement
 import Testing
+import Wire
 @testable import ServerKit
 
 struct VersionTests {

@@ -15,7 +15,7 @@ struct FrameServerTests {
         let server = try FrameServer(host: "127.0.0.1", ports: ports, limits: limits)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            server.run(handler)
+            server.run(requests: handler)
             done.signal()
         }
         thread.start()

@@ -40,7 +40,7 @@ struct PeerChannelTests {
         let server = try FrameServer(host: "127.0.0.1", ports: [0], limits: WireLimits())
         let done = DispatchSemaphore(value: 0)
         Thread {
-            server.run(handler)
+            server.run(requests: handler)
             done.signal()
         }.start()
         defer {

@@ -1,3 +1,4 @@
+import CommandLineKit
 import Foundation
 import Glibc
 
@@ -28,6 +29,7 @@ public final class ChildProcess: @unchecked Sendable {
             process.executableURL = executableURL
             process.arguments = arguments
         }
+        process.environment = ParentWatch.childEnvironment()
         process.standardOutput = output
         process.standardError = try FileHandle(forWritingTo: logURL)
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in

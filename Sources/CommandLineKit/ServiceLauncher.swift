@@ -32,6 +32,7 @@ public enum ServiceLauncher {
             log.info("received signal \(signal); shutting down")
             stop()
         }
+        ParentWatch.startIfRequested(log: log, stop: stop)
         announce()
         serve()
         watcher.cancel()

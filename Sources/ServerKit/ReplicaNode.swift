@@ -46,8 +46,8 @@ public enum ReplicaAction: Equatable, Sendable {
 /// peer messages and alarms out.
 ///
 /// Pure: it owns a `ReplicaCore` and the bookkeeping around it (writes waiting for backups, the sync in
-/// progress, the view fetch), reads no clock and does no I/O. `ReplicaShell` runs it on sockets and timers; the
-/// simulator runs the same code on a seeded network.
+/// progress, the view fetch), reads no clock and does no I/O. `ReplicaDriver` runs it, in the real server over
+/// sockets and the loop's timers and in the simulator over a seeded network and clock.
 public struct ReplicaNode: Sendable {
     /// Pause before asking a peer again after a failed or refused pull.
     public static let pullRetryMs: Int64 = 50

@@ -19,52 +19,76 @@ enum ProcessState: Equatable {
     var isAlive: Bool { self == .running || self == .paused }
 }
 
-/// One machine's server process: the real `HeartbeatSession` and `ReplicaNode`, with what the shell keeps.
+/// One machine's server process: the real `ReplicaDriver`, over a host made of the simulated network and clock.
 struct SimulatedServer {
     let machine: Int
     let ringSize: Int
     var state = ProcessState.notStarted
     /// Rises with every start and crash, so timers and calls of an earlier process are recognised and dropped.
     var incarnation = 0
-    var session: HeartbeatSession
-    var node: ReplicaNode
-    /// What the node last published for heartbeats.
-    var syncedEpoch: Int64 = -1
-    /// The highest epoch the node published as known, as `ReplicaShell.knownEpoch`.
-    var knownEpoch: Int64 = -1
-    /// The view the node published, as `ReplicaShell.adoptedView`.
-    var adoptedView: ViewDescription?
-    /// Requests the node has yet to answer, by the token it was given.
-    var waiting: [RequestToken: Simulation.Delivery] = [:]
-    var nextToken: UInt64 = 1
+    /// The running process's driver; nil before the first start. A crashed process's stays for inspection.
+    var driver: ReplicaDriver<SimulatedReplicaHost>?
 
     init(machine: Int, ringSize: Int) {
         self.machine = machine
         self.ringSize = ringSize
-        session = HeartbeatSession(serverID: "unstarted", port: SimulatedNetwork.serverPort,
-                                   advertisedHost: SimulatedNetwork.host(ofMachine: machine))
-        node = ReplicaNode(serverID: "unstarted", ringSize: ringSize)
     }
+
+    /// The replica state of the process (an empty one before the first start).
+    var node: ReplicaNode { driver?.node ?? ReplicaNode(serverID: "unstarted", ringSize: ringSize) }
 
     func isCurrent(_ incarnation: Int) -> Bool { state.isAlive && incarnation == self.incarnation }
-
-    /// A fresh process under `serverID`, with nothing in memory.
-    mutating func boot(as serverID: String) {
-        state = .running
-        incarnation += 1
-        session = HeartbeatSession(serverID: serverID, port: SimulatedNetwork.serverPort,
-                                   advertisedHost: SimulatedNetwork.host(ofMachine: machine))
-        node = ReplicaNode(serverID: serverID, ringSize: ringSize)
-        syncedEpoch = -1
-        knownEpoch = -1
-        adoptedView = nil
-        waiting = [:]
-    }
 
     mutating func kill(retiring: Bool) {
         state = retiring ? .retired : .crashed
         incarnation += 1
-        waiting = [:]
+    }
+}
+
+/// What a simulated server's driver runs over: the seeded network, the event queue's clock and timers.
+final class SimulatedReplicaHost: ReplicaHost {
+    unowned let simulation: Simulation
+    let machine: Int
+    let incarnation: Int
+
+    init(simulation: Simulation, machine: Int, incarnation: Int) {
+        self.simulation = simulation
+        self.machine = machine
+        self.incarnation = incarnation
+    }
+
+    var nowMs: Int64 { simulation.nowMs }
+
+    func answer(_ delivery: Simulation.Delivery, with reply: ServerReply) {
+        simulation.serverAnswers(delivery, reply.json, machine: machine)
+    }
+
+    func callPeer(_ id: CallID, address: String, message: ServerRequest, timeoutMs: Int64) {
+        guard let peer = SimulatedNetwork.machine(at: address) else {
+            simulation.callNowhere(from: .server(machine), purpose: .peer(id))
+            return
+        }
+        simulation.call(from: .server(machine), to: .server(peer), message.json, purpose: .peer(id),
+                        timeoutMs: timeoutMs, duplicable: true)
+    }
+
+    func callViewLeader(_ message: JSONValue, purpose: ViewLeaderCall, timeoutMs: Int64) {
+        simulation.call(from: .server(machine), to: .viewLeader, message, purpose: .viewLeader(purpose),
+                        timeoutMs: timeoutMs, duplicable: true)
+    }
+
+    func startTimer(afterMs delayMs: Int64, _ timer: ReplicaTimer) {
+        simulation.schedule(.timer(machine: machine, incarnation: incarnation, timer), afterMs: delayMs)
+    }
+
+    func makeServerID() -> String { simulation.freshServerID() }
+
+    func log(_ line: String, _ level: ReplicaLogLevel) {
+        simulation.note("\(simulation.servers[machine].driver?.serverID ?? "?") on machine \(machine): \(line)")
+    }
+
+    func registered(as serverID: String) {
+        simulation.note("machine \(machine) now heartbeats as \(serverID)")
     }
 }
 
@@ -74,12 +98,19 @@ extension Simulation {
         return "s\(nextServerNumber)"
     }
 
-    /// Starts a server on `machine`; it heartbeats within one interval, as a real one does at start-up.
+    /// Starts a fresh process on `machine`, with nothing in memory; it heartbeats within one interval, as a real
+    /// one does at start-up.
     func startServer(_ machine: Int) {
-        servers[machine].boot(as: freshServerID())
+        servers[machine].state = .running
+        servers[machine].incarnation += 1
+        let host = SimulatedReplicaHost(simulation: self, machine: machine, incarnation: servers[machine].incarnation)
+        let driver = ReplicaDriver(host: host, serverID: freshServerID(), port: SimulatedNetwork.serverPort,
+                                   advertisedHost: SimulatedNetwork.host(ofMachine: machine),
+                                   heartbeatIntervalMs: configuration.heartbeatIntervalMs,
+                                   ringSize: configuration.ringSize)
+        servers[machine].driver = driver
         backlogs[.server(machine)] = nil
-        schedule(.heartbeatDue(machine: machine, incarnation: servers[machine].incarnation),
-                 afterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))
+        driver.start(firstHeartbeatAfterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))
     }
 
     func killServer(_ machine: Int, retiring: Bool) {
@@ -87,94 +118,19 @@ extension Simulation {
         backlogs[.server(machine)] = nil
     }
 
-    // MARK: Heartbeats
-
-    func sendHeartbeat(_ machine: Int) {
-        let server = servers[machine]
-        let heartbeat = server.session.request(syncedEpoch: server.syncedEpoch, knownEpoch: server.knownEpoch,
-                                               view: server.adoptedView)
-        call(from: .server(machine), to: .viewLeader, heartbeat, purpose: .heartbeat(sentMs: nowMs),
-             timeoutMs: configuration.heartbeatTimeoutMs, duplicable: true)
-    }
-
-    /// Mirrors `ServerService`'s heartbeat loop: act on the answer, then wait one interval.
-    func heartbeatFinished(_ machine: Int, _ reply: JSONValue?, sentMs: Int64) {
-        if let reply {
-            switch servers[machine].session.receive(reply) {
-            case .accepted(let epoch, _, _):
-                let session = servers[machine].session
-                perform(servers[machine].node.heartbeatAccepted(
-                    sentMs: sentMs, epoch: epoch, leaseMs: session.leaseMs ?? 0,
-                    allSyncedEpoch: session.allSyncedEpoch), on: machine)
-            case .denied:
-                let freshID = freshServerID()
-                note("\(servers[machine].session.serverID) on machine \(machine) was denied; restarts as \(freshID)")
-                servers[machine].session.restart(as: freshID)
-                perform(servers[machine].node.restart(as: freshID), on: machine)
-            case .retry, .malformed:
-                break
-            }
-        }
-        schedule(.heartbeatDue(machine: machine, incarnation: servers[machine].incarnation),
-                 afterMs: configuration.heartbeatIntervalMs)
-    }
-
-    // MARK: Requests and actions
-
     func serverReceives(_ request: Request, _ delivery: Delivery, machine: Int) {
-        let token = RequestToken(servers[machine].nextToken)
-        servers[machine].nextToken += 1
+        guard let driver = servers[machine].driver else { return }
         do throws(RequestError) {
-            let decoded = try ServerRequest(request)
-            switch decoded {
-            case .getr, .write, .replicate, .pull, .viewChange: break
-            case .print, .set, .get, .queryAllKeys:
-                reply(to: delivery, Reply.error("the simulation serves only the replicated store"))
-                return
-            }
-            let actions = try servers[machine].node.handle(decoded, token: token, nowMs: nowMs)
-            servers[machine].waiting[token] = delivery
-            perform(actions, on: machine)
+            driver.receive(try ServerRequest(request), from: delivery)
         } catch {
             reply(to: delivery, ServerReply(error).json)
         }
     }
 
-    /// Carries out the node's actions as `ReplicaShell` does, on the simulated network and clock.
-    func perform(_ actions: [ReplicaAction], on machine: Int) {
-        for action in actions {
-            switch action {
-            case .reply(let token, let answer):
-                guard let delivery = servers[machine].waiting.removeValue(forKey: token) else { continue }
-                noteAcknowledgement(of: delivery.message, answer: answer.json, machine: machine)
-                reply(to: delivery, answer.json)
-            case .call(let id, let address, let message):
-                guard let peer = SimulatedNetwork.machine(at: address) else {
-                    perform(servers[machine].node.peerAnswered(id, reply: nil, nowMs: nowMs), on: machine)
-                    continue
-                }
-                call(from: .server(machine), to: .server(peer), message.json, purpose: .peer(id),
-                     timeoutMs: configuration.peerCallTimeoutMs, duplicable: true)
-            case .fetchView:
-                call(from: .server(machine), to: .viewLeader, ["cmd": "query_servers"], purpose: .viewFetch,
-                     timeoutMs: configuration.viewFetchTimeoutMs, duplicable: true)
-            case .wake(let delayMs, let alarm):
-                schedule(.alarm(machine: machine, incarnation: servers[machine].incarnation, alarm), afterMs: delayMs)
-            case .publishSyncedEpoch(let epoch):
-                servers[machine].syncedEpoch = epoch
-            case .publishKnownEpoch(let epoch):
-                servers[machine].knownEpoch = epoch
-            case .publishView(let view):
-                servers[machine].adoptedView = view
-            case .log(let line):
-                note("\(servers[machine].node.serverID) on machine \(machine): \(line)")
-            }
-        }
-    }
-
-    func viewFetchFinished(_ machine: Int, _ reply: JSONValue?) {
-        let description = reply.flatMap { try? ViewDescription(reply: $0) }
-        perform(servers[machine].node.viewFetched(description), on: machine)
+    /// A server's answer on its way back; an acknowledged write is noted for the invariant monitor first.
+    func serverAnswers(_ delivery: Delivery, _ answer: JSONValue, machine: Int) {
+        noteAcknowledgement(of: delivery.message, answer: answer, machine: machine)
+        reply(to: delivery, answer)
     }
 
     /// A primary acknowledged a write: from now on its version must survive on the key's replicas.

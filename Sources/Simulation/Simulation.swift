@@ -116,8 +116,8 @@ public final class Simulation {
         /// The call got no answer; `mayHaveArrived` says whether the whole request had been handed over.
         case callFailed(callID: UInt64, caller: NodeID, mayHaveArrived: Bool)
         case callTimedOut(callID: UInt64, caller: NodeID)
-        case heartbeatDue(machine: Int, incarnation: Int)
-        case alarm(machine: Int, incarnation: Int, Alarm)
+        /// A timer a server's driver set.
+        case timer(machine: Int, incarnation: Int, ReplicaTimer)
         case viewLeaderTick(incarnation: Int)
         case clientWake(Int)
         case nemesisTurn
@@ -130,7 +130,7 @@ public final class Simulation {
             case .deliverRequest(let delivery): return delivery.callee
             case .deliverReply(_, let caller, _), .callFailed(_, let caller, _), .callTimedOut(_, let caller):
                 return caller
-            case .heartbeatDue(let machine, _), .alarm(let machine, _, _): return .server(machine)
+            case .timer(let machine, _, _): return .server(machine)
             case .viewLeaderTick: return .viewLeader
             case .clientWake(let client): return .client(client)
             case .nemesisTurn, .faultEnds, .phaseEnds: return nil
@@ -155,8 +155,7 @@ public final class Simulation {
     }
 
     enum Purpose {
-        case heartbeat(sentMs: Int64)
-        case viewFetch
+        case viewLeader(ViewLeaderCall)
         case peer(CallID)
         case announce
         case client
@@ -170,10 +169,8 @@ public final class Simulation {
         case .callFailed(let id, _, let mayHaveArrived):
             finishCall(id, mayHaveArrived ? .mayHaveArrived("the connection broke") : .neverSent("connection refused"))
         case .callTimedOut(let id, _): finishCall(id, .mayHaveArrived("no reply in time"))
-        case .heartbeatDue(let machine, let incarnation):
-            if servers[machine].isCurrent(incarnation) { sendHeartbeat(machine) }
-        case .alarm(let machine, let incarnation, let alarm):
-            if servers[machine].isCurrent(incarnation) { perform(servers[machine].node.wake(alarm), on: machine) }
+        case .timer(let machine, let incarnation, let timer):
+            if servers[machine].isCurrent(incarnation) { servers[machine].driver?.timerFired(timer) }
         case .viewLeaderTick(let incarnation):
             if viewLeader.isCurrent(incarnation) { viewLeaderTick() }
         case .clientWake(let client): clientWoke(client)
@@ -253,6 +250,14 @@ public final class Simulation {
         }
     }
 
+    /// A call to an address no machine has: it fails as a refused connection would.
+    func callNowhere(from caller: NodeID, purpose: Purpose) {
+        let id = nextCallID
+        nextCallID += 1
+        calls[id] = Call(caller: caller, callerIncarnation: incarnation(of: caller), purpose: purpose)
+        schedule(.callFailed(callID: id, caller: caller, mayHaveArrived: false), afterMs: messageDelayMs())
+    }
+
     /// Sends the callee's answer back, unless the connection broke or the link is cut.
     func reply(to delivery: Delivery, _ reply: JSONValue) {
         guard !delivery.replyLost, !network.isCut(delivery.callee, delivery.caller) else { return }
@@ -287,10 +292,14 @@ public final class Simulation {
         guard let call = calls.removeValue(forKey: id) else { return }
         guard isListening(call.caller), incarnation(of: call.caller) == call.callerIncarnation else { return }
         switch (call.caller, call.purpose) {
-        case (.server(let machine), .heartbeat(let sentMs)): heartbeatFinished(machine, result.reply, sentMs: sentMs)
-        case (.server(let machine), .viewFetch): viewFetchFinished(machine, result.reply)
+        case (.server(let machine), .viewLeader(let purpose)):
+            let answer: ViewLeaderAnswer = switch result {
+            case .answered(let reply): .reply(reply)
+            case .neverSent(let reason), .mayHaveArrived(let reason): .failed(reason)
+            }
+            servers[machine].driver?.viewLeaderAnswered(purpose, answer)
         case (.server(let machine), .peer(let callID)):
-            perform(servers[machine].node.peerAnswered(callID, reply: result.reply, nowMs: nowMs), on: machine)
+            servers[machine].driver?.peerAnswered(callID, reply: result.reply)
         case (.viewLeader, .announce): break
         case (.client(let client), .client): clientCallFinished(client, result)
         default: preconditionFailure("call purpose \(call.purpose) does not belong to \(call.caller)")

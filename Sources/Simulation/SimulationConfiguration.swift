@@ -69,12 +69,8 @@ public struct SimulationConfiguration: Sendable {
 
     // MARK: Timeouts of the real processes
 
-    /// A server's heartbeat call, as `ServerService` for the default `heartbeatIntervalMs` of 200.
-    public var heartbeatTimeoutMs = Int64(ServerService.heartbeatCallTimeoutMs(intervalMs: 200))
     /// The viewleader's `view_change` notices.
     public var announceTimeoutMs = Int64(ViewLeaderService.announceTimeoutMs)
-    public var peerCallTimeoutMs = ReplicaNode.peerCallTimeoutMs
-    public var viewFetchTimeoutMs = ReplicaNode.viewFetchTimeoutMs
 
     /// The `simulate` options that rebuild this configuration, for the replay line of a failing run.
     public var replayOptions = ""

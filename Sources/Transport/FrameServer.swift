@@ -95,6 +95,11 @@ public final class FrameServer: @unchecked Sendable {
                                 action: action))
     }
 
+    /// Runs `action` once on the loop thread after `delayMs`; call before `run` or from the loop thread.
+    public func after(ms delayMs: Int, _ action: @escaping () -> Void) {
+        timers.append(LoopTimer(intervalMs: nil, dueMs: MonotonicClock.nowMs() + Int64(max(0, delayMs)), action: action))
+    }
+
     /// Runs `task` on the loop thread soon; safe from any thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
         inbox.withLock { $0.tasks.append(task) }
@@ -409,12 +414,27 @@ public final class FrameServer: @unchecked Sendable {
         return Int(max(0, min(Int64(Self.loopWaitMsMax), nextDueMs - nowMs)))
     }
 
+    /// Runs the actions of every timer due, earliest first, after rescheduling the repeating ones and dropping the one-shot ones, so
+    /// an action may add timers.
     private func runDueTimers() {
         let nowMs = MonotonicClock.nowMs()
-        for index in timers.indices where timers[index].dueMs <= nowMs {
-            timers[index].dueMs = nowMs + Int64(timers[index].intervalMs)
-            timers[index].action()
+        guard timers.contains(where: { $0.dueMs <= nowMs }) else { return }
+        var due: [LoopTimer] = []
+        var kept: [LoopTimer] = []
+        for var timer in timers {
+            guard timer.dueMs <= nowMs else {
+                kept.append(timer)
+                continue
+            }
+            due.append(timer)
+            if let intervalMs = timer.intervalMs {
+                timer.dueMs = nowMs + Int64(intervalMs)
+                kept.append(timer)
+            }
         }
+        timers = kept
+        // Earliest first, even when a slow turn of the loop finds several due at once.
+        for timer in due.sorted(by: { $0.dueMs < $1.dueMs }) { timer.action() }
     }
 }
 
@@ -483,7 +503,8 @@ final class ServerConnection {
 }
 
 struct LoopTimer {
-    let intervalMs: Int
+    /// Nil for a timer that fires once.
+    let intervalMs: Int?
     var dueMs: Int64
     let action: () -> Void
 }

@@ -140,6 +140,28 @@ struct FrameServerTests {
         }
     }
 
+    @Test func oneShotTimersFireOnceInDueOrderAndMaySetMoreTimers() throws {
+        let fired = Mutex<[String]>([])
+        let done = DispatchSemaphore(value: 0)
+        try withServer(handler: Self.echo) { server in
+            server.execute {
+                server.after(ms: 40) { fired.withLock { $0.append("late") } }
+                server.after(ms: 5) {
+                    fired.withLock { $0.append("early") }
+                    // Set from inside a timer's action: runs too, once.
+                    server.after(ms: 60) {
+                        fired.withLock { $0.append("chained") }
+                        done.signal()
+                    }
+                }
+            }
+            #expect(done.wait(timeout: .now() + 10) == .success)
+            // Long enough for a timer that wrongly repeats to fire again.
+            usleep(200_000)
+        }
+        #expect(fired.withLock { $0 } == ["early", "late", "chained"])
+    }
+
     @Test func limitsThatContradictEachOtherAreRejected() {
         var limits = WireLimits()
         #expect(throws: Never.self) { try limits.validate() }

@@ -1,0 +1,174 @@
+import Placement
+import Wire
+
+/// Runs one server's cores over a host: the only place that turns events into core calls and core actions into
+/// host calls.
+///
+/// It owns the replica node, the heartbeat session and the classic store, and reacts to every event a server
+/// sees: a client or peer request, a peer's answer, the viewleader's answer to a heartbeat or a view fetch, and a
+/// timer. The real server runs it on its event loop over sockets (`SocketReplicaHost`); the simulator runs the
+/// same driver over its seeded network and clock, so the heartbeat reaction and the execution of every action
+/// are simulated exactly as they run. Confined to one thread; the host never re-enters it.
+public final class ReplicaDriver<Host: ReplicaHost> {
+    public let host: Host
+    public let heartbeatIntervalMs: Int64
+    public private(set) var node: ReplicaNode
+    public private(set) var session: HeartbeatSession
+    public private(set) var classic = ServerCore()
+    /// What the node published for heartbeats.
+    public private(set) var syncedEpoch: Int64 = -1
+    public private(set) var knownEpoch: Int64 = -1
+    public private(set) var adoptedView: ViewDescription?
+    private var responders: [RequestToken: Host.Responder] = [:]
+    private var nextToken: UInt64 = 1
+    private var viewLeaderReachable = true
+    /// True while the viewleader keeps answering `retry`; the first is logged, the rest until an `ok` are not (a
+    /// recovering viewleader answers every heartbeat that way for about a lease).
+    private var retrying = false
+
+    public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
+                ringSize: Int = HashRing.defaultRingSize) {
+        self.host = host
+        self.heartbeatIntervalMs = heartbeatIntervalMs
+        node = ReplicaNode(serverID: serverID, ringSize: ringSize)
+        session = HeartbeatSession(serverID: serverID, port: port, advertisedHost: advertisedHost)
+    }
+
+    public var serverID: String { node.serverID }
+
+    /// Keys of both stores, for `query_all_keys`.
+    public var allKeys: [String] { Set(classic.store.keys).union(node.core.store.liveKeys).sorted() }
+
+    /// Starts heartbeating: the first after `firstHeartbeatAfterMs`, then one interval after each answer.
+    public func start(firstHeartbeatAfterMs: Int64 = 0) {
+        host.startTimer(afterMs: firstHeartbeatAfterMs, .heartbeat)
+    }
+
+    // MARK: Events
+
+    /// A request from a client or a peer; answered now or later through the host.
+    public func receive(_ request: ServerRequest, from responder: Host.Responder) {
+        switch request {
+        case .print, .set, .get:
+            let (reply, logLine) = classic.handle(request)
+            host.answer(responder, with: reply)
+            if let logLine { host.log(logLine, .info) }
+        case .queryAllKeys:
+            host.answer(responder, with: .keys(allKeys))
+        case .getr, .write, .replicate, .pull, .viewChange:
+            let token = RequestToken(nextToken)
+            nextToken += 1
+            let actions: [ReplicaAction]
+            do throws(RequestError) {
+                actions = try node.handle(request, token: token, nowMs: host.nowMs)
+            } catch {
+                host.answer(responder, with: ServerReply(error))
+                return
+            }
+            responders[token] = responder
+            perform(actions)
+        }
+    }
+
+    /// A peer answered call `id` (nil: no answer came).
+    public func peerAnswered(_ id: CallID, reply: JSONValue?) {
+        perform(node.peerAnswered(id, reply: reply, nowMs: host.nowMs))
+    }
+
+    public func viewLeaderAnswered(_ call: ViewLeaderCall, _ answer: ViewLeaderAnswer) {
+        switch call {
+        case .heartbeat(let sentMs):
+            heartbeatAnswered(answer, sentMs: sentMs)
+            host.startTimer(afterMs: heartbeatIntervalMs, .heartbeat)
+        case .viewFetch:
+            if case .failed(let reason) = answer { host.log("cannot fetch the view: \(reason); retrying", .warning) }
+            perform(node.viewFetched(answer.reply.flatMap { try? ViewDescription(reply: $0) }))
+        }
+    }
+
+    public func timerFired(_ timer: ReplicaTimer) {
+        switch timer {
+        case .heartbeat:
+            let request = session.request(syncedEpoch: syncedEpoch, knownEpoch: knownEpoch, view: adoptedView)
+            host.callViewLeader(request, purpose: .heartbeat(sentMs: host.nowMs),
+                                timeoutMs: HeartbeatTiming.callTimeoutMs(intervalMs: heartbeatIntervalMs))
+        case .node(let alarm):
+            perform(node.wake(alarm))
+        }
+    }
+
+    // MARK: Heartbeats
+
+    private func heartbeatAnswered(_ answer: ViewLeaderAnswer, sentMs: Int64) {
+        guard case .reply(let reply) = answer else {
+            if viewLeaderReachable, case .failed(let reason) = answer {
+                host.log("cannot reach the viewleader: \(reason); will keep trying", .warning)
+            }
+            viewLeaderReachable = false
+            return
+        }
+        if !viewLeaderReachable { host.log("viewleader reachable again", .info) }
+        viewLeaderReachable = true
+        let outcome = session.receive(reply)
+        if case .retry = outcome {} else { retrying = false }
+        switch outcome {
+        case .accepted(let epoch, let joined, let epochChanged):
+            if joined { host.log("joined the view as server \(session.serverID) in epoch \(epoch)", .info) }
+            else if epochChanged { host.log("epoch is now \(epoch)", .info) }
+            classic.observe(epoch: epoch)
+            perform(node.heartbeatAccepted(sentMs: sentMs, epoch: epoch, leaseMs: session.leaseMs ?? 0,
+                                           allSyncedEpoch: session.allSyncedEpoch))
+        case .denied(let reason):
+            let freshID = host.makeServerID()
+            host.log("the viewleader denied server \(session.serverID): \(reason). Was this process paused or cut "
+                + "off? Registering again as new server \(freshID)", .warning)
+            session.restart(as: freshID)
+            perform(node.restart(as: freshID))
+            host.registered(as: freshID)
+        case .retry(let reason):
+            if !retrying { host.log("viewleader asks to retry: \(reason); heartbeating on", .warning) }
+            retrying = true
+        case .malformed(let reason):
+            host.log("unexpected heartbeat reply: \(reason)", .warning)
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [ReplicaAction]) {
+        for action in actions {
+            switch action {
+            case .reply(let token, let reply):
+                if let responder = responders.removeValue(forKey: token) { host.answer(responder, with: reply) }
+            case .call(let id, let address, let message):
+                host.callPeer(id, address: address, message: message, timeoutMs: ReplicaNode.peerCallTimeoutMs)
+            case .fetchView:
+                host.callViewLeader(["cmd": "query_servers"], purpose: .viewFetch,
+                                    timeoutMs: ReplicaNode.viewFetchTimeoutMs)
+            case .wake(let delayMs, let alarm):
+                host.startTimer(afterMs: delayMs, .node(alarm))
+            case .publishSyncedEpoch(let epoch):
+                syncedEpoch = epoch
+            case .publishKnownEpoch(let epoch):
+                knownEpoch = epoch
+            case .publishView(let view):
+                adoptedView = view
+            case .log(let line):
+                host.log(line, .info)
+            }
+        }
+    }
+}
+
+/// How long a server waits on the viewleader.
+public enum HeartbeatTiming {
+    /// Longest any call to the viewleader may take, connecting included.
+    public static let viewLeaderTimeoutMs: Int64 = 2_000
+
+    /// A heartbeat unanswered for two intervals is given up, and the next goes on a fresh connection: after a
+    /// partition heals, a connection whose packets were dropped can sit in TCP's retransmission back-off for
+    /// seconds, longer than a short lease.
+    public static func callTimeoutMs(intervalMs: Int64) -> Int64 {
+        min(viewLeaderTimeoutMs, max(100, 2 * intervalMs))
+    }
+}

@@ -1,0 +1,70 @@
+import Wire
+
+/// The world a `ReplicaDriver` runs in: how it answers, calls, waits and logs, and what time it is.
+///
+/// Production supplies sockets, the monotonic clock and the loop's timers (`SocketReplicaHost`); the simulator
+/// supplies its seeded network and clock. A host decides nothing: it carries out what the driver asks and hands
+/// every answer back as a new event. It never calls back into the driver from inside one of these methods, so
+/// the driver is never re-entered.
+public protocol ReplicaHost: AnyObject {
+    /// Whatever the host needs to answer one request (a connection's responder, a simulated delivery).
+    associatedtype Responder
+
+    /// Milliseconds on a clock that never goes backwards.
+    var nowMs: Int64 { get }
+
+    /// Sends `reply` to whoever `responder` stands for.
+    func answer(_ responder: Responder, with reply: ServerReply)
+
+    /// Sends `message` to the peer at `address`; hands its answer, or nil when none came within `timeoutMs`, to
+    /// `ReplicaDriver.peerAnswered(_:reply:)`.
+    func callPeer(_ id: CallID, address: String, message: ServerRequest, timeoutMs: Int64)
+
+    /// Sends `message` to the viewleader; hands the outcome to `ReplicaDriver.viewLeaderAnswered(_:_:)`.
+    func callViewLeader(_ message: JSONValue, purpose: ViewLeaderCall, timeoutMs: Int64)
+
+    /// After `delayMs`, hands `timer` to `ReplicaDriver.timerFired(_:)`.
+    func startTimer(afterMs delayMs: Int64, _ timer: ReplicaTimer)
+
+    /// A fresh random server ID, for registering again after the viewleader denied the current one.
+    func makeServerID() -> String
+
+    /// A line for the operator.
+    func log(_ line: String, _ level: ReplicaLogLevel)
+
+    /// The server now heartbeats under `serverID` (printed as `server id: ID` by the real server).
+    func registered(as serverID: String)
+}
+
+/// Why the driver called the viewleader.
+public enum ViewLeaderCall: Equatable, Sendable {
+    /// A heartbeat sent at `sentMs`: a lease granted in answer counts from then.
+    case heartbeat(sentMs: Int64)
+    /// `query_servers`, for the view.
+    case viewFetch
+}
+
+/// What came of a call to the viewleader.
+public enum ViewLeaderAnswer: Sendable {
+    case reply(JSONValue)
+    /// No answer: the reason, for the log.
+    case failed(String)
+
+    var reply: JSONValue? {
+        if case .reply(let reply) = self { return reply }
+        return nil
+    }
+}
+
+/// A reminder the driver set; the host hands it back once its delay has passed.
+public enum ReplicaTimer: Equatable, Sendable {
+    /// Time for the next heartbeat.
+    case heartbeat
+    /// A reminder the replica node asked for.
+    case node(Alarm)
+}
+
+public enum ReplicaLogLevel: Sendable {
+    case info
+    case warning
+}

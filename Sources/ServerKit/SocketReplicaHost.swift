@@ -1,0 +1,109 @@
+import CommandLineKit
+import Dispatch
+import Transport
+import Wire
+
+/// The real world of a `ReplicaDriver`: the frame server's loop, its timers, peer channels, blocking calls to the
+/// viewleader on a side queue, and the monotonic clock.
+///
+/// Every driver call happens on the loop thread: peers are reached through `PeerChannel`s on the same loop, so
+/// their answers arrive there; timers are the loop's; the viewleader calls run elsewhere (a connection to it may
+/// take seconds to fail) and hop back with `execute`.
+final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
+    weak var driver: ReplicaDriver<SocketReplicaHost>?
+    private let server: FrameServer
+    private let log: Log
+    private let viewLeaderHost: String
+    private let viewLeaderPorts: [Int]
+    /// One pipelined channel per peer address, made on first use; loop thread only.
+    private var channels: [String: PeerChannel] = [:]
+    /// Heartbeats go one at a time on this queue, over `heartbeatConnection` (touched only there).
+    private let heartbeatQueue = DispatchQueue(label: "replicatedkv.heartbeat")
+    private var heartbeatConnection: FrameConnection?
+
+    init(server: FrameServer, log: Log, viewLeaderHost: String, viewLeaderPorts: [Int]) {
+        self.server = server
+        self.log = log
+        self.viewLeaderHost = viewLeaderHost
+        self.viewLeaderPorts = viewLeaderPorts
+    }
+
+    var nowMs: Int64 { MonotonicClock.nowMs() }
+
+    func answer(_ responder: Responder, with reply: ServerReply) {
+        responder.reply(reply)
+    }
+
+    func callPeer(_ id: CallID, address: String, message: ServerRequest, timeoutMs: Int64) {
+        guard let channel = channel(to: address, timeoutMs: timeoutMs) else {
+            log.warning("peer address \"\(address)\" is not host:port; the call to it fails")
+            server.execute { [self] in driver?.peerAnswered(id, reply: nil) }
+            return
+        }
+        channel.call(message) { [self] result in driver?.peerAnswered(id, reply: try? result.get()) }
+    }
+
+    func callViewLeader(_ message: JSONValue, purpose: ViewLeaderCall, timeoutMs: Int64) {
+        switch purpose {
+        case .heartbeat:
+            heartbeatQueue.async { [self] in
+                let answer = heartbeat(message, timeoutMs: Int(timeoutMs))
+                server.execute { [self] in driver?.viewLeaderAnswered(purpose, answer) }
+            }
+        case .viewFetch:
+            DispatchQueue.global().async { [self] in
+                let answer: ViewLeaderAnswer
+                do {
+                    let connection = try FrameConnection.connectFirst(host: viewLeaderHost, ports: viewLeaderPorts,
+                                                                      timeoutMs: Int(timeoutMs))
+                    defer { connection.close() }
+                    answer = .reply(try connection.call(message, timeoutMs: Int(timeoutMs)))
+                } catch {
+                    answer = .failed("\(error)")
+                }
+                server.execute { [self] in driver?.viewLeaderAnswered(purpose, answer) }
+            }
+        }
+    }
+
+    func startTimer(afterMs delayMs: Int64, _ timer: ReplicaTimer) {
+        server.after(ms: Int(delayMs)) { [weak self] in self?.driver?.timerFired(timer) }
+    }
+
+    func makeServerID() -> String { ServerConfiguration.makeServerID() }
+
+    func log(_ line: String, _ level: ReplicaLogLevel) {
+        switch level {
+        case .info: log.info(line)
+        case .warning: log.warning(line)
+        }
+    }
+
+    func registered(as serverID: String) {
+        printLine("server id: \(serverID)")
+    }
+
+    /// One heartbeat on the kept connection, opening it first if needed; a failure closes it, so the next
+    /// heartbeat starts fresh. Runs on `heartbeatQueue`.
+    private func heartbeat(_ message: JSONValue, timeoutMs: Int) -> ViewLeaderAnswer {
+        do {
+            if heartbeatConnection == nil || !heartbeatConnection!.isOpen {
+                heartbeatConnection = try FrameConnection.connectFirst(
+                    host: viewLeaderHost, ports: viewLeaderPorts, timeoutMs: Int(HeartbeatTiming.viewLeaderTimeoutMs))
+            }
+            return .reply(try heartbeatConnection!.call(message, timeoutMs: timeoutMs))
+        } catch {
+            heartbeatConnection?.close()
+            heartbeatConnection = nil
+            return .failed("\(error)")
+        }
+    }
+
+    private func channel(to address: String, timeoutMs: Int64) -> PeerChannel? {
+        if let channel = channels[address] { return channel }
+        guard let (host, port) = splitAddress(address) else { return nil }
+        let channel = PeerChannel(loop: server, host: host, port: port, callTimeoutMs: Int(timeoutMs))
+        channels[address] = channel
+        return channel
+    }
+}

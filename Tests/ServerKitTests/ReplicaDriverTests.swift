@@ -1,0 +1,126 @@
+import ServerKit
+import Testing
+import Wire
+
+/// A host that records what the driver asks of it, with a clock the test moves.
+final class RecordingHost: ReplicaHost {
+    enum Effect: Equatable {
+        case answer(responder: Int, ServerReply)
+        case callPeer(address: String, ServerRequest)
+        case callViewLeader(JSONValue, ViewLeaderCall, timeoutMs: Int64)
+        case timer(afterMs: Int64, ReplicaTimer)
+        case log(String, warning: Bool)
+        case registered(String)
+    }
+
+    var nowMs: Int64 = 1_000
+    var effects: [Effect] = []
+    var peerCalls: [CallID] = []
+    var nextServerID = 1
+
+    func answer(_ responder: Int, with reply: ServerReply) { effects.append(.answer(responder: responder, reply)) }
+
+    func callPeer(_ id: CallID, address: String, message: ServerRequest, timeoutMs: Int64) {
+        peerCalls.append(id)
+        effects.append(.callPeer(address: address, message))
+    }
+
+    func callViewLeader(_ message: JSONValue, purpose: ViewLeaderCall, timeoutMs: Int64) {
+        effects.append(.callViewLeader(message, purpose, timeoutMs: timeoutMs))
+    }
+
+    func startTimer(afterMs delayMs: Int64, _ timer: ReplicaTimer) { effects.append(.timer(afterMs: delayMs, timer)) }
+
+    func makeServerID() -> String {
+        defer { nextServerID += 1 }
+        return "fresh\(nextServerID)"
+    }
+
+    func log(_ line: String, _ level: ReplicaLogLevel) {
+        effects.append(.log(line, warning: level == .warning))
+    }
+
+    func registered(as serverID: String) { effects.append(.registered(serverID)) }
+
+    /// The effects since the last call, cleared.
+    func take() -> [Effect] {
+        defer { effects = [] }
+        return effects
+    }
+}
+
+struct ReplicaDriverTests {
+    func makeDriver() -> (ReplicaDriver<RecordingHost>, RecordingHost) {
+        let host = RecordingHost()
+        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil, heartbeatIntervalMs: 200)
+        return (driver, host)
+    }
+
+    @Test func heartbeatsGoOutOnTheTimerAndTheNextIsSetOneIntervalAfterTheAnswer() {
+        let (driver, host) = makeDriver()
+        driver.start(firstHeartbeatAfterMs: 30)
+        #expect(host.take() == [.timer(afterMs: 30, .heartbeat)])
+        driver.timerFired(.heartbeat)
+        guard case .callViewLeader(let message, .heartbeat(let sentMs), let timeoutMs) = host.take().first else {
+            Issue.record("no heartbeat was sent")
+            return
+        }
+        #expect(message.objectValue?["cmd"] == "heartbeat")
+        #expect(message.objectValue?["requestor"] == "s1")
+        #expect(sentMs == 1_000)
+        #expect(timeoutMs == HeartbeatTiming.callTimeoutMs(intervalMs: 200))
+        host.nowMs = 1_050
+        driver.viewLeaderAnswered(.heartbeat(sentMs: sentMs),
+                                  .reply(["status": "ok", "epoch": 3, "lease_ms": 1_000, "all_synced_epoch": -1]))
+        let effects = host.take()
+        #expect(effects.contains(.log("joined the view as server s1 in epoch 3", warning: false)))
+        // A server that has no view yet asks for it.
+        #expect(effects.contains { if case .callViewLeader(_, .viewFetch, _) = $0 { true } else { false } })
+        #expect(effects.last == .timer(afterMs: 200, .heartbeat))
+        #expect(driver.session.epoch == 3)
+    }
+
+    @Test func anUnreachableViewLeaderIsLoggedOnceAndHeartbeatsGoOn() {
+        let (driver, host) = makeDriver()
+        for _ in 0..<3 {
+            driver.viewLeaderAnswered(.heartbeat(sentMs: host.nowMs), .failed("connection refused"))
+        }
+        let effects = host.take()
+        #expect(effects.filter { if case .log = $0 { true } else { false } }
+            == [.log("cannot reach the viewleader: connection refused; will keep trying", warning: true)])
+        #expect(effects.filter { $0 == .timer(afterMs: 200, .heartbeat) }.count == 3)
+        driver.viewLeaderAnswered(.heartbeat(sentMs: host.nowMs), .reply(["status": "retry", "error": "busy"]))
+        #expect(host.take().first == .log("viewleader reachable again", warning: false))
+    }
+
+    @Test func aDeniedServerRegistersAgainUnderAFreshIDWithNothingInMemory() throws {
+        let (driver, host) = makeDriver()
+        driver.viewLeaderAnswered(.heartbeat(sentMs: 1_000), .reply(["status": "ok", "epoch": 1, "lease_ms": 1_000]))
+        _ = host.take()
+        driver.viewLeaderAnswered(.heartbeat(sentMs: 1_200), .reply(["status": "deny", "error": "lease expired"]))
+        let effects = host.take()
+        #expect(effects.contains(.registered("fresh1")))
+        #expect(driver.serverID == "fresh1")
+        #expect(driver.session.serverID == "fresh1")
+        driver.timerFired(.heartbeat)
+        guard case .callViewLeader(let message, _, _) = host.take().first else {
+            Issue.record("no heartbeat after the denial")
+            return
+        }
+        #expect(message.objectValue?["requestor"] == "fresh1")
+    }
+
+    @Test func classicAndReplicatedRequestsAreAnsweredThroughTheHost() {
+        let (driver, host) = makeDriver()
+        driver.receive(.set(key: "k", value: "v"), from: 1)
+        driver.receive(.get(key: "k"), from: 2)
+        driver.receive(.queryAllKeys, from: 3)
+        // No view yet: a replicated read is refused with a retry, not dropped.
+        driver.receive(.getr(key: "k", epoch: 0), from: 4)
+        let answers = host.take().compactMap { effect -> Int? in
+            if case .answer(let responder, _) = effect { return responder } else { return nil }
+        }
+        #expect(answers == [1, 2, 3, 4])
+        #expect(driver.allKeys == ["k"])
+    }
+}

@@ -3,11 +3,10 @@ import Wire
 
 /// Typed access to one server's classic, unreplicated commands.
 public final class ServerClient {
-    public static let defaultPorts = Array(38_000...38_009)
     public let endpoint: EndpointClient
 
     public init(host: String, port: Int?, timeoutMs: Int) {
-        endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Self.defaultPorts,
+        endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Array(DefaultPorts.server),
                                   timeoutMs: timeoutMs)
     }
 
@@ -79,11 +78,10 @@ public struct View: Equatable, Sendable {
 
 /// Typed access to the viewleader's commands.
 public final class ViewLeaderClient {
-    public static let defaultPorts = Array(39_000...39_009)
     public let endpoint: EndpointClient
 
     public init(host: String, port: Int?, timeoutMs: Int) {
-        endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Self.defaultPorts,
+        endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Array(DefaultPorts.viewLeader),
                                   timeoutMs: timeoutMs)
     }
 

@@ -27,9 +27,9 @@ public enum ClientCommand {
 
     static let specs: [OptionSpec] = [
         .value("server", placeholder: "HOST[:PORT]",
-               help: "server for print, set, get, query_all_keys (default 127.0.0.1, trying ports 38000-38009)"),
+               help: "server for print, set, get, query_all_keys (default 127.0.0.1, trying ports \(DefaultPorts.describe(DefaultPorts.server)))"),
         .value("viewleader", placeholder: "HOST[:PORT]",
-               help: "viewleader for query_servers and locks (default 127.0.0.1, trying ports 39000-39009)"),
+               help: "viewleader for query_servers and locks (default 127.0.0.1, trying ports \(DefaultPorts.describe(DefaultPorts.viewLeader)))"),
         .flag("json", help: "print the raw JSON reply instead of a readable summary"),
         .value("timeout", placeholder: "SECONDS", help: "time to wait for each reply (default \(defaultTimeoutSeconds))"),
         .value("retry-interval", placeholder: "SECONDS",
@@ -256,13 +256,13 @@ struct ClientRun {
     }
 
     func viewLeaderEndpoint() -> EndpointClient {
-        EndpointClient(host: viewLeader.host, candidatePorts: viewLeader.port.map { [$0] } ?? ViewLeaderClient.defaultPorts,
+        EndpointClient(host: viewLeader.host, candidatePorts: viewLeader.port.map { [$0] } ?? Array(DefaultPorts.viewLeader),
                        timeoutMs: timeoutMs)
     }
 
     private func send(toServer request: JSONObject, render: (JSONObject) -> String) -> Int32 {
         let endpoint = EndpointClient(host: server.host,
-                                      candidatePorts: server.port.map { [$0] } ?? ServerClient.defaultPorts,
+                                      candidatePorts: server.port.map { [$0] } ?? Array(DefaultPorts.server),
                                       timeoutMs: timeoutMs)
         return send(request, to: endpoint, render: render)
     }

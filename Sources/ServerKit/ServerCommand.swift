@@ -5,9 +5,9 @@ import Wire
 
 /// The `server` executable: options, start-up lines, signal handling.
 public enum ServerCommand {
-    static let specs: [OptionSpec] = ListenerOptions.specs(defaultPorts: ServerConfiguration.defaultPorts) + [
+    static let specs: [OptionSpec] = ListenerOptions.specs(defaultPorts: DefaultPorts.server) + [
         .value("viewleader", placeholder: "HOST[:PORT]",
-               help: "viewleader to heartbeat to (default 127.0.0.1, trying ports 39000-39009)"),
+               help: "viewleader to heartbeat to (default 127.0.0.1, trying ports \(DefaultPorts.describe(DefaultPorts.viewLeader)))"),
         .value("heartbeat-interval", placeholder: "SECONDS",
                help: "time between heartbeats; decimals allowed; keep it well below the viewleader's lease "
                    + "(default \(ServerConfiguration.defaultHeartbeatIntervalSeconds))"),
@@ -29,7 +29,7 @@ public enum ServerCommand {
     public static func main(arguments: [String]) -> Int32 {
         let configuration = ServiceLauncher.configure(tool: "server", arguments: arguments, specs: specs,
                                                       helpText: helpText) { parsed throws(OptionError) in
-            let listener = try ListenerOptions(parsed, defaultPorts: ServerConfiguration.defaultPorts)
+            let listener = try ListenerOptions(parsed, defaultPorts: DefaultPorts.server)
             let wildcard = ["0.0.0.0", "::", "[::]"].contains(listener.bindAddress)
             return ServerConfiguration(
                 listener: listener,

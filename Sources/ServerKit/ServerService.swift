@@ -44,7 +44,6 @@ public final class ServerService: @unchecked Sendable {
 
 /// Everything a server is started with.
 public struct ServerConfiguration: Sendable {
-    public static let defaultPorts = 38_000...38_009
     public static let defaultHeartbeatIntervalSeconds = 1.0
 
     public var listener: ListenerOptions
@@ -59,7 +58,7 @@ public struct ServerConfiguration: Sendable {
 
     /// Ports to try for the viewleader: the one given, or its default range.
     public var viewLeaderPorts: [Int] {
-        viewLeader.port.map { [$0] } ?? Array(39_000...39_009)
+        viewLeader.port.map { [$0] } ?? Array(DefaultPorts.viewLeader)
     }
 
     /// A fresh random ID: 16 hex digits, so two starts never collide in practice.

@@ -1,3 +1,5 @@
+import Wire
+
 /// A process in the simulated world.
 enum NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     case viewLeader
@@ -19,7 +21,7 @@ enum NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// Servers listen on "10.0.0.N:38000", one machine each, so a restarted server keeps its machine's address and
 /// a message names its destination the way the real ones do.
 struct SimulatedNetwork {
-    static let serverPort = 38_000
+    static let serverPort = DefaultPorts.server.lowerBound
 
     /// Unordered pairs of nodes that cannot reach each other, with a count so overlapping cuts nest.
     private var cuts: [LinkKey: Int] = [:]

@@ -5,7 +5,7 @@ import Wire
 
 /// The `viewleader` executable: options, start-up line, signal handling.
 public enum ViewLeaderCommand {
-    static let specs: [OptionSpec] = ListenerOptions.specs(defaultPorts: ViewLeaderConfiguration.defaultPorts) + [
+    static let specs: [OptionSpec] = ListenerOptions.specs(defaultPorts: DefaultPorts.viewLeader) + [
         .value("lease", placeholder: "SECONDS",
                help: "a server missing heartbeats this long is expired; decimals allowed "
                    + "(default \(ViewLeaderConfiguration.defaultLeaseSeconds))"),
@@ -31,7 +31,7 @@ public enum ViewLeaderCommand {
         let configuration = ServiceLauncher.configure(tool: "viewleader", arguments: arguments, specs: specs,
                                                       helpText: helpText) { parsed throws(OptionError) in
             ViewLeaderConfiguration(
-                listener: try ListenerOptions(parsed, defaultPorts: ViewLeaderConfiguration.defaultPorts),
+                listener: try ListenerOptions(parsed, defaultPorts: DefaultPorts.viewLeader),
                 leaseMs: Int64(1000 * (try parsed.seconds("lease", default: ViewLeaderConfiguration.defaultLeaseSeconds,
                                                           range: 0.05...3_600))),
                 lockWaiterTimeoutMs: Int64(1000 * (try parsed.seconds(

@@ -94,7 +94,6 @@ public final class ViewLeaderService: @unchecked Sendable {
 
 /// Everything the viewleader is started with.
 public struct ViewLeaderConfiguration: Sendable {
-    public static let defaultPorts = 39_000...39_009
     /// Default lease: long enough to ride out a busy machine, short enough that failures show within seconds.
     public static let defaultLeaseSeconds = 5.0
     public static let defaultLockWaiterTimeoutSeconds = 60.0

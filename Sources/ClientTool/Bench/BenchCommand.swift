@@ -39,9 +39,9 @@ enum BenchCommand {
                help: "a reply later than this counts as a timeout error (default: the client's --timeout, "
                    + "\(ClientCommand.defaultTimeoutSeconds))"),
         .value("server", placeholder: "HOST[:PORT]",
-               help: "server for set and get (default 127.0.0.1, ports 38000-38009)"),
+               help: "server for set and get (default 127.0.0.1, ports \(DefaultPorts.describe(DefaultPorts.server)))"),
         .value("viewleader", placeholder: "HOST[:PORT]",
-               help: "viewleader for the view and locks (default 127.0.0.1, ports 39000-39009)"),
+               help: "viewleader for the view and locks (default 127.0.0.1, ports \(DefaultPorts.describe(DefaultPorts.viewLeader)))"),
         .flag("json", help: "print the result as one JSON object"),
         .flag("help", short: "h", help: "show this help"),
     ]

@@ -46,7 +46,7 @@ struct BenchConfiguration: Equatable, Sendable {
     var json = false
     /// A request without a reply for this long counts as a timeout error and its connection is reopened.
     var timeoutMs = 5_000
-    /// The server for `set` and `get`; nil port: the first of 38000-38009 that accepts.
+    /// The server for `set` and `get`; nil port: the first of `DefaultPorts.server` that accepts.
     var server = HostPort(host: "127.0.0.1", port: nil)
     /// The viewleader, for the view (`setr`, `getr`, `mixed`) and for `lock`.
     var viewLeader = HostPort(host: "127.0.0.1", port: nil)

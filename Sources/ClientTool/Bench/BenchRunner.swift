@@ -33,11 +33,11 @@ struct BenchRunner {
     func initialRouting() throws(SetupError) -> BenchRouting {
         switch configuration.operation.destination {
         case .server:
-            let address = try firstListening(configuration.server, defaultPorts: ServerClient.defaultPorts)
+            let address = try firstListening(configuration.server, defaultPorts: Array(DefaultPorts.server))
             return BenchRouting(single: address)
         case .viewLeader:
             return BenchRouting(single: try firstListening(configuration.viewLeader,
-                                                           defaultPorts: ViewLeaderClient.defaultPorts))
+                                                           defaultPorts: Array(DefaultPorts.viewLeader)))
         case .replicatedStore:
             let view: View
             do {

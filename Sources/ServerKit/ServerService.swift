@@ -35,6 +35,7 @@ public final class ServerService: @unchecked Sendable {
                 responder.reply(ServerReply(error))
             }
         })
+        host.driver = nil
     }
 
     public func stop() {

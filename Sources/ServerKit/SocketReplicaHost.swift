@@ -10,7 +10,9 @@ import Wire
 /// their answers arrive there; timers are the loop's; the viewleader calls run elsewhere (a connection to it may
 /// take seconds to fail) and hop back with `execute`.
 final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
-    weak var driver: ReplicaDriver<SocketReplicaHost>?
+    /// Set by `ServerService` before the loop runs and cleared after it returns (the two refer to each other). Not
+    /// weak: a weakly referenced object counts its references the slow way, and the driver is touched per request.
+    var driver: ReplicaDriver<SocketReplicaHost>?
     private let server: FrameServer
     private let log: Log
     private let viewLeaderHost: String

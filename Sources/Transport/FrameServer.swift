@@ -274,23 +274,10 @@ public final class FrameServer: @unchecked Sendable {
     /// Writes queued replies, then closes or adjusts epoll interest as the connection's state requires.
     private func flush(_ connection: ServerConnection) {
         guard connections[connection.fd] === connection else { return }
-        while connection.hasUnsentOutput {
-            let count = connection.output.withUnsafeBytes { raw in
-                send(connection.fd, raw.baseAddress! + connection.outputSent, raw.count - connection.outputSent,
-                     Int32(MSG_NOSIGNAL))
-            }
-            if count > 0 {
-                connection.outputSent += count
-            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                closeConnection(connection.fd)
-                return
-            }
+        if case .failed = connection.output.send(to: connection.fd, capacityKeptMax: ServerConnection.outputCapacityKeptMax) {
+            closeConnection(connection.fd)
+            return
         }
-        if !connection.hasUnsentOutput { connection.resetOutput() }
         let finished = (connection.closeAfterFlush || connection.peerClosedInput) && connection.inFlight == 0
         if finished && !connection.hasUnsentOutput {
             closeConnection(connection.fd)
@@ -298,7 +285,7 @@ public final class FrameServer: @unchecked Sendable {
         }
         var interest: UInt32 = 0
         let roomToRead = connection.inFlight < limits.pipelineDepthMax
-            && connection.output.count - connection.outputSent < limits.outputBytesMax
+            && connection.output.unsentCount < limits.outputBytesMax
         if roomToRead && !connection.closeAfterFlush && !connection.peerClosedInput { interest |= EPOLLIN.rawValue }
         if connection.hasUnsentOutput { interest |= EPOLLOUT.rawValue }
         if interest != connection.interest {
@@ -444,9 +431,11 @@ final class ServerConnection {
     let id: UInt64
     let peerHost: String
     var decoder: FrameDecoder
-    /// Encoded replies; `output[outputSent...]` is not yet written to the socket.
-    var output: [UInt8] = []
-    var outputSent = 0
+    /// Storage an emptied output buffer keeps for the next replies.
+    static let outputCapacityKeptMax = 64 * 1024
+
+    /// Encoded replies not yet written to the socket.
+    var output = OutputBuffer()
     /// Sequence number the next request will get.
     private var nextRequestSequence: UInt64 = 0
     /// Sequence number of the next reply to write; later replies wait in `parked` until it is ready.
@@ -471,7 +460,7 @@ final class ServerConnection {
     }
 
     var inFlight: Int { Int(nextRequestSequence - nextReplySequence) }
-    var hasUnsentOutput: Bool { outputSent < output.count }
+    var hasUnsentOutput: Bool { output.hasUnsent }
 
     func nextSequence() -> UInt64 {
         defer { nextRequestSequence += 1 }
@@ -486,19 +475,14 @@ final class ServerConnection {
             parked[sequence] = reply
             return
         }
-        FrameEncoder.append(reply, to: &output)
+        FrameEncoder.append(reply, to: &output.bytes)
         nextReplySequence += 1
         completedRequests += 1
         while !parked.isEmpty, let next = parked.removeValue(forKey: nextReplySequence) {
-            FrameEncoder.append(next, to: &output)
+            FrameEncoder.append(next, to: &output.bytes)
             nextReplySequence += 1
             completedRequests += 1
         }
-    }
-
-    func resetOutput() {
-        output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
-        outputSent = 0
     }
 }
 

@@ -33,9 +33,8 @@ public final class PeerChannel {
     private var resolved: SocketAddress?
     private var decoder: FrameDecoder
     private var readScratch = [UInt8](repeating: 0, count: FrameServer.readChunkBytes)
-    /// Encoded requests; `output[outputSent...]` is not yet written to the socket.
-    private var output: [UInt8] = []
-    private var outputSent = 0
+    /// Encoded requests not yet written to the socket.
+    private var output = OutputBuffer()
     /// Calls awaiting answers, oldest first: `pending[pendingHead...]` are live.
     private var pending: [PendingCall] = []
     private var pendingHead = 0
@@ -85,7 +84,7 @@ public final class PeerChannel {
                 return
             }
         }
-        FrameEncoder.append(request, to: &output)
+        FrameEncoder.append(request, to: &output.bytes)
         pending.append(PendingCall(deadlineMs: MonotonicClock.nowMs() + Int64(callTimeoutMs), completion: completion))
         loop.scheduleFlush(self)
     }
@@ -117,25 +116,10 @@ public final class PeerChannel {
     /// Writes what is queued, as far as the socket takes it, and watches for writability when it does not.
     func flush() {
         guard fd >= 0, !connecting else { return }
-        while outputSent < output.count {
-            let count = output.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + outputSent, raw.count - outputSent, Int32(MSG_NOSIGNAL))
-            }
-            if count > 0 {
-                outputSent += count
-            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                return fail(errno == EPIPE || errno == ECONNRESET ? .closed : .system("send to \(host):\(port)", errno))
-            }
+        if case .failed(let error) = output.send(to: fd, capacityKeptMax: FrameServer.readChunkBytes) {
+            return fail(error == EPIPE || error == ECONNRESET ? .closed : .system("send to \(host):\(port)", error))
         }
-        if outputSent == output.count {
-            output.removeAll(keepingCapacity: output.capacity <= FrameServer.readChunkBytes)
-            outputSent = 0
-        }
-        watch(EPOLLIN.rawValue | (outputSent < output.count ? EPOLLOUT.rawValue : 0))
+        watch(EPOLLIN.rawValue | (output.hasUnsent ? EPOLLOUT.rawValue : 0))
     }
 
     /// Fails everything in flight once the oldest call has waited past its deadline.
@@ -211,8 +195,7 @@ public final class PeerChannel {
         let failed = pending[pendingHead...]
         pending = []
         pendingHead = 0
-        output = []
-        outputSent = 0
+        output = OutputBuffer()
         decoder = FrameDecoder(frameBytesMax: decoder.frameBytesMax)
         connecting = false
         shutdown()

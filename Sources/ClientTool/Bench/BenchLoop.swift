@@ -157,7 +157,7 @@ final class BenchLoop {
             guard open(socket, column: column, nowNs: nowNs) else { return true }
         }
         encoder.append(request.kind, key: request.key, epoch: routing.epoch, client: clients[client].number,
-                       to: &socket.output)
+                       to: &socket.output.bytes)
         socket.push(request.kind, startNs: nowNs)
         clients[client].inFlight += 1
         if socket.state == .open { queueFlush(socket) }
@@ -218,25 +218,9 @@ final class BenchLoop {
 
     private func flush(_ socket: BenchSocket) {
         guard socket.state == .open else { return }
-        while socket.hasUnsentOutput {
-            let count = socket.output.withUnsafeBytes { raw in
-                Glibc.send(socket.fd, raw.baseAddress! + socket.outputSent, raw.count - socket.outputSent,
-                           Int32(MSG_NOSIGNAL))
-            }
-            if count > 0 {
-                socket.outputSent += count
-            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                fail(socket, .connectionClosed, "sending: \(String(cString: strerror(errno)))")
-                return
-            }
-        }
-        if !socket.hasUnsentOutput {
-            socket.output.removeAll(keepingCapacity: true)
-            socket.outputSent = 0
+        if case .failed(let error) = socket.output.send(to: socket.fd) {
+            fail(socket, .connectionClosed, "sending: \(String(cString: strerror(error)))")
+            return
         }
         setInterest(socket, EPOLLIN.rawValue | (socket.hasUnsentOutput ? EPOLLOUT.rawValue : 0))
     }

@@ -1,3 +1,4 @@
+import Transport
 import Wire
 
 /// One connection of a load-generator thread: from one logical client to one destination.
@@ -19,9 +20,8 @@ final class BenchSocket {
     var state = State.closed
     var fd: Int32 = -1
     var decoder: FrameDecoder
-    /// Encoded requests; `output[outputSent...]` is not yet written.
-    var output: [UInt8] = []
-    var outputSent = 0
+    /// Encoded requests not yet written.
+    var output = OutputBuffer()
     /// Events epoll is asked to report for `fd`.
     var interest: UInt32 = 0
     /// No new connection before this monotonic time, after a connect failed.
@@ -44,7 +44,7 @@ final class BenchSocket {
         startsNs = [UInt64](repeating: 0, count: capacity)
     }
 
-    var hasUnsentOutput: Bool { outputSent < output.count }
+    var hasUnsentOutput: Bool { output.hasUnsent }
 
     /// Records a request queued at `startNs`.
     func push(_ kind: BenchRequestKind, startNs: UInt64) {
@@ -72,8 +72,7 @@ final class BenchSocket {
         state = .closed
         fd = -1
         decoder = FrameDecoder(frameBytesMax: frameBytesMax)
-        output.removeAll(keepingCapacity: true)
-        outputSent = 0
+        output.reset()
         interest = 0
         head = 0
         inFlight = 0

@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
-        .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit", "Seeded"]),
+        .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit", "Seeded", "Wire"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FaultModel"]),
         .testTarget(name: "CampaignTests", dependencies: ["Campaign", "ClientKit", "Linearizability", "Seeded", "FaultModel"]),

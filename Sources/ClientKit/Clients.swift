@@ -11,12 +11,12 @@ public final class ServerClient {
     }
 
     public func set(_ key: String, _ value: String) throws(ClientError) {
-        try expectOK(endpoint.call(.object(["cmd": "set", "key": .string(key), "val": .string(value)])))
+        try expectOK(endpoint.call(ServerRequest.set(key: key, value: value).json))
     }
 
     /// The value stored under `key`, or nil when the server has none.
     public func get(_ key: String) throws(ClientError) -> String? {
-        let reply = try endpoint.call(.object(["cmd": "get", "key": .string(key)]), idempotent: true)
+        let reply = try endpoint.call(ServerRequest.get(key: key).json, idempotent: true)
         if reply.objectValue?["status"]?.stringValue == "not_found" { return nil }
         try expectOK(reply)
         guard let value = reply.objectValue?["value"]?.stringValue else {
@@ -26,11 +26,11 @@ public final class ServerClient {
     }
 
     public func print(_ words: [String]) throws(ClientError) {
-        try expectOK(endpoint.call(.object(["cmd": "print", "text": .array(words.map { .string($0) })])))
+        try expectOK(endpoint.call(ServerRequest.print(words: words).json))
     }
 
     public func queryAllKeys() throws(ClientError) -> [String] {
-        let reply = try endpoint.call(.object(["cmd": "query_all_keys"]), idempotent: true)
+        let reply = try endpoint.call(ServerRequest.queryAllKeys.json, idempotent: true)
         try throwIfError(reply)
         guard let keys = reply.objectValue?["result"]?.arrayValue?.compactMap(\.stringValue) else {
             throw .malformedReply("query_all_keys reply has no \"result\" list: \(reply)")
@@ -86,7 +86,7 @@ public final class ViewLeaderClient {
     }
 
     public func queryServers() throws(ClientError) -> View {
-        let reply = try endpoint.call(.object(["cmd": "query_servers"]), idempotent: true)
+        let reply = try endpoint.call(ViewLeaderRequest.queryServers.json, idempotent: true)
         try throwIfError(reply)
         do {
             return View(try ViewDescription(reply: reply))
@@ -103,8 +103,8 @@ public final class ViewLeaderClient {
 
     public func lockGet(_ lockID: String, requestor: String) throws(ClientError) -> LockGetResult {
         // Asking again is how a waiter keeps its place, so a repeated ask is harmless.
-        let reply = try endpoint.call(.object(["cmd": "lock_get", "lockid": .string(lockID),
-                                               "requestor": .string(requestor)]), idempotent: true)
+        let reply = try endpoint.call(ViewLeaderRequest.lockGet(lockID: lockID, requestor: requestor).json,
+                                      idempotent: true)
         try throwIfError(reply)
         switch reply.objectValue?["status"]?.stringValue {
         case "granted": return .granted
@@ -115,8 +115,7 @@ public final class ViewLeaderClient {
 
     /// True when the lock was released or the requestor left its queue; false when it had neither.
     public func lockRelease(_ lockID: String, requestor: String) throws(ClientError) -> Bool {
-        let reply = try endpoint.call(.object(["cmd": "lock_release", "lockid": .string(lockID),
-                                               "requestor": .string(requestor)]))
+        let reply = try endpoint.call(ViewLeaderRequest.lockRelease(lockID: lockID, requestor: requestor).json)
         try throwIfError(reply)
         switch reply.objectValue?["status"]?.stringValue {
         case "ok": return true

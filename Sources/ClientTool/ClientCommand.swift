@@ -159,18 +159,18 @@ struct ClientRun {
     func execute(_ command: String, _ words: [String]) -> Int32 {
         switch command {
         case "print":
-            return send(toServer: ["cmd": "print", "text": .array(words.map { .string($0) })]) { _ in "ok" }
+            return send(toServer: .print(words: words)) { _ in "ok" }
         case "set":
-            return send(toServer: ["cmd": "set", "key": .string(words[0]), "val": .string(words[1])]) { _ in "ok" }
+            return send(toServer: .set(key: words[0], value: words[1])) { _ in "ok" }
         case "get":
-            return send(toServer: ["cmd": "get", "key": .string(words[0])]) { $0["value"]?.stringValue ?? "" }
+            return send(toServer: .get(key: words[0])) { $0["value"]?.stringValue ?? "" }
         case "query_all_keys":
-            return send(toServer: ["cmd": "query_all_keys"]) { reply in
+            return send(toServer: .queryAllKeys) { reply in
                 let keys = reply["result"]?.arrayValue?.compactMap(\.stringValue) ?? []
                 return keys.isEmpty ? "(no keys)" : keys.joined(separator: "\n")
             }
         case "query_servers":
-            return send(toViewLeader: ["cmd": "query_servers"]) { reply in
+            return send(toViewLeader: .queryServers) { reply in
                 let servers = reply["servers"]?.arrayValue ?? []
                 let lines = servers.map { server in
                     let id = server.objectValue?["id"]?.stringValue ?? "?"
@@ -188,8 +188,7 @@ struct ClientRun {
         case "lock_get":
             return LockWait(invocation: self, lockID: words[0], requestor: words[1]).run()
         case "lock_release":
-            return send(toViewLeader: ["cmd": "lock_release", "lockid": .string(words[0]),
-                                       "requestor": .string(words[1])]) { _ in "released lock \"\(words[0])\"" }
+            return send(toViewLeader: .lockRelease(lockID: words[0], requestor: words[1])) { _ in "released lock \"\(words[0])\"" }
         default:
             preconditionFailure("command table and dispatch disagree on \(command)")
         }
@@ -260,21 +259,21 @@ struct ClientRun {
                        timeoutMs: timeoutMs)
     }
 
-    private func send(toServer request: JSONObject, render: (JSONObject) -> String) -> Int32 {
+    private func send(toServer request: ServerRequest, render: (JSONObject) -> String) -> Int32 {
         let endpoint = EndpointClient(host: server.host,
                                       candidatePorts: server.port.map { [$0] } ?? Array(DefaultPorts.server),
                                       timeoutMs: timeoutMs)
-        return send(request, to: endpoint, render: render)
+        return send(request.json, to: endpoint, render: render)
     }
 
-    private func send(toViewLeader request: JSONObject, render: (JSONObject) -> String) -> Int32 {
-        send(request, to: viewLeaderEndpoint(), render: render)
+    private func send(toViewLeader request: ViewLeaderRequest, render: (JSONObject) -> String) -> Int32 {
+        send(request.json, to: viewLeaderEndpoint(), render: render)
     }
 
-    func send(_ request: JSONObject, to endpoint: EndpointClient, render: (JSONObject) -> String) -> Int32 {
+    func send(_ request: JSONValue, to endpoint: EndpointClient, render: (JSONObject) -> String) -> Int32 {
         let reply: JSONValue
         do {
-            reply = try endpoint.call(.object(request))
+            reply = try endpoint.call(request)
         } catch {
             return report(error)
         }

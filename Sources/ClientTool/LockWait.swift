@@ -18,13 +18,13 @@ struct LockWait {
         let watcher = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in interrupted.signal() }
         defer { watcher.cancel() }
         let endpoint = invocation.viewLeaderEndpoint()
-        let request: JSONObject = ["cmd": "lock_get", "lockid": .string(lockID), "requestor": .string(requestor)]
+        let request = ViewLeaderRequest.lockGet(lockID: lockID, requestor: requestor).json
         var lastPosition: Int64?
         var asked = false
         while true {
             let reply: JSONValue
             do {
-                reply = try endpoint.call(.object(request), idempotent: true)
+                reply = try endpoint.call(request, idempotent: true)
             } catch {
                 return invocation.report(error)
             }
@@ -48,9 +48,8 @@ struct LockWait {
     }
 
     private func withdraw(_ endpoint: EndpointClient, asked: Bool) -> Int32 {
-        let request: JSONObject = ["cmd": "lock_release", "lockid": .string(lockID), "requestor": .string(requestor)]
         do {
-            _ = try endpoint.call(.object(request))
+            _ = try endpoint.call(ViewLeaderRequest.lockRelease(lockID: lockID, requestor: requestor).json)
             printError("interrupted: withdrew \(requestor) from the queue for lock \"\(lockID)\"")
         } catch {
             printError("interrupted, but could not withdraw from the queue: \(error); the viewleader drops "

@@ -45,16 +45,12 @@ public struct HeartbeatSession: Sendable {
     /// that restarted from older state learns from it that the cluster is ahead, and moves above it.
     /// When the viewleader asked for it, the heartbeat also carries `view`, the view this server serves.
     public func request(syncedEpoch: Int64, knownEpoch: Int64, view: ViewDescription?) -> JSONValue {
-        var fields: JSONObject = ["cmd": "heartbeat", "port": .integer(Int64(port)), "requestor": .string(serverID)]
-        if let advertisedHost { fields["addr"] = .string(advertisedHost) }
-        if syncedEpoch >= 0 { fields["synced_epoch"] = .integer(syncedEpoch) }
-        let knownEpoch = max(epoch, knownEpoch)
-        if knownEpoch >= 0 { fields["epoch"] = .integer(knownEpoch) }
-        if viewRequested, let view {
-            fields["view"] = ["epoch": .integer(view.epoch),
-                              "members": .array(view.servers.map { [.string($0.id), .string($0.address)] })]
-        }
-        return .object(fields)
+        let reported = viewRequested ? view.map { view in
+            ViewLeaderRequest.ReportedView(epoch: view.epoch, members: view.servers.map { .init(id: $0.id, address: $0.address) })
+        } : nil
+        return ViewLeaderRequest.heartbeat(.init(port: port, requestor: serverID, host: advertisedHost,
+                                                 syncedEpoch: max(-1, syncedEpoch), epoch: max(-1, epoch, knownEpoch),
+                                                 view: reported)).json
     }
 
     public mutating func receive(_ reply: JSONValue) -> Outcome {

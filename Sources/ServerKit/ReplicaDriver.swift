@@ -143,7 +143,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             case .call(let id, let address, let message):
                 host.callPeer(id, address: address, message: message, timeoutMs: ReplicaNode.peerCallTimeoutMs)
             case .fetchView:
-                host.callViewLeader(["cmd": "query_servers"], purpose: .viewFetch,
+                host.callViewLeader(ViewLeaderRequest.queryServers.json, purpose: .viewFetch,
                                     timeoutMs: ReplicaNode.viewFetchTimeoutMs)
             case .wake(let delayMs, let alarm):
                 host.startTimer(afterMs: delayMs, .node(alarm))

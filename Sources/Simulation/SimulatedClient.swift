@@ -106,7 +106,7 @@ extension Simulation {
         switch step {
         case .fetchView:
             clients[index].current!.awaiting = .view
-            call(from: .client(index), to: .viewLeader, ["cmd": "query_servers"], purpose: .client,
+            call(from: .client(index), to: .viewLeader, ViewLeaderRequest.queryServers.json, purpose: .client,
                  timeoutMs: configuration.clientTimeoutMs, duplicable: true)
         case .send(let address, let message):
             guard let machine = SimulatedNetwork.machine(at: address) else {

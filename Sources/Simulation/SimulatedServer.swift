@@ -60,7 +60,7 @@ final class SimulatedReplicaHost: ReplicaHost {
     var nowMs: Int64 { simulation.nowMs }
 
     func answer(_ delivery: Simulation.Delivery, with reply: ServerReply) {
-        simulation.serverAnswers(delivery, reply.json, machine: machine)
+        simulation.serverAnswers(delivery, reply, machine: machine)
     }
 
     func callPeer(_ id: CallID, address: String, message: ServerRequest, timeoutMs: Int64) {
@@ -128,27 +128,26 @@ extension Simulation {
     }
 
     /// A server's answer on its way back; an acknowledged write is noted for the invariant monitor first.
-    func serverAnswers(_ delivery: Delivery, _ answer: JSONValue, machine: Int) {
+    func serverAnswers(_ delivery: Delivery, _ answer: ServerReply, machine: Int) {
         noteAcknowledgement(of: delivery.message, answer: answer, machine: machine)
-        reply(to: delivery, answer)
+        reply(to: delivery, answer.json)
     }
 
     /// A primary acknowledged a write: from now on its version must survive on the key's replicas.
-    private func noteAcknowledgement(of message: JSONValue, answer: JSONValue, machine: Int) {
-        let fields = message.objectValue
-        guard answer.objectValue?["status"] == "ok", let command = fields?["cmd"]?.stringValue,
-              command == "setr" || command == "delr", let key = fields?["key"]?.stringValue
+    private func noteAcknowledgement(of message: JSONValue, answer: ServerReply, machine: Int) {
+        guard answer == .ok || answer == .deduplicated, let fields = message.objectValue,
+              case .write(let key, let value, _, let writeID, _)? = try? ServerRequest(Request(fields: fields))
         else { return }
+        let command = value == nil ? "delr" : "setr"
         // The version the write took effect at: for a write with an ID, the one its key remembers (a retry answered
         // from memory acknowledges an earlier attempt, not whatever the key holds now).
         let store = servers[machine].node.core.store
-        let writeID = (try? Request(fields: fields!)).flatMap { try? WriteID(request: $0) }
         let version = writeID.flatMap { store.rememberedVersion(of: key, writeID: $0) } ?? store[key]?.version
         guard let version else {
             violation = "server \(servers[machine].node.serverID) acknowledged a write of \(key) it does not hold"
             return
         }
-        let how = answer.objectValue?["deduplicated"] == true ? " (a retry answered from its write ID)" : ""
+        let how = answer == .deduplicated ? " (a retry answered from its write ID)" : ""
         note("\(servers[machine].node.serverID) on machine \(machine) acknowledged \(command) of \(key) "
             + "\(writeID.map { "write \($0) " } ?? "")at version \(version)\(how)")
         monitor.acknowledged(version, of: key)

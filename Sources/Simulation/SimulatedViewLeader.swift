@@ -101,7 +101,7 @@ extension Simulation {
             case .announce(let epoch, let addresses):
                 for address in addresses {
                     guard let machine = SimulatedNetwork.machine(at: address) else { continue }
-                    call(from: .viewLeader, to: .server(machine), ["cmd": "view_change", "epoch": .integer(epoch)],
+                    call(from: .viewLeader, to: .server(machine), ServerRequest.viewChange(epoch: epoch).json,
                          purpose: .announce, timeoutMs: configuration.announceTimeoutMs, duplicable: true)
                 }
             case .log(let line):

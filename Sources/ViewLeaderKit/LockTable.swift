@@ -10,9 +10,6 @@ public struct LockTable: Sendable {
     public static let locksMax = 100_000
     /// Waiters one lock may queue; one more is refused.
     public static let waitersPerLockMax = 1_024
-    /// Bytes in a lock ID or requestor; longer ones are refused.
-    public static let nameBytesMax = 1_024
-
     /// A waiter silent for longer than this loses its place in the queue.
     public let waiterTimeoutMs: Int64
     /// Lock state by lock ID; a lock with no holder does not exist.

@@ -1,4 +1,5 @@
 import Placement
+import Wire
 
 /// A live server as the viewleader sees it.
 public struct Member: Equatable, Sendable {
@@ -43,8 +44,6 @@ public struct Membership: Sendable {
     /// Expired IDs remembered so they can be denied; beyond this the oldest are forgotten. Servers choose
     /// random 64-bit IDs per start, so a forgotten ID returning is not a practical concern.
     public static let expiredIDsRememberedMax = 100_000
-    /// Live servers at once; one more is refused with an error rather than admitted.
-    public static let membersMax = 1_000
 
     /// A member whose last heartbeat is older than this is expired.
     public let leaseMs: Int64
@@ -97,7 +96,7 @@ public struct Membership: Sendable {
         for member in recovery.heard.values where !expiredIDs.contains(member.id) {
             members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs)
         }
-        for (id, address) in recovery.latestReportedView?.members ?? [] where members.count < Self.membersMax {
+        for (id, address) in recovery.latestReportedView?.members ?? [] where members.count < ViewLeaderRequest.membersMax {
             guard members[id] == nil, !expiredIDs.contains(id), !members.values.contains(where: { $0.address == address })
             else { continue }
             members[id] = Member(id: id, address: address, lastHeartbeatMs: nowMs)
@@ -147,7 +146,7 @@ public struct Membership: Sendable {
         if let holder = members.values.first(where: { $0.address == address }) {
             return (.addressTaken(epoch: epoch, holder: holder.id), changes)
         }
-        guard members.count < Self.membersMax else { return (.addressTaken(epoch: epoch, holder: ""), changes) }
+        guard members.count < ViewLeaderRequest.membersMax else { return (.addressTaken(epoch: epoch, holder: ""), changes) }
         let member = Member(id: id, address: address, lastHeartbeatMs: nowMs)
         members[id] = member
         epoch += 1

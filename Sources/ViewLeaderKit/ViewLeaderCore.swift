@@ -17,7 +17,6 @@ public enum ViewLeaderEffect: Equatable, Sendable {
 /// Every entry point takes `nowMs` (monotonic milliseconds) and returns its reply and effects as data.
 public struct ViewLeaderCore: Sendable {
     /// The commands this process serves, for the error reply to an unknown one.
-    public static let commands = ["heartbeat", "query_servers", "lock_get", "lock_release"]
 
     public private(set) var membership: Membership
     public private(set) var locks: LockTable
@@ -90,12 +89,11 @@ public struct ViewLeaderCore: Sendable {
     private mutating func dispatch(_ request: Request, peerHost: String, nowMs: Int64)
         throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
-        switch request.command {
-        case "heartbeat": return try heartbeat(request, peerHost: peerHost, nowMs: nowMs)
-        case "query_servers": return (queryServers(nowMs: nowMs), [])
-        case "lock_get": return try lockGet(request, nowMs: nowMs)
-        case "lock_release": return try lockRelease(request)
-        default: throw .unknownCommand(request.command, known: Self.commands)
+        switch try ViewLeaderRequest(request) {
+        case .heartbeat(let beat): return heartbeat(beat, peerHost: peerHost, nowMs: nowMs)
+        case .queryServers: return (queryServers(nowMs: nowMs), [])
+        case .lockGet(let lockID, let requestor): return lockGet(lockID, by: requestor, nowMs: nowMs)
+        case .lockRelease(let lockID, let requestor): return lockRelease(lockID, by: requestor)
         }
     }
 
@@ -226,18 +224,15 @@ public struct ViewLeaderCore: Sendable {
             + "extended by as much")]
     }
 
-    private mutating func heartbeat(_ request: Request, peerHost: String, nowMs: Int64)
-        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    private mutating func heartbeat(_ heartbeat: ViewLeaderRequest.Heartbeat, peerHost: String, nowMs: Int64)
+        -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
-        let port = try request.integer("port", in: 1...65_535)
-        let id = try request.identifier("requestor")
-        guard !id.isEmpty, id.utf8.count <= LockTable.nameBytesMax else {
-            throw .outOfRange(field: "requestor", range: "1...\(LockTable.nameBytesMax) bytes")
-        }
-        let host = try request.optionalString("addr") ?? peerHost
+        let id = heartbeat.requestor
+        let host = heartbeat.host ?? peerHost
+        let port = heartbeat.port
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
-        let reportedEpoch = request.fields["epoch"] == nil ? -1 : try request.integer("epoch", in: -1...Int64.max)
+        let syncedEpoch = heartbeat.syncedEpoch
+        let reportedEpoch = heartbeat.epoch
         var heard = noteHeartbeatHeard(nowMs: nowMs)
         if membership.isExpired(id) && recovery != nil { return (Self.denial(of: id), heard) }
         if recovery == nil && reportedEpoch > membership.epoch && !membership.isExpired(id) {
@@ -250,7 +245,8 @@ public struct ViewLeaderCore: Sendable {
         }
         if var gathering = recovery {
             gathering.hear(id: id, address: address, reportedEpoch: reportedEpoch,
-                           reportedView: try Self.reportedView(request), nowMs: nowMs)
+                           reportedView: heartbeat.view.map { ($0.epoch, $0.members.map { ($0.id, $0.address) }) },
+                           nowMs: nowMs)
             recovery = gathering
             if !gathering.isRecovering
                 && (gathering.confirmationEnds(nowMs: nowMs) || gathering.epochHeard > membership.epoch) {
@@ -271,34 +267,10 @@ public struct ViewLeaderCore: Sendable {
             return (Self.denial(of: id), effects)
         case .addressTaken(let epoch, let holder):
             let reason = holder.isEmpty
-                ? "the view is full (limit \(Membership.membersMax) servers)"
+                ? "the view is full (limit \(ViewLeaderRequest.membersMax) servers)"
                 : "\(address) is held by live server \(holder) until its lease expires"
             return (.object(["status": "retry", "epoch": .integer(epoch), "error": .string(reason)]), effects)
         }
-    }
-
-    /// Longest `host:port` a member may have in a reported view.
-    static let addressBytesMax = 1_024
-
-    /// The `view` a heartbeat carries when a recovering viewleader asked for it: `{"epoch": E, "members":
-    /// [[id, address], ...]}`, at most `Membership.membersMax` members.
-    static func reportedView(_ request: Request) throws(RequestError)
-        -> (epoch: Int64, members: [(id: String, address: String)])?
-    {
-        guard let value = request.fields["view"] else { return nil }
-        let expected = "an object with an epoch and at most \(Membership.membersMax) members as [id, address]"
-        guard let fields = value.objectValue, let epoch = fields["epoch"]?.integerValue, epoch >= 0,
-              let list = fields["members"]?.arrayValue, list.count <= Membership.membersMax
-        else { throw .wrongType(field: "view", expected: expected) }
-        var members: [(id: String, address: String)] = []
-        for item in list {
-            guard let pair = item.arrayValue, pair.count == 2, let id = pair[0].stringValue,
-                  let address = pair[1].stringValue, !id.isEmpty, id.utf8.count <= LockTable.nameBytesMax,
-                  !address.isEmpty, address.utf8.count <= addressBytesMax
-            else { throw .wrongType(field: "view", expected: expected) }
-            members.append((id, address))
-        }
-        return (epoch, members)
     }
 
     /// The answer to a heartbeat while this viewleader renews no lease.
@@ -336,10 +308,9 @@ public struct ViewLeaderCore: Sendable {
         ])
     }
 
-    private mutating func lockGet(_ request: Request, nowMs: Int64)
-        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    private mutating func lockGet(_ lockID: String, by requestor: String, nowMs: Int64)
+        -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
-        let (lockID, requestor) = try lockFields(request)
         switch locks.acquire(lockID, by: requestor, nowMs: nowMs) {
         case .granted:
             return (Reply.status("granted"), [])
@@ -350,23 +321,13 @@ public struct ViewLeaderCore: Sendable {
         }
     }
 
-    private mutating func lockRelease(_ request: Request)
-        throws(RequestError) -> (reply: JSONValue, effects: [ViewLeaderEffect])
+    private mutating func lockRelease(_ lockID: String, by requestor: String)
+        -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
-        let (lockID, requestor) = try lockFields(request)
         switch locks.release(lockID, by: requestor) {
         case .released, .withdrawn: return (Reply.ok, [])
         case .unknown: return (Reply.status("unknown"), [])
         }
-    }
-
-    private func lockFields(_ request: Request) throws(RequestError) -> (lockID: String, requestor: String) {
-        let lockID = try request.identifier("lockid")
-        let requestor = try request.identifier("requestor")
-        for (name, value) in [("lockid", lockID), ("requestor", requestor)] where value.utf8.count > LockTable.nameBytesMax {
-            throw .outOfRange(field: name, range: "at most \(LockTable.nameBytesMax) bytes")
-        }
-        return (lockID, requestor)
     }
 
     private func announcement() -> ViewLeaderEffect {

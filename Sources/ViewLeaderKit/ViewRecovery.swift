@@ -1,3 +1,5 @@
+import Wire
+
 /// What a viewleader gathers while it cannot trust its own view: after starting from saved state, until the
 /// members it restored confirm it, and after learning that the cluster is ahead of it. Meanwhile it renews no
 /// lease: every heartbeat is answered `retry` and recorded.
@@ -91,7 +93,7 @@ public struct ViewRecovery: Sendable {
         if let other = heard.values.first(where: { $0.address == address && $0.id != id }) {
             heard[other.id] = nil
         }
-        guard heard[id] != nil || heard.count < Membership.membersMax else { return }
+        guard heard[id] != nil || heard.count < ViewLeaderRequest.membersMax else { return }
         heard[id] = Member(id: id, address: address, lastHeartbeatMs: nowMs)
     }
 

@@ -1,5 +1,6 @@
 import Seeded
 import Testing
+import Wire
 @testable import ViewLeaderKit
 
 /// Membership under an explicit clock: an hour of heartbeats runs in microseconds, with no sleeping.
@@ -138,12 +139,12 @@ struct SplitMix64: RandomNumberGenerator {
 struct MembershipLimitTests {
     @Test func viewBeyondItsMemberLimitRefusesTheNewcomer() {
         var membership = Membership(leaseMs: 1_000)
-        for index in 0..<Membership.membersMax {
+        for index in 0..<ViewLeaderRequest.membersMax {
             _ = membership.heartbeat(id: "s\(index)", address: "h:\(index)", nowMs: 0)
         }
         let (outcome, _) = membership.heartbeat(id: "extra", address: "h:extra", nowMs: 0)
-        #expect(outcome == .addressTaken(epoch: Int64(Membership.membersMax), holder: ""))
-        #expect(membership.members.count == Membership.membersMax)
+        #expect(outcome == .addressTaken(epoch: Int64(ViewLeaderRequest.membersMax), holder: ""))
+        #expect(membership.members.count == ViewLeaderRequest.membersMax)
     }
 
     @Test func oldestExpiredIDsAreForgottenPastTheLimit() {

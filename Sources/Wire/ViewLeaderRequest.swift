@@ -1,0 +1,138 @@
+/// Every request the viewleader serves, decoded and checked against its limits in one place; `json` is the
+/// form a server or client sends.
+public enum ViewLeaderRequest: Equatable, Sendable {
+    case heartbeat(Heartbeat)
+    case queryServers
+    /// Take lock `lockID` for `requestor`, or join its queue.
+    case lockGet(lockID: String, requestor: String)
+    /// Release lock `lockID`, or leave its queue.
+    case lockRelease(lockID: String, requestor: String)
+
+    /// The commands, for the error naming them when another arrives.
+    public static let commands = ["heartbeat", "query_servers", "lock_get", "lock_release"]
+    /// Longest server ID, lock name or lock requestor, in UTF-8 bytes.
+    public static let nameBytesMax = 1_024
+    /// Longest `host:port` of a member in a reported view.
+    public static let addressBytesMax = 1_024
+    /// Most members a view may have (and a reported view may list).
+    public static let membersMax = 1_000
+
+    /// A server's heartbeat.
+    public struct Heartbeat: Equatable, Sendable {
+        /// The port the server listens on.
+        public var port: Int
+        /// Its ID (a string; the classic server sends a number, read as its stable text).
+        public var requestor: String
+        /// The host it asks to be reached at (`addr`); nil: the address the viewleader sees.
+        public var host: String?
+        /// The epoch it has fully synced to; -1: none.
+        public var syncedEpoch: Int64
+        /// The highest epoch it knows of; -1: none.
+        public var epoch: Int64
+        /// The view it serves, sent when a recovering viewleader asked for it.
+        public var view: ReportedView?
+
+        public init(port: Int, requestor: String, host: String? = nil, syncedEpoch: Int64 = -1, epoch: Int64 = -1,
+                    view: ReportedView? = nil) {
+            self.port = port
+            self.requestor = requestor
+            self.host = host
+            self.syncedEpoch = syncedEpoch
+            self.epoch = epoch
+            self.view = view
+        }
+    }
+
+    /// A view as a server reports it: its epoch and its members' IDs and addresses.
+    public struct ReportedView: Equatable, Sendable {
+        public var epoch: Int64
+        public var members: [Member]
+
+        public struct Member: Equatable, Sendable {
+            public var id: String
+            public var address: String
+
+            public init(id: String, address: String) {
+                self.id = id
+                self.address = address
+            }
+        }
+
+        public init(epoch: Int64, members: [Member]) {
+            self.epoch = epoch
+            self.members = members
+        }
+    }
+
+    /// Decodes a request, throwing the error the peer is sent for the first field that is missing, of the wrong
+    /// type or out of range.
+    public init(_ request: Request) throws(RequestError) {
+        switch request.command {
+        case "heartbeat":
+            let port = Int(try request.integer("port", in: 1...65_535))
+            let id = try request.identifier("requestor")
+            guard !id.isEmpty, id.utf8.count <= Self.nameBytesMax else {
+                throw .outOfRange(field: "requestor", range: "1...\(Self.nameBytesMax) bytes")
+            }
+            let host = try request.optionalString("addr")
+            // Lenient, as the classic viewleader: a synced epoch that is not an integer counts as none.
+            let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
+            let epoch = request.fields["epoch"] == nil ? -1 : try request.integer("epoch", in: -1...Int64.max)
+            self = .heartbeat(Heartbeat(port: port, requestor: id, host: host, syncedEpoch: syncedEpoch, epoch: epoch,
+                                        view: try Self.reportedView(request)))
+        case "query_servers":
+            self = .queryServers
+        case "lock_get", "lock_release":
+            let lockID = try request.identifier("lockid")
+            let requestor = try request.identifier("requestor")
+            for (name, value) in [("lockid", lockID), ("requestor", requestor)] where value.utf8.count > Self.nameBytesMax {
+                throw .outOfRange(field: name, range: "at most \(Self.nameBytesMax) bytes")
+            }
+            self = request.command == "lock_get" ? .lockGet(lockID: lockID, requestor: requestor)
+                : .lockRelease(lockID: lockID, requestor: requestor)
+        default:
+            throw .unknownCommand(request.command, known: Self.commands)
+        }
+    }
+
+    /// `view`: `{"epoch": E, "members": [[id, address], ...]}`, at most `membersMax` members.
+    private static func reportedView(_ request: Request) throws(RequestError) -> ReportedView? {
+        guard let value = request.fields["view"] else { return nil }
+        let expected = "an object with an epoch and at most \(membersMax) members as [id, address]"
+        guard let fields = value.objectValue, let epoch = fields["epoch"]?.integerValue, epoch >= 0,
+              let list = fields["members"]?.arrayValue, list.count <= membersMax
+        else { throw .wrongType(field: "view", expected: expected) }
+        var members: [ReportedView.Member] = []
+        for item in list {
+            guard let pair = item.arrayValue, pair.count == 2, let id = pair[0].stringValue,
+                  let address = pair[1].stringValue, !id.isEmpty, id.utf8.count <= nameBytesMax,
+                  !address.isEmpty, address.utf8.count <= addressBytesMax
+            else { throw .wrongType(field: "view", expected: expected) }
+            members.append(ReportedView.Member(id: id, address: address))
+        }
+        return ReportedView(epoch: epoch, members: members)
+    }
+
+    /// The request as sent.
+    public var json: JSONValue {
+        switch self {
+        case .heartbeat(let heartbeat):
+            var fields: JSONObject = ["cmd": "heartbeat", "port": .integer(Int64(heartbeat.port)),
+                                      "requestor": .string(heartbeat.requestor)]
+            if let host = heartbeat.host { fields["addr"] = .string(host) }
+            if heartbeat.syncedEpoch >= 0 { fields["synced_epoch"] = .integer(heartbeat.syncedEpoch) }
+            if heartbeat.epoch >= 0 { fields["epoch"] = .integer(heartbeat.epoch) }
+            if let view = heartbeat.view {
+                fields["view"] = ["epoch": .integer(view.epoch),
+                                  "members": .array(view.members.map { [.string($0.id), .string($0.address)] })]
+            }
+            return .object(fields)
+        case .queryServers:
+            return ["cmd": "query_servers"]
+        case .lockGet(let lockID, let requestor):
+            return ["cmd": "lock_get", "lockid": .string(lockID), "requestor": .string(requestor)]
+        case .lockRelease(let lockID, let requestor):
+            return ["cmd": "lock_release", "lockid": .string(lockID), "requestor": .string(requestor)]
+        }
+    }
+}

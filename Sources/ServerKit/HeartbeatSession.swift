@@ -46,7 +46,8 @@ public struct HeartbeatSession: Sendable {
     /// When the viewleader asked for it, the heartbeat also carries `view`, the view this server serves.
     public func request(syncedEpoch: Int64, knownEpoch: Int64, view: ViewDescription?) -> JSONValue {
         let reported = viewRequested ? view.map { view in
-            ViewLeaderRequest.ReportedView(epoch: view.epoch, members: view.servers.map { .init(id: $0.id, address: $0.address) })
+            ViewLeaderRequest.ReportedView(epoch: view.epoch,
+                                           members: view.servers.map { .init(id: $0.id, address: $0.address) })
         } : nil
         return ViewLeaderRequest.heartbeat(.init(port: port, requestor: serverID, host: advertisedHost,
                                                  syncedEpoch: max(-1, syncedEpoch), epoch: max(-1, epoch, knownEpoch),

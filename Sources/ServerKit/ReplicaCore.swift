@@ -10,8 +10,8 @@ public enum ReplicaEffect: Equatable, Sendable {
     case sync(epoch: Int64, ranges: [PositionRange], peers: [String])
 }
 
-/// A write the primary has stamped and must send to the key's backups; call `writeAcknowledged(id)` once all
-/// have accepted it, or `writeAbandoned(id)` if any refuses.
+/// A write the primary has stamped and sent to the key's backups: the one record of its life, from `write` until
+/// every backup has answered (`backupAnswered`), when it is committed and answered, or abandoned.
 public struct PendingWrite: Equatable, Sendable {
     public let id: PendingWriteID
     public let key: String
@@ -20,6 +20,20 @@ public struct PendingWrite: Equatable, Sendable {
     public let writeID: WriteID?
     public let epoch: Int64
     public let backups: [String]
+    /// The request to answer once every backup has.
+    public let token: RequestToken
+    /// Backups yet to answer.
+    public internal(set) var answersDue: Int
+    /// A backup refused or did not answer, or the view changed: the write will not be committed.
+    public internal(set) var failed = false
+}
+
+/// How a replicated write ended, once every backup has answered.
+public enum WriteOutcome: Equatable, Sendable {
+    /// Every backup accepted it in the view it was stamped in: it is applied here too; answer `ok`.
+    case committed(RequestToken)
+    /// It will not be committed; a backup may hold it, so the answer says it may have been applied.
+    case abandoned(RequestToken)
 }
 
 /// Identifies one write a primary is waiting to commit (chosen by the primary; not the client's `WriteID`).
@@ -81,8 +95,9 @@ public struct ReplicaCore: Sendable {
     private var pendingLease: (epoch: Int64, expiresMs: Int64)?
     private var counter: Int64 = 0
     private var nextPendingWriteID: UInt64 = 1
-    /// Writes sent to backups and not yet acknowledged.
-    private var pendingWrites: [PendingWriteID: PendingWrite] = [:]
+    /// Writes sent to backups and not yet answered by all of them. A view change marks them failed; they stay
+    /// until their last backup answers (or its call fails), so each is answered exactly once.
+    public private(set) var pendingWrites: [PendingWriteID: PendingWrite] = [:]
     /// The pending writes that carry a client's write ID, by that ID.
     private var pendingByWriteID: [WriteID: PendingWriteID] = [:]
 
@@ -130,7 +145,7 @@ public struct ReplicaCore: Sendable {
             pendingLease = nil
         }
         syncComplete = false
-        pendingWrites.removeAll()
+        for id in pendingWrites.keys { pendingWrites[id]!.failed = true }
         pendingByWriteID.removeAll()
         counter = 0
         let peers = newView.memberIDs.filter { $0 != serverID }
@@ -233,7 +248,7 @@ public struct ReplicaCore: Sendable {
     /// its sync pulled every replica's write IDs for the key. `resent` says the client sent this ID before and
     /// an attempt may have taken effect.
     public mutating func write(_ key: String, value: String?, writeID: WriteID? = nil, resent: Bool = false,
-                               epoch: Int64, nowMs: Int64) -> WriteDecision {
+                               epoch: Int64, nowMs: Int64, answering token: RequestToken) -> WriteDecision {
         let position = view.ring.position(ofKey: key)
         if let refusal = refusalToServe(position, epoch: epoch, nowMs: nowMs) {
             return .refuse(refusal, effects: observe(epoch: epoch))
@@ -256,25 +271,31 @@ public struct ReplicaCore: Sendable {
         }
         let id = PendingWriteID(raw: nextPendingWriteID)
         nextPendingWriteID += 1
-        let write = PendingWrite(id: id, key: key, entry: entry, writeID: writeID, epoch: view.epoch, backups: backups)
+        let write = PendingWrite(id: id, key: key, entry: entry, writeID: writeID, epoch: view.epoch, backups: backups,
+                                 token: token, answersDue: backups.count)
         pendingWrites[id] = write
         if let writeID { pendingByWriteID[writeID] = id }
         return .replicate(write)
     }
 
-    /// Every backup accepted write `id`: commit it. Returns false when the write was abandoned by a view change.
-    public mutating func writeAcknowledged(_ id: PendingWriteID, nowMs: Int64) -> Bool {
-        guard let write = pendingWrites.removeValue(forKey: id) else { return false }
-        if let writeID = write.writeID { pendingByWriteID[writeID] = nil }
+    /// A backup of write `id` accepted it, or refused or failed to answer. Once the last has answered, the write
+    /// is committed if all accepted in its view, and abandoned otherwise; nil while answers are still due (or for
+    /// a write this core does not know).
+    public mutating func backupAnswered(_ id: PendingWriteID, accepted: Bool, nowMs: Int64) -> WriteOutcome? {
+        guard var write = pendingWrites[id] else { return nil }
+        write.answersDue -= 1
+        write.failed = write.failed || !accepted
+        guard write.answersDue <= 0 else {
+            pendingWrites[id] = write
+            return nil
+        }
+        pendingWrites[id] = nil
+        // A view change forgot the ID's pending attempt; a retry since may be pending under it now.
+        if let writeID = write.writeID, pendingByWriteID[writeID] == id { pendingByWriteID[writeID] = nil }
+        guard !write.failed else { return .abandoned(write.token) }
         store.apply(write.entry, to: write.key, at: view.ring.position(ofKey: write.key), writeID: write.writeID,
                     nowMs: nowMs)
-        return true
-    }
-
-    /// A backup refused or failed: forget the write; the client retries it.
-    public mutating func writeAbandoned(_ id: PendingWriteID) {
-        guard let write = pendingWrites.removeValue(forKey: id) else { return }
-        if let writeID = write.writeID { pendingByWriteID[writeID] = nil }
+        return .committed(write.token)
     }
 
     // MARK: Peer requests

@@ -45,7 +45,7 @@ public enum ReplicaAction: Equatable, Sendable {
 /// The replicated side of a server as one state machine: requests, peer answers, views and alarms in; replies,
 /// peer messages and alarms out.
 ///
-/// Pure: it owns a `ReplicaCore` and the bookkeeping around it (writes waiting for backups, the sync in
+/// Pure: it owns a `ReplicaCore` (which keeps each write's one record) and the bookkeeping around it (the sync in
 /// progress, the view fetch), reads no clock and does no I/O. `ReplicaDriver` runs it, in the real server over
 /// sockets and the loop's timers and in the simulator over a seeded network and clock.
 public struct ReplicaNode: Sendable {
@@ -60,7 +60,6 @@ public struct ReplicaNode: Sendable {
 
     public private(set) var core: ReplicaCore
     private var sync: SyncRun?
-    private var waitingWrites: [PendingWriteID: WaitingWrite] = [:]
     private var calls: [CallID: PendingCall] = [:]
     private var nextCallID: UInt64 = 1
     private var fetchingView = false
@@ -81,13 +80,6 @@ public struct ReplicaNode: Sendable {
         /// Peers yet to answer, in the order they are asked; the first is being pulled from.
         var remaining: [String]
         var entriesPulled = 0
-    }
-
-    /// A write sent to backups: how many answers are still due, whether any refused, and whom to answer.
-    struct WaitingWrite {
-        var answersDue: Int
-        var failed: Bool
-        let token: RequestToken
     }
 
     /// What an outstanding call was for.
@@ -123,8 +115,8 @@ public struct ReplicaNode: Sendable {
     /// may still arrive, and one taken for a new call would complete a pull that never happened.
     public mutating func restart(as freshID: String) -> [ReplicaAction] {
         // In write order, so the answers do not depend on dictionary order (the simulator replays by seed).
-        var actions = waitingWrites.sorted { $0.key.raw < $1.key.raw }.map {
-            ReplicaAction.reply($0.value.token, ReplicationMessages.retry(.noView, epoch: -1, maybeApplied: true))
+        var actions = core.pendingWrites.values.sorted { $0.id.raw < $1.id.raw }.map {
+            ReplicaAction.reply($0.token, ReplicationMessages.retry(.noView, epoch: -1, maybeApplied: true))
         }
         actions += [.publishSyncedEpoch(-1), .publishView(nil)]
         let callIDsUsed = nextCallID
@@ -173,7 +165,8 @@ public struct ReplicaNode: Sendable {
     private mutating func write(_ key: String, value: String?, epoch: Int64, writeID: WriteID?, resent: Bool,
                                 _ token: RequestToken, nowMs: Int64) -> [ReplicaAction]
     {
-        switch core.write(key, value: value, writeID: writeID, resent: resent, epoch: epoch, nowMs: nowMs) {
+        switch core.write(key, value: value, writeID: writeID, resent: resent, epoch: epoch, nowMs: nowMs,
+                          answering: token) {
         case .committedAlone:
             return [.reply(token, .ok)]
         case .alreadyApplied:
@@ -187,7 +180,6 @@ public struct ReplicaNode: Sendable {
             let reply = ReplicationMessages.retry(refusal, epoch: core.view.epoch, maybeApplied: refusal == .writeInFlight)
             return [.reply(token, reply)] + carryOut(effects)
         case .replicate(let write):
-            waitingWrites[write.id] = WaitingWrite(answersDue: write.backups.count, failed: false, token: token)
             let message = ServerRequest.replicate(key: write.key, entry: write.entry, writeID: write.writeID,
                                                   epoch: write.epoch)
             var actions: [ReplicaAction] = []
@@ -285,20 +277,14 @@ public struct ReplicaNode: Sendable {
         -> [ReplicaAction]
     {
         var actions = epoch.map { observe(mentioned: $0) } ?? []
-        guard var waiting = waitingWrites[id] else { return actions }
-        waiting.answersDue -= 1
-        waiting.failed = waiting.failed || !accepted
-        guard waiting.answersDue == 0 else {
-            waitingWrites[id] = waiting
-            return actions
-        }
-        waitingWrites[id] = nil
-        if !waiting.failed && core.writeAcknowledged(id, nowMs: nowMs) {
-            actions.insert(.reply(waiting.token, .ok), at: 0)
-        } else {
-            core.writeAbandoned(id)
+        switch core.backupAnswered(id, accepted: accepted, nowMs: nowMs) {
+        case nil:
+            break
+        case .committed(let token):
+            actions.insert(.reply(token, .ok), at: 0)
+        case .abandoned(let token):
             let retry = ReplicationMessages.retry(.rangeInMotion, epoch: core.view.epoch, maybeApplied: true)
-            actions.insert(.reply(waiting.token, retry), at: 0)
+            actions.insert(.reply(token, retry), at: 0)
         }
         return actions
     }

@@ -97,7 +97,8 @@ public final class FrameServer: @unchecked Sendable {
 
     /// Runs `action` once on the loop thread after `delayMs`; call before `run` or from the loop thread.
     public func after(ms delayMs: Int, _ action: @escaping () -> Void) {
-        timers.append(LoopTimer(intervalMs: nil, dueMs: MonotonicClock.nowMs() + Int64(max(0, delayMs)), action: action))
+        let dueMs = MonotonicClock.nowMs() + Int64(max(0, delayMs))
+        timers.append(LoopTimer(intervalMs: nil, dueMs: dueMs, action: action))
     }
 
     /// Runs `task` on the loop thread soon; safe from any thread.
@@ -274,7 +275,8 @@ public final class FrameServer: @unchecked Sendable {
     /// Writes queued replies, then closes or adjusts epoll interest as the connection's state requires.
     private func flush(_ connection: ServerConnection) {
         guard connections[connection.fd] === connection else { return }
-        if case .failed = connection.output.send(to: connection.fd, capacityKeptMax: ServerConnection.outputCapacityKeptMax) {
+        let sent = connection.output.send(to: connection.fd, capacityKeptMax: ServerConnection.outputCapacityKeptMax)
+        if case .failed = sent {
             closeConnection(connection.fd)
             return
         }

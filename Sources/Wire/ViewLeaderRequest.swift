@@ -85,7 +85,8 @@ public enum ViewLeaderRequest: Equatable, Sendable {
         case "lock_get", "lock_release":
             let lockID = try request.identifier("lockid")
             let requestor = try request.identifier("requestor")
-            for (name, value) in [("lockid", lockID), ("requestor", requestor)] where value.utf8.count > Self.nameBytesMax {
+            for (name, value) in [("lockid", lockID), ("requestor", requestor)]
+            where value.utf8.count > Self.nameBytesMax {
                 throw .outOfRange(field: name, range: "at most \(Self.nameBytesMax) bytes")
             }
             self = request.command == "lock_get" ? .lockGet(lockID: lockID, requestor: requestor)

@@ -60,7 +60,7 @@ struct ReplicaCoreTests {
         let view = Self.view(1, ["a", "b", "c", "d"])
         var core = Self.ready("a", in: view)
         let key = Self.key(primaryIn: view, "a")
-        let decision = core.write(key, value: "v1", epoch: 1, nowMs: 0)
+        let decision = core.write(key, value: "v1", epoch: 1, nowMs: 0, answering: RequestToken(1))
         guard case .replicate(let write) = decision else {
             Issue.record("expected replication, got \(decision)")
             return
@@ -68,19 +68,19 @@ struct ReplicaCoreTests {
         #expect(write.backups == Array(view.ring.replicaSet(forKey: key).dropFirst()))
         #expect(write.epoch == 1 && write.entry.version == Version(epoch: 1, counter: 1))
         #expect(core.read(key, epoch: 1, nowMs: 0) == .value(nil), "not acknowledged yet")
-        let committed = core.writeAcknowledged(write.id, nowMs: 0)
+        let committed = core.allBackupsAccepted(write, nowMs: 0)
         #expect(committed)
         #expect(core.read(key, epoch: 1, nowMs: 0) == .value(write.entry))
     }
 
     @Test func versionsRiseWithEveryWriteAndWithTheEpoch() throws {
         var core = Self.ready("a", in: Self.view(1, ["a"]))
-        _ = core.write("k", value: "1", epoch: 1, nowMs: 0)
-        _ = core.write("k", value: "2", epoch: 1, nowMs: 0)
+        _ = core.write("k", value: "1", epoch: 1, nowMs: 0, answering: RequestToken(1))
+        _ = core.write("k", value: "2", epoch: 1, nowMs: 0, answering: RequestToken(1))
         #expect(core.store["k"]?.version == Version(epoch: 1, counter: 2))
         _ = core.adopt(Self.view(2, ["a"]))
         core.syncCompleted(epoch: 2)
-        _ = core.write("k", value: "3", epoch: 2, nowMs: 0)
+        _ = core.write("k", value: "3", epoch: 2, nowMs: 0, answering: RequestToken(1))
         #expect(core.store["k"]?.version == Version(epoch: 2, counter: 1))
         #expect(core.store["k"]?.value == "3")
     }
@@ -88,13 +88,14 @@ struct ReplicaCoreTests {
     @Test func viewChangeAbandonsWritesStillWaitingForBackups() throws {
         let view = Self.view(1, ["a", "b", "c"])
         var core = Self.ready("a", in: view)
-        guard case .replicate(let write) = core.write(Self.key(primaryIn: view, "a"), value: "v", epoch: 1, nowMs: 0)
+        guard case .replicate(let write) = core.write(Self.key(primaryIn: view, "a"), value: "v", epoch: 1, nowMs: 0,
+                                                      answering: RequestToken(1))
         else {
             Issue.record("expected replication")
             return
         }
         _ = core.adopt(Self.view(2, ["a", "b", "c", "d"]))
-        let committed = core.writeAcknowledged(write.id, nowMs: 0)
+        let committed = core.allBackupsAccepted(write, nowMs: 0)
         #expect(!committed, "a write from an older epoch never commits")
     }
 
@@ -148,7 +149,7 @@ struct ReplicaCoreTests {
         let unchanged = try #require(unchangedKeys.first, "some key must keep its replica set when f joins")
         let server = after.ring.primary(forKey: unchanged)!
         var core = Self.ready(server, in: before)
-        _ = core.write(unchanged, value: "v", epoch: 1, nowMs: 0)
+        _ = core.write(unchanged, value: "v", epoch: 1, nowMs: 0, answering: RequestToken(1))
         _ = core.adopt(after)
         #expect(core.read(unchanged, epoch: 2, nowMs: 0) != .refuse(.rangeInMotion, effects: []),
                 "served at once, before this epoch's sync completes")
@@ -177,14 +178,15 @@ struct ReplicaCoreTests {
         })
         let ids = ["a", "b", "c"]
         var cores = ids.map { Self.ready($0, in: three) }
-        guard case .replicate(let write) = cores[0].write(key, value: "abandoned", epoch: 1, nowMs: 0) else {
+        guard case .replicate(let write) = cores[0].write(key, value: "abandoned", epoch: 1, nowMs: 0,
+                                                          answering: RequestToken(1)) else {
             Issue.record("a is the primary and must replicate")
             return
         }
         let taker = try #require(write.backups.first)
         #expect(cores[ids.firstIndex(of: taker)!].applyReplicated(key, entry: write.entry, epoch: 1) == nil,
                 "one backup took it; the other never heard")
-        cores[0].writeAbandoned(write.id)
+        cores[0].oneBackupRefused(write)
         cores.append(ReplicaCore(serverID: "d"))
         let syncs = cores.indices.map { cores[$0].adopt(four) }
         for index in cores.indices {
@@ -228,8 +230,8 @@ struct ReplicaCoreTests {
 
     @Test func pullReturnsEntriesInTheRangesIncludingTombstones() throws {
         var core = Self.ready("a", in: Self.view(1, ["a"]))
-        _ = core.write("x", value: "1", epoch: 1, nowMs: 0)
-        _ = core.write("y", value: nil, epoch: 1, nowMs: 0)
+        _ = core.write("x", value: "1", epoch: 1, nowMs: 0, answering: RequestToken(1))
+        _ = core.write("y", value: nil, epoch: 1, nowMs: 0, answering: RequestToken(1))
         let positionX = HashRing.position(of: "x")
         let got = try core.entries(in: [PositionRange(positionX, positionX)], epoch: 1).get()
         #expect(got.entries.map(\.key) == ["x"] && !got.more)
@@ -242,7 +244,8 @@ struct ReplicaCoreTests {
 
     @Test func garbageIsCollectedOnlyWhenEveryoneHasSynced() {
         var core = Self.ready("a", in: Self.view(1, ["a"]))
-        for index in 0..<100 { _ = core.write("key-\(index)", value: "v", epoch: 1, nowMs: 0) }
+        for index in 0..<100 { _ = core.write("key-\(index)", value: "v", epoch: 1, nowMs: 0,
+                                              answering: RequestToken(1)) }
         let grown = Self.view(2, ["a", "b", "c", "d", "e"])
         _ = core.adopt(grown)
         core.syncCompleted(epoch: 2)
@@ -307,7 +310,7 @@ struct ReplicaCoreTests {
         #expect(core.store.count == ownedInTwo.count)
         core.renewLease(sentMs: 0, leaseMs: 10_000, marginMs: 0, epoch: 2)
         let late = try #require(keys.first { two.ring.primary(forKey: $0) == id })
-        _ = core.write(late, value: "late", epoch: 2, nowMs: 0)
+        _ = core.write(late, value: "late", epoch: 2, nowMs: 0, answering: RequestToken(1))
         core.noteEveryoneSynced(2)
         #expect(core.store.count == ownedInTwo.count, "a second report of the same epoch changes nothing")
         _ = core.adopt(three)
@@ -332,4 +335,18 @@ struct Failure: Error, CustomStringConvertible {
     let description: String
 
     init(_ description: String) { self.description = description }
+}
+
+extension ReplicaCore {
+    /// Every backup of `write` accepts it; true when that committed it.
+    mutating func allBackupsAccepted(_ write: PendingWrite, nowMs: Int64) -> Bool {
+        var outcome: WriteOutcome?
+        for _ in write.backups { outcome = backupAnswered(write.id, accepted: true, nowMs: nowMs) }
+        return outcome == .committed(write.token)
+    }
+
+    /// The first backup of `write` refuses it and the others accept.
+    mutating func oneBackupRefused(_ write: PendingWrite) {
+        for index in write.backups.indices { _ = backupAnswered(write.id, accepted: index != 0, nowMs: 0) }
+    }
 }

@@ -52,7 +52,8 @@ final class RecordingHost: ReplicaHost {
 struct ReplicaDriverTests {
     func makeDriver() -> (ReplicaDriver<RecordingHost>, RecordingHost) {
         let host = RecordingHost()
-        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil, heartbeatIntervalMs: 200)
+        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+                                   heartbeatIntervalMs: 200)
         return (driver, host)
     }
 

@@ -105,22 +105,30 @@ public final class ViewLeaderClient {
         // Asking again is how a waiter keeps its place, so a repeated ask is harmless.
         let reply = try endpoint.call(ViewLeaderRequest.lockGet(lockID: lockID, requestor: requestor).json,
                                       idempotent: true)
-        try throwIfError(reply)
-        switch reply.objectValue?["status"]?.stringValue {
-        case "granted": return .granted
-        case "retry": return .waiting(position: reply.objectValue?["position"]?.integerValue.map { Int($0) })
-        default: throw .malformedReply("lock_get reply: \(reply)")
+        switch try Self.lockReply(reply) {
+        case .granted: return .granted
+        case .queued(let position): return .waiting(position: position)
+        case .refused(let reason): throw .errorReply(reason)
+        case .released, .unknown: throw .malformedReply("lock_get reply: \(reply)")
         }
     }
 
     /// True when the lock was released or the requestor left its queue; false when it had neither.
     public func lockRelease(_ lockID: String, requestor: String) throws(ClientError) -> Bool {
         let reply = try endpoint.call(ViewLeaderRequest.lockRelease(lockID: lockID, requestor: requestor).json)
-        try throwIfError(reply)
-        switch reply.objectValue?["status"]?.stringValue {
-        case "ok": return true
-        case "unknown": return false
-        default: throw .malformedReply("lock_release reply: \(reply)")
+        switch try Self.lockReply(reply) {
+        case .released: return true
+        case .unknown: return false
+        case .refused(let reason): throw .errorReply(reason)
+        case .granted, .queued: throw .malformedReply("lock_release reply: \(reply)")
+        }
+    }
+
+    private static func lockReply(_ reply: JSONValue) throws(ClientError) -> LockReply {
+        do throws(MalformedReply) {
+            return try LockReply(reply)
+        } catch {
+            throw .malformedReply(error.description)
         }
     }
 }

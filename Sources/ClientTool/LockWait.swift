@@ -19,7 +19,7 @@ struct LockWait {
         defer { watcher.cancel() }
         let endpoint = invocation.viewLeaderEndpoint()
         let request = ViewLeaderRequest.lockGet(lockID: lockID, requestor: requestor).json
-        var lastPosition: Int64?
+        var lastPosition: Int?
         var asked = false
         while true {
             let reply: JSONValue
@@ -29,14 +29,13 @@ struct LockWait {
                 return invocation.report(error)
             }
             asked = true
-            let fields = reply.objectValue ?? JSONObject()
-            guard fields["status"]?.stringValue == "retry" else {
+            guard case .queued(let position)? = try? LockReply(reply) else {
                 return invocation.show(reply) { _ in "granted lock \"\(lockID)\" to \(requestor)" }
             }
             if invocation.json {
                 printLine(reply.description)
-            } else if fields["position"]?.integerValue != lastPosition || lastPosition == nil {
-                lastPosition = fields["position"]?.integerValue
+            } else if position != lastPosition || lastPosition == nil {
+                lastPosition = position
                 let place = lastPosition.map { " (position \($0) in the queue)" } ?? ""
                 printLine("waiting for lock \"\(lockID)\"\(place); asking again every "
                     + "\(Double(invocation.retryIntervalMs) / 1000) s; Ctrl-C to give up")

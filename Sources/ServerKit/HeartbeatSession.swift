@@ -55,29 +55,29 @@ public struct HeartbeatSession: Sendable {
     }
 
     public mutating func receive(_ reply: JSONValue) -> Outcome {
-        guard case .object(let fields) = reply, let status = fields["status"]?.stringValue else {
-            return .malformed("heartbeat reply has no status: \(reply)")
+        let decoded: HeartbeatReply
+        do throws(MalformedReply) {
+            decoded = try HeartbeatReply(reply)
+        } catch {
+            return .malformed(error.description)
         }
-        switch status {
-        case "ok":
-            guard let newEpoch = fields["epoch"]?.integerValue else { return .malformed("heartbeat reply has no epoch") }
+        switch decoded {
+        case .accepted(let newEpoch, let grantedLeaseMs, let everyoneSynced):
             let joined = !isMember
             let changed = newEpoch != epoch
             isMember = true
             viewRequested = false
             epoch = max(epoch, newEpoch)
-            leaseMs = fields["lease_ms"]?.integerValue ?? leaseMs
-            allSyncedEpoch = fields["all_synced_epoch"]?.integerValue ?? -1
+            leaseMs = grantedLeaseMs ?? leaseMs
+            allSyncedEpoch = everyoneSynced
             return .accepted(epoch: epoch, joined: joined, epochChanged: changed)
-        case "deny":
+        case .denied(let reason):
             isMember = false
-            return .denied(reason: fields["error"]?.stringValue ?? "lease expired")
-        case "retry":
-            if let newEpoch = fields["epoch"]?.integerValue { epoch = max(epoch, newEpoch) }
-            viewRequested = fields["report_view"] == true
-            return .retry(reason: fields["error"]?.stringValue ?? "address held by another server")
-        default:
-            return .malformed("heartbeat reply has unknown status \"\(status)\"")
+            return .denied(reason: reason)
+        case .retry(let reason, let newEpoch, let reportView):
+            if let newEpoch { epoch = max(epoch, newEpoch) }
+            viewRequested = reportView == true
+            return .retry(reason: reason)
         }
     }
 

@@ -260,16 +260,15 @@ public struct ViewLeaderCore: Sendable {
         case .accepted(let epoch):
             lastLeaseGrantMs = nowMs
             let withheld = nowMs - startedMs < membership.leaseMs
-            return (.object(["status": "ok", "epoch": .integer(epoch), "lease_ms": .integer(membership.leaseMs),
-                             "all_synced_epoch": .integer(withheld ? -1 : membership.everyoneSyncedTo)]),
-                    effects)
+            return (HeartbeatReply.accepted(epoch: epoch, leaseMs: membership.leaseMs,
+                                            allSyncedEpoch: withheld ? -1 : membership.everyoneSyncedTo).json, effects)
         case .denied:
             return (Self.denial(of: id), effects)
         case .addressTaken(let epoch, let holder):
             let reason = holder.isEmpty
                 ? "the view is full (limit \(ViewLeaderRequest.membersMax) servers)"
                 : "\(address) is held by live server \(holder) until its lease expires"
-            return (.object(["status": "retry", "epoch": .integer(epoch), "error": .string(reason)]), effects)
+            return (HeartbeatReply.retry(reason: reason, epoch: epoch, reportView: nil).json, effects)
         }
     }
 
@@ -285,11 +284,11 @@ public struct ViewLeaderCore: Sendable {
                 + "state; it forms one in \(max(0, formsAtMs - nowMs)) ms"
         }
         // While recovering, the view each server serves tells who holds the data; servers send it when asked.
-        return .object(["status": "retry", "error": .string(reason), "report_view": .bool(gathering.isRecovering)])
+        return HeartbeatReply.retry(reason: reason, epoch: nil, reportView: gathering.isRecovering).json
     }
 
     private static func denial(of id: String) -> JSONValue {
-        .object(["status": "deny", "error": .string("lease of server \(id) expired; register again under a new ID")])
+        HeartbeatReply.denied(reason: "lease of server \(id) expired; register again under a new ID").json
     }
 
     private func queryServers(nowMs: Int64) -> JSONValue {
@@ -311,23 +310,22 @@ public struct ViewLeaderCore: Sendable {
     private mutating func lockGet(_ lockID: String, by requestor: String, nowMs: Int64)
         -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
-        switch locks.acquire(lockID, by: requestor, nowMs: nowMs) {
-        case .granted:
-            return (Reply.status("granted"), [])
-        case .queued(let position):
-            return (.object(["status": "retry", "position": .integer(Int64(position))]), [])
-        case .refused(let reason):
-            return (Reply.error(reason), [])
+        let reply: LockReply = switch locks.acquire(lockID, by: requestor, nowMs: nowMs) {
+        case .granted: .granted
+        case .queued(let position): .queued(position: position)
+        case .refused(let reason): .refused(reason)
         }
+        return (reply.json, [])
     }
 
     private mutating func lockRelease(_ lockID: String, by requestor: String)
         -> (reply: JSONValue, effects: [ViewLeaderEffect])
     {
-        switch locks.release(lockID, by: requestor) {
-        case .released, .withdrawn: return (Reply.ok, [])
-        case .unknown: return (Reply.status("unknown"), [])
+        let reply: LockReply = switch locks.release(lockID, by: requestor) {
+        case .released, .withdrawn: .released
+        case .unknown: .unknown
         }
+        return (reply.json, [])
     }
 
     private func announcement() -> ViewLeaderEffect {

@@ -18,7 +18,9 @@ public enum HeartbeatReply: Equatable, Sendable {
         }
         switch status {
         case "ok":
-            guard let epoch = fields["epoch"]?.integerValue else { throw MalformedReply("heartbeat reply has no epoch") }
+            guard let epoch = fields["epoch"]?.integerValue else {
+                throw MalformedReply("heartbeat reply has no epoch")
+            }
             self = .accepted(epoch: epoch, leaseMs: fields["lease_ms"]?.integerValue,
                              allSyncedEpoch: fields["all_synced_epoch"]?.integerValue ?? -1)
         case "deny":

@@ -17,7 +17,8 @@ struct ViewLeaderReplyTests {
     }
 
     @Test func aClassicViewleadersBareRepliesAreUnderstood() throws {
-        #expect(try HeartbeatReply(["status": "ok", "epoch": 2]) == .accepted(epoch: 2, leaseMs: nil, allSyncedEpoch: -1))
+        #expect(try HeartbeatReply(["status": "ok", "epoch": 2])
+            == .accepted(epoch: 2, leaseMs: nil, allSyncedEpoch: -1))
         #expect(try HeartbeatReply(["status": "deny"]) == .denied(reason: "lease expired"))
         #expect(try HeartbeatReply(["status": "retry"])
             == .retry(reason: "address held by another server", epoch: nil, reportView: nil))
@@ -31,7 +32,8 @@ struct ViewLeaderReplyTests {
     }
 
     @Test(arguments: [
-        LockReply.granted, .queued(position: 2), .queued(position: nil), .released, .unknown, .refused("too many locks"),
+        LockReply.granted, .queued(position: 2), .queued(position: nil), .released, .unknown,
+        .refused("too many locks"),
     ])
     func lockRepliesReadBackAsWritten(_ reply: LockReply) throws {
         #expect(try LockReply(reply.json) == reply)

@@ -35,34 +35,33 @@ public final class ReplicatedClient {
     }
 
     public func setr(_ key: String, _ value: String) throws(ReplicatedError) {
-        _ = try write(["cmd": "setr", "key": .string(key), "val": .string(value)], key: key)
+        _ = try write(key, value)
     }
 
     /// The key's value, or nil when it has none.
     public func getr(_ key: String) throws(ReplicatedError) -> String? {
-        let reply = try perform(["cmd": "getr", "key": .string(key)], key: key, isWrite: false, writeID: nil)
-        return reply.objectValue?["value"]?.stringValue
+        let reply = try perform(.read(key: key), writeID: nil)
+        if case .value(let value) = reply { return value }
+        return nil
     }
 
     public func delr(_ key: String) throws(ReplicatedError) {
-        _ = try write(["cmd": "delr", "key": .string(key)], key: key)
+        _ = try write(key, nil)
     }
 
-    private func write(_ request: JSONObject, key: String) throws(ReplicatedError) -> JSONValue {
+    /// Writes `value` (nil: deletes) under the client's next write ID.
+    private func write(_ key: String, _ value: String?) throws(ReplicatedError) -> ServerReply {
         let writeID = WriteID(client: clientID, sequence: nextSequence)
         nextSequence += 1
-        var identified = request
-        writeID.add(to: &identified)
-        return try perform(identified, key: key, isWrite: true, writeID: writeID)
+        return try perform(.write(key: key, value: value), writeID: writeID)
     }
 
     /// Carries out a `ReplicatedOperation`'s steps on sockets until it has an outcome.
-    private func perform(_ request: JSONObject, key: String, isWrite: Bool, writeID: WriteID?)
-        throws(ReplicatedError) -> JSONValue
+    private func perform(_ request: ReplicatedOperation.Request, writeID: WriteID?)
+        throws(ReplicatedError) -> ServerReply
     {
-        var operation = ReplicatedOperation(request: request, key: key, isWrite: isWrite, writeID: writeID,
-                                            nowMs: MonotonicClock.nowMs(), retryBudgetMs: Int64(retryBudgetMs),
-                                            view: view)
+        var operation = ReplicatedOperation(request, writeID: writeID, nowMs: MonotonicClock.nowMs(),
+                                            retryBudgetMs: Int64(retryBudgetMs), view: view)
         var step = operation.begin(nowMs: MonotonicClock.nowMs())
         while true {
             switch step {
@@ -75,7 +74,7 @@ public final class ReplicatedClient {
                 }
                 step = operation.viewFetched(fetched, nowMs: MonotonicClock.nowMs())
             case .send(let address, let message):
-                step = operation.sent(send(message, to: address), nowMs: MonotonicClock.nowMs())
+                step = operation.sent(send(message.json, to: address), nowMs: MonotonicClock.nowMs())
             case .pause(let ms):
                 view = nil
                 usleep(useconds_t(ms * 1_000))

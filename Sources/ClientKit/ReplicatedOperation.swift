@@ -20,11 +20,23 @@ public struct ReplicatedOperation: Sendable {
         /// Ask the viewleader for the view, then call `viewFetched`.
         case fetchView
         /// Send `message` to the server at `address`, then call `sent` with what became of it.
-        case send(address: String, message: JSONValue)
+        case send(address: String, message: ServerRequest)
         /// Wait this long, then call `pauseElapsed`.
         case pause(ms: Int64)
-        /// The operation is over: the reply (`ok` or `not_found`), or why there is none.
-        case finish(Result<JSONValue, ReplicatedError>)
+        /// The operation is over: the reply (`ok`, `deduplicated`, `value` or `notFound`), or why there is none.
+        case finish(Result<ServerReply, ReplicatedError>)
+    }
+
+    /// What the operation asks for: a key's value, or a write (nil value: delete) of it.
+    public enum Request: Equatable, Sendable {
+        case read(key: String)
+        case write(key: String, value: String?)
+
+        public var key: String {
+            switch self {
+            case .read(let key), .write(let key, _): return key
+            }
+        }
     }
 
     /// First pause between attempts; doubles up to `backoffMsMax`.
@@ -34,9 +46,9 @@ public struct ReplicatedOperation: Sendable {
     /// (60 s), well past the last retry any budget allows, so a retry never finds its write forgotten by age.
     public static let retryBudgetMsMax: Int64 = 30_000
 
-    let request: JSONObject
-    let key: String
-    let isWrite: Bool
+    let request: Request
+    var key: String { request.key }
+    var isWrite: Bool { if case .write = request { true } else { false } }
     /// The write's ID; nil for reads and for writes sent without one.
     public let writeID: WriteID?
     let retryBudgetMs: Int64
@@ -54,15 +66,12 @@ public struct ReplicatedOperation: Sendable {
     /// The server the current attempt went to, for messages.
     private var primary = ""
 
-    /// An operation started at `nowMs`; `view` is a view the caller still trusts, if any. A write's `request`
-    /// already carries its `writeID`'s fields.
-    public init(request: JSONObject, key: String, isWrite: Bool, writeID: WriteID? = nil, nowMs: Int64,
-                retryBudgetMs: Int64, view: View?) {
+    /// An operation started at `nowMs`; `view` is a view the caller still trusts, if any. Every attempt of a
+    /// write carries `writeID`, if it has one.
+    public init(_ request: Request, writeID: WriteID? = nil, nowMs: Int64, retryBudgetMs: Int64, view: View?) {
         precondition((0...Self.retryBudgetMsMax).contains(retryBudgetMs), "a retry budget is 0...30 s")
-        precondition(writeID == nil || isWrite, "only writes carry write IDs")
+        if case .read = request { precondition(writeID == nil, "only writes carry write IDs") }
         self.request = request
-        self.key = key
-        self.isWrite = isWrite
         self.writeID = writeID
         self.retryBudgetMs = retryBudgetMs
         deadlineMs = nowMs + retryBudgetMs
@@ -106,29 +115,32 @@ public struct ReplicatedOperation: Sendable {
 
     // MARK: Internals
 
-    private mutating func answered(_ reply: JSONValue, nowMs: Int64) -> Step {
-        let fields = reply.objectValue
-        switch fields?["status"]?.stringValue {
-        case "ok", "not_found":
-            answeredFromWriteID = fields?["deduplicated"] == true
+    private mutating func answered(_ json: JSONValue, nowMs: Int64) -> Step {
+        let reply: ServerReply
+        do throws(MalformedReply) {
+            reply = try ServerReply(json)
+        } catch {
+            return retry(after: "unexpected reply from \(primary): \(json)", nowMs: nowMs)
+        }
+        switch reply {
+        case .ok, .value, .notFound, .deduplicated:
+            answeredFromWriteID = reply == .deduplicated
             return .finish(.success(reply))
-        case "retry":
-            if isWrite && fields?["maybe_applied"] == true { maybeApplied = true }
-            let reason = fields?["error"]?.stringValue ?? "no reason given"
+        case .retry(let reason, _, let mayBeApplied):
+            if isWrite && mayBeApplied { maybeApplied = true }
             return retry(after: "\(primary) asked to retry: \(reason)", nowMs: nowMs)
-        case "unknown_outcome":
-            lastProblem = "\(primary): \(fields?["error"]?.stringValue ?? "the write's outcome is unknown")"
+        case .unknownOutcome(let reason):
+            lastProblem = "\(primary): \(reason)"
             return .finish(.failure(unknownOutcome()))
-        case "error":
-            let message = fields?["error"]?.stringValue ?? "no explanation given"
+        case .error(let message):
             // A refusal of this attempt says nothing about an earlier one that may have taken effect.
             guard !maybeApplied else {
                 lastProblem = "\(primary) refused a retry: \(message)"
                 return .finish(.failure(unknownOutcome()))
             }
             return .finish(.failure(.errorReply(message)))
-        default:
-            return retry(after: "unexpected reply from \(primary): \(reply)", nowMs: nowMs)
+        case .keys, .page:
+            return retry(after: "unexpected reply from \(primary): \(json)", nowMs: nowMs)
         }
     }
 
@@ -138,11 +150,16 @@ public struct ReplicatedOperation: Sendable {
             return retry(after: "no live servers in epoch \(view.epoch)", nowMs: nowMs)
         }
         self.primary = "\(primary) at \(address)"
-        var message = request
-        message["epoch"] = .integer(view.epoch)
-        // Tells the primary that this ID may already have taken effect, so a forgotten one is not applied blindly.
-        if maybeApplied && writeID != nil { message["resent"] = true }
-        return .send(address: address, message: .object(message))
+        let message: ServerRequest = switch request {
+        case .read(let key):
+            .getr(key: key, epoch: view.epoch)
+        case .write(let key, let value):
+            // `resent` tells the primary that this ID may already have taken effect, so a forgotten one is not
+            // applied blindly.
+            .write(key: key, value: value, epoch: view.epoch, writeID: writeID,
+                   resent: maybeApplied && writeID != nil)
+        }
+        return .send(address: address, message: message)
     }
 
     /// Backs off and tries again, or gives up: once the next attempt would start after the deadline, or at once

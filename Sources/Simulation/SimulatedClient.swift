@@ -74,22 +74,20 @@ extension Simulation {
 
     /// Starts an operation the way `ReplicatedClient` does: a write gets the client's next write ID.
     private func begin(_ index: Int, key: String, kind: RecordedOperation.Kind) {
-        var request: JSONObject
+        let request: ReplicatedOperation.Request
         switch kind {
-        case .read: request = ["cmd": "getr", "key": .string(key)]
-        case .delete: request = ["cmd": "delr", "key": .string(key)]
-        case .write(let value): request = ["cmd": "setr", "key": .string(key), "val": .string(value)]
+        case .read: request = .read(key: key)
+        case .delete: request = .write(key: key, value: nil)
+        case .write(let value): request = .write(key: key, value: value)
         }
         var writeID: WriteID?
         if case .read = kind {} else {
             writeID = WriteID(client: clients[index].clientID, sequence: clients[index].nextSequence)
             clients[index].nextSequence += 1
-            writeID!.add(to: &request)
         }
         clients[index].started += 1
-        var operation = ReplicatedOperation(request: request, key: key, isWrite: writeID != nil, writeID: writeID,
-                                            nowMs: nowMs, retryBudgetMs: configuration.clientRetryBudgetMs,
-                                            view: clients[index].view)
+        var operation = ReplicatedOperation(request, writeID: writeID, nowMs: nowMs,
+                                            retryBudgetMs: configuration.clientRetryBudgetMs, view: clients[index].view)
         let step = operation.begin(nowMs: nowMs)
         clients[index].current = SimulatedClient.Current(operation: operation, key: key, kind: kind,
                                                          invokedAt: Int64(eventCount))
@@ -117,7 +115,7 @@ extension Simulation {
             if clients[index].current!.firstTarget == nil {
                 clients[index].current!.firstTarget = (machine, servers[machine].incarnation)
             }
-            call(from: .client(index), to: .server(machine), message, purpose: .client,
+            call(from: .client(index), to: .server(machine), message.json, purpose: .client,
                  timeoutMs: configuration.clientTimeoutMs, duplicable: false)
         case .pause(let ms):
             clients[index].current!.awaiting = .pause
@@ -148,7 +146,7 @@ extension Simulation {
         }
     }
 
-    private func finish(_ index: Int, _ result: Result<JSONValue, ReplicatedError>) {
+    private func finish(_ index: Int, _ result: Result<ServerReply, ReplicatedError>) {
         let current = clients[index].current!
         clients[index].current = nil
         clients[index].view = current.operation.view
@@ -163,7 +161,9 @@ extension Simulation {
         switch result {
         case .success(let reply):
             outcome = .ok
-            if case .read = kind { kind = .read(observed: reply.objectValue?["value"]?.stringValue) }
+            if case .read = kind {
+                if case .value(let value) = reply { kind = .read(observed: value) } else { kind = .read(observed: nil) }
+            }
         case .failure(.unknownOutcome):
             outcome = .unknown
         case .failure(.unavailable(let detail)):

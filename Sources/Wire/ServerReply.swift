@@ -69,3 +69,41 @@ extension ServerReply: FrameBody {
         }
     }
 }
+
+extension ServerReply {
+    /// Reads a reply as a client does; a pull page is read by `PullPage`, not here.
+    public init(_ reply: JSONValue) throws(MalformedReply) {
+        guard case .object(let fields) = reply else { throw MalformedReply("reply is not an object: \(reply)") }
+        if let keys = fields["result"] {
+            guard let list = keys.arrayValue, case let names = list.compactMap(\.stringValue), names.count == list.count
+            else { throw MalformedReply("\"result\" is not a list of keys: \(reply)") }
+            self = .keys(names)
+            return
+        }
+        let reason = fields["error"]?.stringValue
+        switch fields["status"]?.stringValue {
+        case "ok":
+            if fields["deduplicated"] == true {
+                self = .deduplicated
+            } else if let value = fields["value"] {
+                guard let text = value.stringValue else { throw MalformedReply("\"value\" is not a string: \(reply)") }
+                self = .value(text)
+            } else {
+                self = .ok
+            }
+        case "not_found":
+            self = .notFound
+        case "retry":
+            self = .retry(reason: reason ?? "no reason given", epoch: fields["epoch"]?.integerValue ?? -1,
+                          maybeApplied: fields["maybe_applied"] == true)
+        case "unknown_outcome":
+            self = .unknownOutcome(reason ?? "the write's outcome is unknown")
+        case "error":
+            self = .error(reason ?? "no explanation given")
+        case let status?:
+            throw MalformedReply("reply has unknown status \"\(status)\": \(reply)")
+        case nil:
+            throw MalformedReply("reply has no status: \(reply)")
+        }
+    }
+}

@@ -9,20 +9,17 @@ struct ReplicatedOperationTests {
     static let writeID = WriteID(client: 7, sequence: 3)
 
     static func write(budgetMs: Int64 = 1_000, withID: Bool = true) -> ReplicatedOperation {
-        var request: JSONObject = ["cmd": "setr", "key": "k", "val": "v"]
-        if withID { writeID.add(to: &request) }
-        return ReplicatedOperation(request: request, key: "k", isWrite: true, writeID: withID ? writeID : nil,
-                                   nowMs: 0, retryBudgetMs: budgetMs, view: view)
+        ReplicatedOperation(.write(key: "k", value: "v"), writeID: withID ? writeID : nil, nowMs: 0,
+                            retryBudgetMs: budgetMs, view: view)
     }
 
     static func read() -> ReplicatedOperation {
-        ReplicatedOperation(request: ["cmd": "getr", "key": "k"], key: "k", isWrite: false, nowMs: 0,
-                            retryBudgetMs: 1_000, view: view)
+        ReplicatedOperation(.read(key: "k"), nowMs: 0, retryBudgetMs: 1_000, view: view)
     }
 
     /// The message of a `.send` step.
     static func message(_ step: ReplicatedOperation.Step) -> JSONObject? {
-        if case .send(_, let message) = step { return message.objectValue }
+        if case .send(_, let message) = step { return message.json.objectValue }
         return nil
     }
 

@@ -10,12 +10,19 @@ public enum ViewLeaderRequest: Equatable, Sendable {
 
     /// The commands, for the error naming them when another arrives.
     public static let commands = ["heartbeat", "query_servers", "lock_get", "lock_release"]
-    /// Longest server ID, lock name or lock requestor, in UTF-8 bytes.
+    /// Longest lock name or lock requestor, in UTF-8 bytes.
     public static let nameBytesMax = 1_024
-    /// Longest `host:port` of a member in a reported view.
-    public static let addressBytesMax = 1_024
+    /// Longest server ID (`requestor` of a heartbeat), in UTF-8 bytes.
+    public static let serverIDBytesMax = 256
+    /// Longest host a server may ask to be reached at (`addr`): a DNS name's 253 bytes, with room to spare.
+    public static let hostBytesMax = 255
+    /// Longest member address, `host:port` or `[host]:port`.
+    public static let addressBytesMax = hostBytesMax + "[]:65535".utf8.count
     /// Most members a view may have (and a reported view may list).
     public static let membersMax = 1_000
+    // With these, the largest view fits in one default frame whichever way it travels: a heartbeat reporting it,
+    // or a `query_servers` reply listing it (ViewLimitsTests checks both).
+
 
     /// A server's heartbeat.
     public struct Heartbeat: Equatable, Sendable {
@@ -71,10 +78,13 @@ public enum ViewLeaderRequest: Equatable, Sendable {
         case "heartbeat":
             let port = Int(try request.integer("port", in: 1...65_535))
             let id = try request.identifier("requestor")
-            guard !id.isEmpty, id.utf8.count <= Self.nameBytesMax else {
-                throw .outOfRange(field: "requestor", range: "1...\(Self.nameBytesMax) bytes")
+            guard !id.isEmpty, id.utf8.count <= Self.serverIDBytesMax else {
+                throw .outOfRange(field: "requestor", range: "1...\(Self.serverIDBytesMax) bytes")
             }
             let host = try request.optionalString("addr")
+            if let host, host.isEmpty || host.utf8.count > Self.hostBytesMax {
+                throw .outOfRange(field: "addr", range: "1...\(Self.hostBytesMax) bytes")
+            }
             // Lenient, as the classic viewleader: a synced epoch that is not an integer counts as none.
             let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
             let epoch = request.fields["epoch"] == nil ? -1 : try request.integer("epoch", in: -1...Int64.max)
@@ -106,7 +116,7 @@ public enum ViewLeaderRequest: Equatable, Sendable {
         var members: [ReportedView.Member] = []
         for item in list {
             guard let pair = item.arrayValue, pair.count == 2, let id = pair[0].stringValue,
-                  let address = pair[1].stringValue, !id.isEmpty, id.utf8.count <= nameBytesMax,
+                  let address = pair[1].stringValue, !id.isEmpty, id.utf8.count <= serverIDBytesMax,
                   !address.isEmpty, address.utf8.count <= addressBytesMax
             else { throw .wrongType(field: "view", expected: expected) }
             members.append(ReportedView.Member(id: id, address: address))

@@ -1,16 +1,36 @@
 /// A frame read as a flat JSON object straight from its bytes, with no `JSONValue` built: the shape every hot
 /// request has (`{"cmd":"get","key":"k"}`, a `setr` with its write ID, a `replicate`).
 ///
-/// It accepts only what it can read without allocating or guessing: an object of at most `fieldsMax` fields
-/// with distinct ASCII names, whose values are ASCII strings without escapes, integers that fit in Int64 (no
-/// fraction or exponent), `true`, `false`, `null`, or a pair of such integers (`"version":[7,42]`), separated by
-/// JSON whitespace. Anything else (escapes,
-/// non-ASCII bytes, nested values, other numbers, bad syntax) makes `init` return nil, and the caller reads the
-/// frame with `JSONParser`, which accepts every valid document and explains every invalid one. Every frame this
-/// accepts means exactly what `JSONParser` would read from it.
+/// It accepts only what it can read without allocating or guessing: an object whose fields are among the hot
+/// requests' `Name`s, each at most once, whose values are ASCII strings without escapes, integers that fit in
+/// Int64 (no fraction or exponent), `true`, `false`, `null`, or a pair of such integers (`"version":[7,42]`),
+/// separated by JSON whitespace. Anything else (another field, escapes, non-ASCII bytes, nested values, other
+/// numbers, bad syntax) makes `read` return nil, and the caller reads the frame with `JSONParser`, which accepts
+/// every valid document and explains every invalid one. Every frame this accepts means exactly what `JSONParser`
+/// would read from it.
+///
+/// Each name has its own slot, so looking a field up is one index and the object is small enough that reading
+/// one costs no copy worth measuring (a slot array per field name made a `get` copy half a kilobyte twice).
 struct FlatObject {
-    /// Most fields read this way; a request with more goes to the full parser.
-    static let fieldsMax = 12
+    /// The fields the hot requests have; a frame with any other goes to the full parser.
+    enum Name: Int, CaseIterable {
+        case cmd, key, val, epoch, version, deleted, clientID, seq, resent
+
+        /// The name as it appears on the wire.
+        var text: StaticString {
+            switch self {
+            case .cmd: "cmd"
+            case .key: "key"
+            case .val: "val"
+            case .epoch: "epoch"
+            case .version: "version"
+            case .deleted: "deleted"
+            case .clientID: "client_id"
+            case .seq: "seq"
+            case .resent: "resent"
+            }
+        }
+    }
 
     enum Value: Equatable {
         /// Offsets of the string's bytes, quotes excluded.
@@ -20,63 +40,64 @@ struct FlatObject {
         case pair(Int64, Int64)
         case bool(Bool)
         case null
-    }
-
-    struct Field {
-        var nameStart = 0
-        var nameEnd = 0
-        var value = Value.null
+        /// The object has no such field.
+        case absent
     }
 
     let bytes: UnsafeBufferPointer<UInt8>
-    private var fields = InlineArray<12, Field>(repeating: Field())
-    private(set) var count = 0
+    private var slots = InlineArray<9, Value>(repeating: .absent)
 
-    /// Reads `bytes` as a flat object, or returns nil when the full parser must read it.
-    init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+    /// Reads `bytes` as a flat object and hands it to `body`, or returns nil when the full parser must read it.
+    static func read<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (borrowing FlatObject) -> Result?)
+        -> Result? {
+        var object = FlatObject(bytes: bytes)
+        guard object.parse() else { return nil }
+        return body(object)
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    /// The value of field `name`, or nil when the object has no such field.
+    func value(_ name: Name) -> Value? {
+        let value = slots[name.rawValue]
+        return value == .absent ? nil : value
+    }
+
+    /// Reads the object into its slots; false when the full parser must read the frame.
+    private mutating func parse() -> Bool {
         var position = 0
-        guard skipSpace(&position), position < bytes.count, bytes[position] == UInt8(ascii: "{") else { return nil }
+        guard skipSpace(&position), position < bytes.count, bytes[position] == UInt8(ascii: "{") else { return false }
         position += 1
-        guard skipSpace(&position), position < bytes.count else { return nil }
+        guard skipSpace(&position), position < bytes.count else { return false }
         if bytes[position] == UInt8(ascii: "}") {
             position += 1
         } else {
             while true {
-                guard count < Self.fieldsMax, let (nameStart, nameEnd) = readString(&position) else { return nil }
-                guard !hasField(start: nameStart, end: nameEnd) else { return nil }
-                guard skipSpace(&position), position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-                    return nil
-                }
+                guard let (nameStart, nameEnd) = readString(&position),
+                      let name = name(start: nameStart, end: nameEnd), slots[name.rawValue] == .absent,
+                      skipSpace(&position), position < bytes.count, bytes[position] == UInt8(ascii: ":")
+                else { return false }
                 position += 1
-                guard skipSpace(&position), let value = readValue(&position) else { return nil }
-                fields[count] = Field(nameStart: nameStart, nameEnd: nameEnd, value: value)
-                count += 1
-                guard skipSpace(&position), position < bytes.count else { return nil }
+                guard skipSpace(&position), let value = readValue(&position) else { return false }
+                slots[name.rawValue] = value
+                guard skipSpace(&position), position < bytes.count else { return false }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1
-                    guard skipSpace(&position) else { return nil }
+                    guard skipSpace(&position) else { return false }
                     continue
                 }
-                guard bytes[position] == UInt8(ascii: "}") else { return nil }
+                guard bytes[position] == UInt8(ascii: "}") else { return false }
                 position += 1
                 break
             }
         }
-        guard skipSpace(&position), position == bytes.count else { return nil }
+        return skipSpace(&position) && position == bytes.count
     }
 
-    /// The value of field `name`, or nil when the object has no such field.
-    func value(_ name: StaticString) -> Value? {
-        let length = name.utf8CodeUnitCount
-        for index in 0..<count {
-            let field = fields[index]
-            if field.nameEnd - field.nameStart == length && same(at: field.nameStart, name.utf8Start, length) {
-                return field.value
-            }
-        }
-        return nil
-    }
+    /// The text of field `name`, or nil when it is absent or not a string.
+    func text(_ name: Name) -> String? { value(name).flatMap(text) }
 
     /// The text of a string value.
     func text(_ value: Value) -> String? {
@@ -100,14 +121,23 @@ struct FlatObject {
 
     // MARK: Reading
 
-    private func hasField(start: Int, end: Int) -> Bool {
-        for index in 0..<count {
-            let field = fields[index]
-            if field.nameEnd - field.nameStart == end - start && same(at: field.nameStart, bytes.baseAddress! + start, end - start) {
-                return true
-            }
+    /// The hot field named by the bytes from `start` to `end`, or nil for any other name.
+    private func name(start: Int, end: Int) -> Name? {
+        guard start < end else { return nil }
+        let candidate: Name
+        switch bytes[start] {
+        case UInt8(ascii: "c"): candidate = end - start == 3 ? .cmd : .clientID
+        case UInt8(ascii: "k"): candidate = .key
+        case UInt8(ascii: "v"): candidate = end - start == 3 ? .val : .version
+        case UInt8(ascii: "e"): candidate = .epoch
+        case UInt8(ascii: "d"): candidate = .deleted
+        case UInt8(ascii: "s"): candidate = .seq
+        case UInt8(ascii: "r"): candidate = .resent
+        default: return nil
         }
-        return false
+        let text = candidate.text
+        guard text.utf8CodeUnitCount == end - start, same(at: start, text.utf8Start, end - start) else { return nil }
+        return candidate
     }
 
     /// Steps over one byte; always true, so it reads well inside `guard`.

@@ -28,7 +28,7 @@ public enum ServerRequest: Equatable, Sendable {
     /// Decodes a frame: the hot requests straight from the bytes (`FlatObject`), anything else through the JSON
     /// parser.
     public init(frame: ArraySlice<UInt8>) throws(RequestError) {
-        let fast = frame.withUnsafeBufferPointer { bytes in FlatObject(bytes).flatMap { Self(flat: $0) } }
+        let fast = frame.withUnsafeBufferPointer { bytes in FlatObject.read(bytes) { Self(flat: $0) } }
         if let fast {
             self = fast
             return
@@ -72,42 +72,43 @@ public enum ServerRequest: Equatable, Sendable {
 
     /// The hot requests read from a flat object; nil for anything else, or anything not exactly as expected (the
     /// JSON path then decodes it, or explains what is wrong).
-    init?(flat: FlatObject) {
-        guard let command = flat.value("cmd") else { return nil }
+    init?(flat: borrowing FlatObject) {
+        guard let command = flat.value(.cmd) else { return nil }
+        // Named first: `||` takes a closure, which cannot capture a borrowed object.
+        let isSet = flat.string(command, equals: "setr"), isDelete = flat.string(command, equals: "delr")
         if flat.string(command, equals: "get") {
-            guard let key = flat.value("key").flatMap(flat.text) else { return nil }
+            guard let key = flat.text(.key) else { return nil }
             self = .get(key: key)
         } else if flat.string(command, equals: "set") {
-            guard let key = flat.value("key").flatMap(flat.text), let value = flat.value("val").flatMap(flat.text)
+            guard let key = flat.text(.key), let value = flat.text(.val)
             else { return nil }
             self = .set(key: key, value: value)
         } else if flat.string(command, equals: "getr") {
-            guard let key = flat.value("key").flatMap(flat.text), case .integer(let epoch)? = flat.value("epoch"),
+            guard let key = flat.text(.key), case .integer(let epoch)? = flat.value(.epoch),
                   epoch >= -1
             else { return nil }
             self = .getr(key: key, epoch: epoch)
-        } else if flat.string(command, equals: "setr") || flat.string(command, equals: "delr") {
-            let isSet = flat.string(command, equals: "setr")
-            guard let key = flat.value("key").flatMap(flat.text), case .integer(let epoch)? = flat.value("epoch"),
+        } else if isSet || isDelete {
+            guard let key = flat.text(.key), case .integer(let epoch)? = flat.value(.epoch),
                   epoch >= -1, case .read(let writeID) = Self.writeID(flat)
             else { return nil }
             var value: String?
             if isSet {
-                guard let text = flat.value("val").flatMap(flat.text) else { return nil }
+                guard let text = flat.text(.val) else { return nil }
                 value = text
             }
-            let resent = flat.value("resent") == .bool(true)
+            let resent = flat.value(.resent) == .bool(true)
             self = .write(key: key, value: value, epoch: epoch, writeID: writeID, resent: resent)
         } else if flat.string(command, equals: "replicate") {
-            guard let key = flat.value("key").flatMap(flat.text), case .integer(let epoch)? = flat.value("epoch"),
-                  epoch >= 0, case .pair(let versionEpoch, let counter)? = flat.value("version"),
+            guard let key = flat.text(.key), case .integer(let epoch)? = flat.value(.epoch),
+                  epoch >= 0, case .pair(let versionEpoch, let counter)? = flat.value(.version),
                   versionEpoch >= 0, counter >= 0, case .read(let writeID) = Self.writeID(flat)
             else { return nil }
             let value: String?
-            if flat.value("deleted") == .bool(true) {
+            if flat.value(.deleted) == .bool(true) {
                 value = nil
             } else {
-                guard let text = flat.value("val").flatMap(flat.text) else { return nil }
+                guard let text = flat.text(.val) else { return nil }
                 value = text
             }
             let entry = VersionedEntry(value: value, version: Version(epoch: versionEpoch, counter: counter))
@@ -125,11 +126,11 @@ public enum ServerRequest: Equatable, Sendable {
         case unreadable
     }
 
-    private static func writeID(_ flat: FlatObject) -> FlatWriteID {
-        let client = flat.value("client_id")
-        let sequence = flat.value("seq")
+    private static func writeID(_ flat: borrowing FlatObject) -> FlatWriteID {
+        let client = flat.value(.clientID)
+        let sequence = flat.value(.seq)
         if client == nil && sequence == nil { return .read(nil) }
-        guard let text = client.flatMap(flat.text), case .integer(let number)? = sequence,
+        guard let text = flat.text(.clientID), case .integer(let number)? = sequence,
               (1...WriteID.sequenceMax).contains(number), let value = try? WriteID.client(from: text)
         else { return .unreadable }
         return .read(WriteID(client: value, sequence: number))

@@ -123,7 +123,7 @@ public struct ReplicatedOperation: Sendable {
             return retry(after: "unexpected reply from \(primary): \(json)", nowMs: nowMs)
         }
         switch reply {
-        case .ok, .value, .notFound, .deduplicated:
+        case .ok, .value, .storedValue, .notFound, .deduplicated:
             answeredFromWriteID = reply == .deduplicated
             return .finish(.success(reply))
         case .retry(let reason, _, let mayBeApplied):

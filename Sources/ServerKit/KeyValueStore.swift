@@ -1,14 +1,14 @@
-/// The server's in-memory map from key to value.
-///
-/// A separate type so the replicated store can later keep versions beside values without touching callers.
+import Wire
+
+/// The classic store's in-memory map from key to value, each value kept as the JSON a `get` replies with.
 public struct KeyValueStore: Sendable {
-    private var values: [String: String] = [:]
+    private var values: [String: EncodedString] = [:]
 
     public init() {}
 
     public var count: Int { values.count }
 
-    public subscript(key: String) -> String? {
+    public subscript(key: String) -> EncodedString? {
         get { values[key] }
         set { values[key] = newValue }
     }

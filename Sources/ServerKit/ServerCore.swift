@@ -16,11 +16,11 @@ public struct ServerCore: Sendable {
         case .print(let words):
             return (.ok, "print: " + words.joined(separator: " "))
         case .set(let key, let value):
-            store[key] = value
+            store[key] = EncodedString(value)
             return (.ok, nil)
         case .get(let key):
             guard let value = store[key] else { return (.notFound, nil) }
-            return (.value(value), nil)
+            return (.storedValue(value), nil)
         case .queryAllKeys, .getr, .write, .replicate, .pull, .viewChange:
             preconditionFailure("\(request) is not a classic request")
         }

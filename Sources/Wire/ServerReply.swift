@@ -5,6 +5,9 @@ public enum ServerReply: Equatable, Sendable {
     case ok
     /// `{"status": "ok", "value": V}`: a `get` or `getr` that found the key.
     case value(String)
+    /// The same reply as `value`, from a store that keeps its values as JSON (the classic store): written by copying
+    /// the value's bytes. A client reads either back as `value`.
+    case storedValue(EncodedString)
     /// `{"status": "not_found"}`.
     case notFound
     /// `{"result": [keys]}`: `query_all_keys`.
@@ -28,6 +31,7 @@ public enum ServerReply: Equatable, Sendable {
         switch self {
         case .ok: return ["status": "ok"]
         case .value(let value): return ["status": "ok", "value": .string(value)]
+        case .storedValue(let value): return ["status": "ok", "value": .string(value.text)]
         case .notFound: return ["status": "not_found"]
         case .keys(let keys): return ["result": .array(keys.map { .string($0) })]
         case .retry(let reason, let epoch, let maybeApplied):
@@ -59,6 +63,10 @@ extension ServerReply: FrameBody {
         case .value(let value):
             Self.appendRaw(#"{"status":"ok","value":"#, to: &buffer)
             JSONWriter.appendString(value, to: &buffer)
+            buffer.append(UInt8(ascii: "}"))
+        case .storedValue(let value):
+            Self.appendRaw(#"{"status":"ok","value":"#, to: &buffer)
+            buffer.append(contentsOf: value.json)
             buffer.append(UInt8(ascii: "}"))
         case .notFound:
             Self.appendRaw(#"{"status":"not_found"}"#, to: &buffer)

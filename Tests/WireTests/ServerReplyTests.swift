@@ -19,4 +19,15 @@ struct ServerReplyTests {
     func aReplyOfTheWrongShapeIsMalformed(_ reply: JSONValue) {
         #expect(throws: MalformedReply.self) { try ServerReply(reply) }
     }
+
+    @Test(arguments: ["v", "", "v \"quoted\" \\ \n\u{1}", "café ☕", String(repeating: "x", count: 1000)])
+    func aStoredValueIsWrittenExactlyAsTheValueItHolds(_ text: String) throws {
+        let stored = EncodedString(text)
+        #expect(stored.text == text)
+        var fromStore: [UInt8] = [], fromText: [UInt8] = []
+        ServerReply.storedValue(stored).encodeBody(into: &fromStore)
+        ServerReply.value(text).encodeBody(into: &fromText)
+        #expect(fromStore == fromText)
+        #expect(try ServerReply(JSONParser.parse(fromStore)) == .value(text))
+    }
 }

@@ -18,7 +18,7 @@ let package = Package(
         // epoll, eventfd and accept4 headers, which Swift's Glibc module does not export.
         .target(name: "CSystem"),
         // Ring placement: SHA-1, replica sets and rebalance plans (pure).
-        .target(name: "Placement"),
+        .target(name: "Placement", dependencies: ["Wire"]),
         // Test support: a linearizability checker for recorded histories (usable from tests and tools).
         .target(name: "Linearizability"),
         // Option parsing, logging and signal handling for the three executables.
@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(name: "campaign", dependencies: ["Campaign"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire"]),
-        .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement", "Wire"]),
         .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit", "Seeded", "Wire"]),

@@ -19,7 +19,7 @@ public final class ReplicatedClient {
     public let retryBudgetMs: Int
     /// This client's half of every write ID: random, so that two clients never share one.
     public let clientID: UInt64
-    public private(set) var view: View?
+    public private(set) var view: ViewDescription?
     /// Writes acknowledged by a replica that remembered their ID: an earlier attempt had taken effect.
     public private(set) var retriesAnsweredFromWriteID = 0
     private var nextSequence: Int64 = 1
@@ -66,7 +66,7 @@ public final class ReplicatedClient {
         while true {
             switch step {
             case .fetchView:
-                let fetched: Result<View, ViewFetchProblem>
+                let fetched: Result<ViewDescription, ViewFetchProblem>
                 do {
                     fetched = .success(try viewLeader.queryServers())
                 } catch {

@@ -62,13 +62,14 @@ public struct ReplicatedOperation: Sendable {
     public private(set) var answeredFromWriteID = false
     private var lastProblem = "no attempt made"
     /// The view attempts are routed by; nil when it must be fetched first. Callers keep it for the next operation.
-    public private(set) var view: View?
+    public private(set) var view: ViewDescription?
     /// The server the current attempt went to, for messages.
     private var primary = ""
 
     /// An operation started at `nowMs`; `view` is a view the caller still trusts, if any. Every attempt of a
     /// write carries `writeID`, if it has one.
-    public init(_ request: Request, writeID: WriteID? = nil, nowMs: Int64, retryBudgetMs: Int64, view: View?) {
+    public init(_ request: Request, writeID: WriteID? = nil, nowMs: Int64, retryBudgetMs: Int64,
+                view: ViewDescription?) {
         precondition((0...Self.retryBudgetMsMax).contains(retryBudgetMs), "a retry budget is 0...30 s")
         if case .read = request { precondition(writeID == nil, "only writes carry write IDs") }
         self.request = request
@@ -84,7 +85,7 @@ public struct ReplicatedOperation: Sendable {
     }
 
     /// The viewleader described the view, or could not be asked (`problem` says why).
-    public mutating func viewFetched(_ result: Result<View, ViewFetchProblem>, nowMs: Int64) -> Step {
+    public mutating func viewFetched(_ result: Result<ViewDescription, ViewFetchProblem>, nowMs: Int64) -> Step {
         switch result {
         case .success(let fetched):
             view = fetched

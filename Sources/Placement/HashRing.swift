@@ -1,3 +1,5 @@
+import Wire
+
 /// A server's place on the ring.
 public struct RingMember: Equatable, Hashable, Sendable {
     public let id: String
@@ -13,8 +15,8 @@ public struct RingMember: Equatable, Hashable, Sendable {
 public struct HashRing: Equatable, Sendable {
     /// Copies of each key.
     public static let replicationFactor = 3
-    /// The classic course's ring size.
-    public static let defaultRingSize = 10_000
+    /// The ring a view uses unless it announces another (defined with the protocol, in Wire).
+    public static let defaultRingSize = RingSize.classic
 
     public let ringSize: Int
     /// Members ordered by (position, id): equal positions are ordered by ID.

@@ -16,7 +16,7 @@ struct SimulatedClient {
     /// its primary died before answering, and a backup that became primary answered the retry from memory.
     var answeredAfterPrimaryDied = 0
     /// The view kept between operations, as `ReplicatedClient` keeps it.
-    var view: View?
+    var view: ViewDescription?
     var current: Current?
     /// Operations started so far; numbers the values this client writes, so every written value is unique.
     var started = 0
@@ -130,9 +130,9 @@ extension Simulation {
         clients[index].current!.awaiting = .nothing
         switch (awaiting, result) {
         case (.view, .answered(let reply)):
-            let fetched: Result<View, ViewFetchProblem>
+            let fetched: Result<ViewDescription, ViewFetchProblem>
             do {
-                fetched = .success(View(try ViewDescription(reply: reply)))
+                fetched = .success(try ViewDescription(reply: reply))
             } catch {
                 fetched = .failure(ViewFetchProblem("query_servers: \(error)"))
             }

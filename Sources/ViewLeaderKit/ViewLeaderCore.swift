@@ -292,19 +292,11 @@ public struct ViewLeaderCore: Sendable {
     }
 
     private func queryServers(nowMs: Int64) -> JSONValue {
-        let members = membership.membersByAddress
-        let servers: [JSONValue] = members.map { member in
-            .object(["id": .string(member.id), "address": .string(member.address),
-                     "position": .integer(Int64(HashRing.position(of: member.id, ringSize: ringSize))),
-                     "synced_epoch": .integer(member.syncedEpoch),
-                     "last_heartbeat_age_ms": .integer(max(0, nowMs - member.lastHeartbeatMs))])
-        }
-        return .object([
-            "result": .array(members.map { .string($0.address) }),
-            "epoch": .integer(membership.epoch),
-            "ring_size": .integer(Int64(ringSize)),
-            "servers": .array(servers),
-        ])
+        ViewDescription(epoch: membership.epoch, ringSize: ringSize, servers: membership.membersByAddress.map {
+            ViewDescription.Server(id: $0.id, address: $0.address, syncedEpoch: $0.syncedEpoch,
+                                   position: HashRing.position(of: $0.id, ringSize: ringSize),
+                                   lastHeartbeatAgeMs: max(0, nowMs - $0.lastHeartbeatMs))
+        }).json
     }
 
     private mutating func lockGet(_ lockID: String, by requestor: String, nowMs: Int64)

@@ -1,17 +1,25 @@
-/// The view as `query_servers` describes it: the epoch, the ring size and each live server.
-///
-/// Shared by servers (which adopt views) and clients (which route by them), so both read it the same way.
+/// The view as `query_servers` describes it: the epoch, the ring size and each live server. The viewleader writes
+/// it (`json`); servers (which adopt views, indexed as `ServerView`) and clients (which route by it) read it
+/// (`init(reply:)`), so every side means the same thing by each field.
 public struct ViewDescription: Equatable, Sendable {
     public struct Server: Equatable, Sendable {
         public let id: String
+        /// "host:port" where the server listens.
         public let address: String
         /// Highest epoch this server has fully synced to; -1 when unknown.
         public let syncedEpoch: Int64
+        /// The server's position on the ring, for people reading the view; nil when the viewleader did not say.
+        public let position: Int?
+        /// Milliseconds since the viewleader last heard from the server; nil when it did not say.
+        public let lastHeartbeatAgeMs: Int64?
 
-        public init(id: String, address: String, syncedEpoch: Int64) {
+        public init(id: String, address: String, syncedEpoch: Int64 = -1, position: Int? = nil,
+                    lastHeartbeatAgeMs: Int64? = nil) {
             self.id = id
             self.address = address
             self.syncedEpoch = syncedEpoch
+            self.position = position
+            self.lastHeartbeatAgeMs = lastHeartbeatAgeMs
         }
     }
 
@@ -19,7 +27,7 @@ public struct ViewDescription: Equatable, Sendable {
     public let ringSize: Int
     public let servers: [Server]
 
-    public init(epoch: Int64, ringSize: Int, servers: [Server]) {
+    public init(epoch: Int64, ringSize: Int = RingSize.classic, servers: [Server]) {
         self.epoch = epoch
         self.ringSize = ringSize
         self.servers = servers
@@ -30,18 +38,42 @@ public struct ViewDescription: Equatable, Sendable {
         guard let fields = reply.objectValue else { throw .notAnObject }
         guard let epoch = fields["epoch"]?.integerValue else { throw .missingField("epoch") }
         guard let list = fields["servers"]?.arrayValue else { throw .missingField("servers") }
-        let ringSize = fields["ring_size"]?.integerValue ?? 10_000
-        guard ringSize > 0 && ringSize <= 1 << 24 else { throw .outOfRange(field: "ring_size", range: "1...16777216") }
+        let ringSize = fields["ring_size"]?.integerValue ?? Int64(RingSize.classic)
+        guard RingSize.allowed.contains(Int(clamping: ringSize)) else {
+            let allowed = RingSize.allowed
+            throw .outOfRange(field: "ring_size", range: "\(allowed.lowerBound)...\(allowed.upperBound)")
+        }
         var servers: [Server] = []
         for entry in list {
-            guard let id = entry.objectValue?["id"]?.stringValue,
-                  let address = entry.objectValue?["address"]?.stringValue
+            guard let server = entry.objectValue, let id = server["id"]?.stringValue,
+                  let address = server["address"]?.stringValue
             else { throw .wrongType(field: "servers", expected: "a list of objects with id and address") }
-            servers.append(Server(id: id, address: address,
-                                  syncedEpoch: entry.objectValue?["synced_epoch"]?.integerValue ?? -1))
+            servers.append(Server(id: id, address: address, syncedEpoch: server["synced_epoch"]?.integerValue ?? -1,
+                                  position: server["position"]?.integerValue.map { Int(clamping: $0) },
+                                  lastHeartbeatAgeMs: server["last_heartbeat_age_ms"]?.integerValue))
         }
         self.init(epoch: epoch, ringSize: Int(ringSize), servers: servers)
     }
+
+    /// The `query_servers` reply: `result` lists the addresses (what classic clients read), `servers` the rest.
+    public var json: JSONValue {
+        let described: [JSONValue] = servers.map { server in
+            var fields: JSONObject = ["id": .string(server.id), "address": .string(server.address)]
+            if let position = server.position { fields["position"] = .integer(Int64(position)) }
+            fields["synced_epoch"] = .integer(server.syncedEpoch)
+            if let age = server.lastHeartbeatAgeMs { fields["last_heartbeat_age_ms"] = .integer(age) }
+            return .object(fields)
+        }
+        return [
+            "result": .array(servers.map { .string($0.address) }),
+            "epoch": .integer(epoch),
+            "ring_size": .integer(Int64(ringSize)),
+            "servers": .array(described),
+        ]
+    }
+
+    /// Where server `id` listens, or nil when it is not in the view.
+    public func address(of id: String) -> String? { servers.first { $0.id == id }?.address }
 
     /// The lowest synced epoch among the live servers: every one of them holds its ranges as of this epoch.
     public var everyoneSyncedTo: Int64 { servers.map(\.syncedEpoch).min() ?? -1 }

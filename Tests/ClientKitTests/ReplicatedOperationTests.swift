@@ -5,7 +5,7 @@ import Wire
 
 /// The client's retry rules for each transport outcome, driven by hand: no sockets, no clock.
 struct ReplicatedOperationTests {
-    static let view = View(epoch: 4, servers: [ServerInfo(id: "a", address: "h:1")])
+    static let view = ViewDescription(epoch: 4, servers: [ViewDescription.Server(id: "a", address: "h:1")])
     static let writeID = WriteID(client: 7, sequence: 3)
 
     static func write(budgetMs: Int64 = 1_000, withID: Bool = true) -> ReplicatedOperation {

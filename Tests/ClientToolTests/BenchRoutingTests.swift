@@ -2,12 +2,15 @@ import ClientKit
 import Placement
 import Testing
 @testable import ClientTool
+import Wire
 
 /// The bench's precomputed routing agrees with the ring the servers use.
 struct BenchRoutingTests {
-    static func view(_ ids: [String], epoch: Int64 = 4, ringSize: Int = HashRing.defaultRingSize) -> View {
-        let servers = ids.enumerated().map { ServerInfo(id: $0.element, address: "127.0.0.1:\(38_000 + $0.offset)") }
-        return View(epoch: epoch, servers: servers, ringSize: ringSize)
+    static func view(_ ids: [String], epoch: Int64 = 4, ringSize: Int = HashRing.defaultRingSize) -> ViewDescription {
+        let servers = ids.enumerated().map {
+            ViewDescription.Server(id: $0.element, address: "127.0.0.1:\(38_000 + $0.offset)")
+        }
+        return ViewDescription(epoch: epoch, ringSize: ringSize, servers: servers)
     }
 
     @Test(arguments: [1, 2, 3, 5, 12])

@@ -31,7 +31,7 @@ struct BenchRouting: Sendable {
 
     /// Routes keys `0..<keys` to their primaries in `view`; reuses `previous`'s key positions when the ring
     /// size is unchanged. Nil when the view has no servers or more than `destinationsMax`.
-    init?(view: View, keys: Int, previous: BenchRouting? = nil) {
+    init?(view: ViewDescription, keys: Int, previous: BenchRouting? = nil) {
         guard !view.servers.isEmpty, view.servers.count <= Self.destinationsMax else { return nil }
         epoch = view.epoch
         destinations = view.servers.map(\.address)

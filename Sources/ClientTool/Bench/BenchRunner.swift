@@ -39,7 +39,7 @@ struct BenchRunner {
             return BenchRouting(single: try firstListening(configuration.viewLeader,
                                                            defaultPorts: Array(DefaultPorts.viewLeader)))
         case .replicatedStore:
-            let view: View
+            let view: ViewDescription
             do {
                 view = try viewLeaderClient().queryServers()
             } catch {

@@ -71,10 +71,10 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     /// Polls the view until `condition` holds; returns the view that satisfied it.
-    func waitForView(timeoutMs: Int = 15_000, _ condition: (View) -> Bool) throws -> View {
+    func waitForView(timeoutMs: Int = 15_000, _ condition: (ViewDescription) -> Bool) throws -> ViewDescription {
         let client = viewLeaderClient()
         let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
-        var last: View?
+        var last: ViewDescription?
         while Date() < deadline {
             if let view = try? client.queryServers() {
                 last = view

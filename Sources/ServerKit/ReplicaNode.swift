@@ -224,13 +224,15 @@ public struct ReplicaNode: Sendable {
     /// The peer answered call `id` with `reply`, or nil when the call failed (no connection, timeout).
     public mutating func peerAnswered(_ id: CallID, reply: JSONValue?, nowMs: Int64) -> [ReplicaAction] {
         guard let call = calls.removeValue(forKey: id) else { return [] }
-        let fields = reply?.objectValue
+        // A pull's page reads as `.ok` here and is decoded by `PullPage`; an unreadable reply counts as none.
+        let answer = reply.flatMap { try? ServerReply($0) }
         switch call {
         case .replicate(let pendingID):
-            return backupAnswered(pendingID, accepted: fields?["status"] == "ok",
-                                  epoch: fields?["epoch"]?.integerValue, nowMs: nowMs)
+            return backupAnswered(pendingID, accepted: answer == .ok, epoch: answer?.mentionedEpoch, nowMs: nowMs)
         case .pull(let peer, let epoch, let after):
-            return pulled(from: peer, epoch: epoch, after: after, fields, nowMs: nowMs)
+            let page = answer == .ok ? reply?.objectValue : nil
+            return pulled(from: peer, epoch: epoch, after: after, page: page, mentioned: answer?.mentionedEpoch,
+                          nowMs: nowMs)
         }
     }
 
@@ -342,15 +344,14 @@ public struct ReplicaNode: Sendable {
                      message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after, have: have))]
     }
 
-    private mutating func pulled(from peer: String, epoch: Int64, after: String?, _ fields: JSONObject?, nowMs: Int64)
-        -> [ReplicaAction]
+    /// A pull was answered with a page (`page`, its reply's fields) or not (nil; `mentioned` is the epoch a refusal
+    /// named).
+    private mutating func pulled(from peer: String, epoch: Int64, after: String?, page fields: JSONObject?,
+                                 mentioned: Int64?, nowMs: Int64) -> [ReplicaAction]
     {
         guard sync?.epoch == epoch else { return [] }
         let retry = ReplicaAction.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))
-        guard let fields, fields["status"] == "ok" else {
-            let observed = fields?["epoch"]?.integerValue.map { observe(mentioned: $0) } ?? []
-            return observed + [retry]
-        }
+        guard let fields else { return (mentioned.map { observe(mentioned: $0) } ?? []) + [retry] }
         let page: PullPage
         do {
             page = try PullPage(reply: fields)

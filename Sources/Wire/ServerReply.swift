@@ -27,6 +27,12 @@ public enum ServerReply: Equatable, Sendable {
     /// The reply for a request that could not be decoded.
     public init(_ error: RequestError) { self = .error(error.description) }
 
+    /// The epoch a refusal named, which the receiver may not know of yet; nil for any other reply.
+    public var mentionedEpoch: Int64? {
+        guard case .retry(_, let epoch, _) = self, epoch >= 0 else { return nil }
+        return epoch
+    }
+
     public var json: JSONValue {
         switch self {
         case .ok: return ["status": "ok"]

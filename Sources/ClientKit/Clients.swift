@@ -11,69 +11,43 @@ public final class ServerClient {
     }
 
     public func set(_ key: String, _ value: String) throws(ClientError) {
-        try expectOK(endpoint.call(ServerRequest.set(key: key, value: value).json))
+        let reply = try call(.set(key: key, value: value))
+        guard reply == .ok else { throw .malformedReply("set: \(reply.json)") }
     }
 
     /// The value stored under `key`, or nil when the server has none.
     public func get(_ key: String) throws(ClientError) -> String? {
-        let reply = try endpoint.call(ServerRequest.get(key: key).json, idempotent: true)
-        if reply.objectValue?["status"]?.stringValue == "not_found" { return nil }
-        try expectOK(reply)
-        guard let value = reply.objectValue?["value"]?.stringValue else {
-            throw .malformedReply("get reply has no \"value\": \(reply)")
+        switch try call(.get(key: key), idempotent: true) {
+        case .value(let value): return value
+        case .notFound: return nil
+        case let reply: throw .malformedReply("get: \(reply.json)")
         }
-        return value
     }
 
     public func print(_ words: [String]) throws(ClientError) {
-        try expectOK(endpoint.call(ServerRequest.print(words: words).json))
+        let reply = try call(.print(words: words))
+        guard reply == .ok else { throw .malformedReply("print: \(reply.json)") }
     }
 
     public func queryAllKeys() throws(ClientError) -> [String] {
-        let reply = try endpoint.call(ServerRequest.queryAllKeys.json, idempotent: true)
-        try throwIfError(reply)
-        guard let keys = reply.objectValue?["result"]?.arrayValue?.compactMap(\.stringValue) else {
-            throw .malformedReply("query_all_keys reply has no \"result\" list: \(reply)")
+        guard case .keys(let keys) = try call(.queryAllKeys, idempotent: true) else {
+            throw .malformedReply("query_all_keys reply has no \"result\" list")
         }
         return keys
     }
-}
 
-/// A live server as `query_servers` reports it.
-public struct ServerInfo: Equatable, Sendable {
-    public let id: String
-    public let address: String
-
-    public init(id: String, address: String) {
-        self.id = id
-        self.address = address
+    /// Sends `request` and reads the reply; an error reply is thrown as `errorReply`.
+    private func call(_ request: ServerRequest, idempotent: Bool = false) throws(ClientError) -> ServerReply {
+        let json = try endpoint.call(request.json, idempotent: idempotent)
+        let reply: ServerReply
+        do throws(MalformedReply) {
+            reply = try ServerReply(json)
+        } catch {
+            throw .malformedReply(error.description)
+        }
+        if case .error(let reason) = reply { throw .errorReply(reason) }
+        return reply
     }
-}
-
-/// The view: the epoch and the servers alive in it.
-public struct View: Equatable, Sendable {
-    public let epoch: Int64
-    public let servers: [ServerInfo]
-    /// Ring size announced by the viewleader.
-    public var ringSize: Int = HashRing.defaultRingSize
-
-    /// The ring this view places keys on.
-    public var ring: HashRing { HashRing(memberIDs: servers.map(\.id), ringSize: ringSize) }
-
-    public init(epoch: Int64, servers: [ServerInfo], ringSize: Int = HashRing.defaultRingSize) {
-        self.epoch = epoch
-        self.servers = servers
-        self.ringSize = ringSize
-    }
-
-    /// The view a `query_servers` reply describes.
-    public init(_ description: ViewDescription) {
-        self.init(epoch: description.epoch,
-                  servers: description.servers.map { ServerInfo(id: $0.id, address: $0.address) },
-                  ringSize: description.ringSize)
-    }
-
-    public func address(of id: String) -> String? { servers.first { $0.id == id }?.address }
 }
 
 /// Typed access to the viewleader's commands.
@@ -85,11 +59,11 @@ public final class ViewLeaderClient {
                                   timeoutMs: timeoutMs)
     }
 
-    public func queryServers() throws(ClientError) -> View {
+    public func queryServers() throws(ClientError) -> ViewDescription {
         let reply = try endpoint.call(ViewLeaderRequest.queryServers.json, idempotent: true)
         try throwIfError(reply)
         do {
-            return View(try ViewDescription(reply: reply))
+            return try ViewDescription(reply: reply)
         } catch {
             throw .malformedReply("query_servers: \(error)")
         }
@@ -134,11 +108,5 @@ public final class ViewLeaderClient {
 }
 
 func throwIfError(_ reply: JSONValue) throws(ClientError) {
-    guard reply.objectValue?["status"]?.stringValue == "error" else { return }
-    throw .errorReply(reply.objectValue?["error"]?.stringValue ?? "no explanation given")
-}
-
-func expectOK(_ reply: JSONValue) throws(ClientError) {
-    try throwIfError(reply)
-    guard reply.objectValue?["status"]?.stringValue == "ok" else { throw .malformedReply("\(reply)") }
+    if let message = Reply.errorMessage(in: reply) { throw .errorReply(message) }
 }

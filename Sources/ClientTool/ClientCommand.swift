@@ -163,24 +163,16 @@ struct ClientRun {
         case "set":
             return send(toServer: .set(key: words[0], value: words[1])) { _ in "ok" }
         case "get":
-            return send(toServer: .get(key: words[0])) { $0["value"]?.stringValue ?? "" }
+            return send(toServer: .get(key: words[0])) { reply in
+                if case .value(let value) = reply { value } else { "" }
+            }
         case "query_all_keys":
             return send(toServer: .queryAllKeys) { reply in
-                let keys = reply["result"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                return keys.isEmpty ? "(no keys)" : keys.joined(separator: "\n")
+                guard case .keys(let keys) = reply, !keys.isEmpty else { return "(no keys)" }
+                return keys.joined(separator: "\n")
             }
         case "query_servers":
-            return send(toViewLeader: .queryServers) { reply in
-                let servers = reply["servers"]?.arrayValue ?? []
-                let lines = servers.map { server in
-                    let id = server.objectValue?["id"]?.stringValue ?? "?"
-                    let address = server.objectValue?["address"]?.stringValue ?? "?"
-                    return "  \(address)  id \(id)"
-                }
-                let epoch = reply["epoch"]?.integerValue ?? -1
-                return (["epoch \(epoch), \(servers.count) live server\(servers.count == 1 ? "" : "s")"] + lines)
-                    .joined(separator: "\n")
-            }
+            return queryServers()
         case "setr", "getr", "delr":
             return replicated(command, words)
         case "hash":
@@ -188,7 +180,14 @@ struct ClientRun {
         case "lock_get":
             return LockWait(invocation: self, lockID: words[0], requestor: words[1]).run()
         case "lock_release":
-            return send(toViewLeader: .lockRelease(lockID: words[0], requestor: words[1])) { _ in "released lock \"\(words[0])\"" }
+            let request = ViewLeaderRequest.lockRelease(lockID: words[0], requestor: words[1])
+            let reply: JSONValue
+            do {
+                reply = try viewLeaderEndpoint().call(request.json)
+            } catch {
+                return report(error)
+            }
+            return show(lockReply: reply, expected: .released, text: "released lock \"\(words[0])\"")
         default:
             preconditionFailure("command table and dispatch disagree on \(command)")
         }
@@ -202,16 +201,16 @@ struct ClientRun {
             switch command {
             case "setr":
                 try client.setr(words[0], words[1])
-                printLine(json ? #"{"status":"ok"}"# : "ok")
+                printLine(json ? ServerReply.ok.json.description : "ok")
             case "delr":
                 try client.delr(words[0])
-                printLine(json ? #"{"status":"ok"}"# : "ok")
+                printLine(json ? ServerReply.ok.json.description : "ok")
             default:
                 guard let value = try client.getr(words[0]) else {
-                    if json { printLine(#"{"status":"not_found"}"#) } else { printError("not found") }
+                    if json { printLine(ServerReply.notFound.json.description) } else { printError("not found") }
                     return ClientExitCode.notFound
                 }
-                printLine(json ? JSONValue.object(["status": "ok", "value": .string(value)]).description : value)
+                printLine(json ? ServerReply.value(value).json.description : value)
             }
             return ClientExitCode.success
         } catch {
@@ -226,9 +225,10 @@ struct ClientRun {
 
     /// Prints where `key` lives: its position and its replicas, primary first, in the current view.
     private func hash(_ key: String) -> Int32 {
-        let view: View
+        let view: ViewDescription
         do {
-            view = try ViewLeaderClient(host: viewLeader.host, port: viewLeader.port, timeoutMs: timeoutMs).queryServers()
+            view = try ViewLeaderClient(host: viewLeader.host, port: viewLeader.port, timeoutMs: timeoutMs)
+                .queryServers()
         } catch {
             return report(error)
         }
@@ -259,45 +259,83 @@ struct ClientRun {
                        timeoutMs: timeoutMs)
     }
 
-    private func send(toServer request: ServerRequest, render: (JSONObject) -> String) -> Int32 {
-        let endpoint = EndpointClient(host: server.host,
-                                      candidatePorts: server.port.map { [$0] } ?? Array(DefaultPorts.server),
-                                      timeoutMs: timeoutMs)
-        return send(request.json, to: endpoint, render: render)
-    }
-
-    private func send(toViewLeader request: ViewLeaderRequest, render: (JSONObject) -> String) -> Int32 {
-        send(request.json, to: viewLeaderEndpoint(), render: render)
-    }
-
-    func send(_ request: JSONValue, to endpoint: EndpointClient, render: (JSONObject) -> String) -> Int32 {
+    /// Prints the live servers of the current view, one line each.
+    private func queryServers() -> Int32 {
         let reply: JSONValue
         do {
-            reply = try endpoint.call(request)
+            reply = try viewLeaderEndpoint().call(ViewLeaderRequest.queryServers.json, idempotent: true)
         } catch {
             return report(error)
         }
-        return show(reply, render: render)
+        if let message = Reply.errorMessage(in: reply) {
+            return show(reply, exit: ClientExitCode.errorReply, text: "error: \(message)")
+        }
+        let view: ViewDescription
+        do {
+            view = try ViewDescription(reply: reply)
+        } catch {
+            return report(.malformedReply("query_servers: \(error)"))
+        }
+        let count = view.servers.count
+        let lines = ["epoch \(view.epoch), \(count) live server\(count == 1 ? "" : "s")"]
+            + view.servers.map { "  \($0.address)  id \($0.id)" }
+        return show(reply, exit: ClientExitCode.success, text: lines.joined(separator: "\n"))
     }
 
-    /// Prints a reply and returns the exit status its `status` field calls for.
-    func show(_ reply: JSONValue, render: (JSONObject) -> String) -> Int32 {
-        let fields = reply.objectValue ?? JSONObject()
-        if json { printLine(reply.description) }
-        switch fields["status"]?.stringValue {
-        case "error":
-            if !json { printError("error: \(fields["error"]?.stringValue ?? "no explanation given")") }
-            return ClientExitCode.errorReply
-        case "not_found":
-            if !json { printError("not found") }
-            return ClientExitCode.notFound
-        case "unknown":
-            if !json { printError("nothing to release: the requestor neither holds nor waits for this lock") }
-            return ClientExitCode.notFound
-        default:
-            if !json { printLine(render(fields)) }
-            return ClientExitCode.success
+    /// Sends a classic command to the server and prints its reply, `render`ed when it succeeded.
+    private func send(toServer request: ServerRequest, render: (ServerReply) -> String) -> Int32 {
+        let endpoint = EndpointClient(host: server.host,
+                                      candidatePorts: server.port.map { [$0] } ?? Array(DefaultPorts.server),
+                                      timeoutMs: timeoutMs)
+        let json: JSONValue
+        let reply: ServerReply
+        do {
+            json = try endpoint.call(request.json)
+            reply = try ServerReply(json)
+        } catch let error as ClientError {
+            return report(error)
+        } catch {
+            return report(.malformedReply("\(error)"))
         }
+        switch reply {
+        case .error(let reason): return show(json, exit: ClientExitCode.errorReply, text: "error: \(reason)")
+        case .notFound: return show(json, exit: ClientExitCode.notFound, text: "not found")
+        default: return show(json, exit: ClientExitCode.success, text: render(reply))
+        }
+    }
+
+    /// Prints a lock reply: `text` when it is the `expected` answer, else what went wrong.
+    func show(lockReply json: JSONValue, expected: LockReply, text: String) -> Int32 {
+        let reply: LockReply
+        do {
+            reply = try LockReply(json)
+        } catch {
+            return report(.malformedReply(error.description))
+        }
+        switch reply {
+        case expected:
+            return show(json, exit: ClientExitCode.success, text: text)
+        case .refused(let reason):
+            return show(json, exit: ClientExitCode.errorReply, text: "error: \(reason)")
+        case .unknown where expected == .released:
+            return show(json, exit: ClientExitCode.notFound,
+                        text: "nothing to release: the requestor neither holds nor waits for this lock")
+        default:
+            return report(.malformedReply("\(json)"))
+        }
+    }
+
+    /// Prints a reply, as JSON with `--json`, else as `text` (on standard error unless it is a success), and
+    /// returns `exit`.
+    func show(_ reply: JSONValue, exit: Int32, text: String) -> Int32 {
+        if json {
+            printLine(reply.description)
+        } else if exit == ClientExitCode.success {
+            printLine(text)
+        } else {
+            printError(text)
+        }
+        return exit
     }
 
     func report(_ error: ClientError) -> Int32 {

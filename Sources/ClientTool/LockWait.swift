@@ -30,7 +30,8 @@ struct LockWait {
             }
             asked = true
             guard case .queued(let position)? = try? LockReply(reply) else {
-                return invocation.show(reply) { _ in "granted lock \"\(lockID)\" to \(requestor)" }
+                return invocation.show(lockReply: reply, expected: .granted,
+                                       text: "granted lock \"\(lockID)\" to \(requestor)")
             }
             if invocation.json {
                 printLine(reply.description)

@@ -129,6 +129,12 @@ public enum Reply {
         .object(["status": "error", "error": .string(message)])
     }
 
+    /// The explanation in an error reply (what `error` writes); nil for any other reply.
+    public static func errorMessage(in reply: JSONValue) -> String? {
+        guard let fields = reply.objectValue, fields["status"] == "error" else { return nil }
+        return fields["error"]?.stringValue ?? "no explanation given"
+    }
+
     public static func status(_ status: String) -> JSONValue {
         .object(["status": .string(status)])
     }

@@ -17,7 +17,9 @@ public struct ListenerOptions: Sendable {
             .value("bind", placeholder: "ADDRESS",
                    help: "address to listen on (default 127.0.0.1: this machine only; there is no authentication)"),
             .value("max-frame-bytes", placeholder: "BYTES",
-                   help: "largest request accepted, in bytes (default \(WireLimits().frameBytesMax))"),
+                   help: "largest request accepted, in bytes (default \(WireLimits().frameBytesMax), at least "
+                       + "\(RecordLimits.frameBytesMin)); the largest value is this less "
+                       + "\(RecordLimits.keyBytesMax + RecordLimits.envelopeBytesMax); use the same on every server"),
             .value("request-timeout", placeholder: "SECONDS",
                    help: "time a peer has to send a whole request (default \(WireLimits().requestTimeoutMs / 1000))"),
             .value("idle-timeout", placeholder: "SECONDS",
@@ -34,7 +36,7 @@ public struct ListenerOptions: Sendable {
         }
         var limits = WireLimits()
         limits.frameBytesMax = try parsed.integer("max-frame-bytes", default: limits.frameBytesMax,
-                                                  range: 64...(1 << 30))
+                                                  range: RecordLimits.frameBytesMin...(1 << 30))
         limits.outputBytesMax = max(limits.outputBytesMax, 2 * limits.frameBytesMax)
         limits.requestTimeoutMs = Int(1000 * (try parsed.seconds("request-timeout",
             default: Double(limits.requestTimeoutMs) / 1000, range: 0.01...86_400)))

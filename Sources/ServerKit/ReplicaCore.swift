@@ -312,16 +312,16 @@ public struct ReplicaCore: Sendable {
     }
 
     /// Another server's pull at `epoch`: one page of the entries (tombstones too) whose position lies in `ranges`,
-    /// in (position, key) order, after the entry of `after`, of at most about `bytesMax` bytes.
+    /// in (position, key) order, after the entry of `after`, of at most `bytesMax` bytes (see `VersionedStore.page`).
     func entries(in ranges: [PositionRange], epoch: Int64, after: String? = nil,
                  pullerHas: [Int: VersionedStore.BucketSummary] = [:],
-                 bytesMax: Int = ReplicationMessages.pullPageBytesMax)
+                 bytesTarget: Int = RecordLimits.pullPageBytesTarget,
+                 bytesMax: Int = RecordLimits.standard.pullPageBytesMax)
         -> Result<VersionedStore.Page, Refusal>
     {
         guard epoch == view.epoch else { return .failure(.epochMismatch(mine: view.epoch, theirs: epoch)) }
-        return .success(store.page(in: ranges, after: after, bytesMax: bytesMax,
-                                   entryOverheadBytes: ReplicationMessages.pullEntryOverheadBytes,
-                                   writeIDBytes: ReplicationMessages.pullWriteIDBytes, pullerHas: pullerHas))
+        return .success(store.page(in: ranges, after: after, bytesTarget: bytesTarget, bytesMax: bytesMax,
+                                   pullerHas: pullerHas))
     }
 
 

@@ -26,11 +26,15 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     /// recovering viewleader answers every heartbeat that way for about a lease).
     private var retrying = false
 
+    /// The key and value sizes this server accepts, from its frame limit.
+    public let recordLimits: RecordLimits
+
     public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
-                ringSize: Int = HashRing.defaultRingSize) {
+                ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard) {
         self.host = host
         self.heartbeatIntervalMs = heartbeatIntervalMs
-        node = ReplicaNode(serverID: serverID, ringSize: ringSize)
+        self.recordLimits = recordLimits
+        node = ReplicaNode(serverID: serverID, ringSize: ringSize, recordLimits: recordLimits)
         session = HeartbeatSession(serverID: serverID, port: port, advertisedHost: advertisedHost)
     }
 
@@ -48,6 +52,12 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     /// A request from a client or a peer; answered now or later through the host.
     public func receive(_ request: ServerRequest, from responder: Host.Responder) {
+        do throws(RequestError) {
+            try request.check(recordLimits)
+        } catch {
+            host.answer(responder, with: ServerReply(error))
+            return
+        }
         switch request {
         case .print, .set, .get:
             let (reply, logLine) = classic.handle(request)

@@ -88,8 +88,12 @@ public struct ReplicaNode: Sendable {
         case pull(peer: String, epoch: Int64, after: String?)
     }
 
-    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize) {
+    /// Sizes of keys and values, and so of the pull pages this node writes.
+    public let recordLimits: RecordLimits
+
+    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard) {
         core = ReplicaCore(serverID: serverID, ringSize: ringSize)
+        self.recordLimits = recordLimits
     }
 
     public var serverID: String { core.serverID }
@@ -210,7 +214,8 @@ public struct ReplicaNode: Sendable {
         let ranges = pull.ranges.map { PositionRange(Int($0.low), Int($0.high)) }
         var have: [Int: VersionedStore.BucketSummary] = [:]
         for held in pull.have { have[Int(held.position)] = .init(count: Int(held.count), digest: held.digest) }
-        switch core.entries(in: ranges, epoch: pull.epoch, after: pull.after, pullerHas: have) {
+        switch core.entries(in: ranges, epoch: pull.epoch, after: pull.after, pullerHas: have,
+                            bytesMax: recordLimits.pullPageBytesMax) {
         case .success(let page):
             return [.reply(token, .page(PullPage(entries: page.entries, more: page.more)))]
         case .failure(let refusal):

@@ -1,15 +1,8 @@
 import Placement
 import Wire
 
-/// The replica's side of the wire: the sizes a pull page counts, and the replies that refuse a request.
+/// The replica's side of the wire: the pull it sends, and the replies that refuse a request.
 enum ReplicationMessages {
-    /// Largest pull reply page, in bytes of entries; keeps every page well inside the frame limit.
-    static let pullPageBytesMax = 256 * 1024
-    /// Bytes counted for each pulled entry beyond its key and value: its field names, version and punctuation.
-    static let pullEntryOverheadBytes = 48
-    /// Bytes counted for each write ID a pulled entry carries: `["<16 hex digits>",seq,epoch,counter],`.
-    static let pullWriteIDBytes = 80
-
     /// A pull request for `ranges` at `epoch`, after `after`, saying which positions the puller holds (`have`).
     static func pull(epoch: Int64, ranges: [PositionRange], after: String?,
                      have: [Int: VersionedStore.BucketSummary] = [:]) -> ServerRequest {

@@ -23,7 +23,8 @@ public final class ServerService: @unchecked Sendable {
                                      viewLeaderPorts: configuration.viewLeaderPorts)
         let driver = ReplicaDriver(host: host, serverID: serverID, port: server.port,
                                    advertisedHost: configuration.advertisedHost,
-                                   heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs))
+                                   heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs),
+                                   recordLimits: RecordLimits(frameBytesMax: configuration.listener.limits.frameBytesMax))
         host.driver = driver
         driver.start()
         // The handler runs only inside `server.run`, which keeps `driver` alive: an unowned reference that is never

@@ -138,12 +138,13 @@ public struct VersionedStore: Sendable {
     }
 
     /// Entries (tombstones too) at positions in `ranges`, in (position, key bytes) order, with their remembered
-    /// write IDs, starting after the entry of `after` and stopping once `bytesMax` bytes are on the page (counted as
-    /// the key's and value's bytes plus `entryOverheadBytes` each, and `writeIDBytes` per write ID); a page holds at
-    /// least one entry when any remain. Positions whose summary equals the puller's in `pullerHas` are skipped: the
-    /// puller holds them already.
-    public func page(in ranges: [PositionRange], after: String?, bytesMax: Int, entryOverheadBytes: Int,
-                     writeIDBytes: Int = 0, pullerHas: [Int: BucketSummary] = [:]) -> Page {
+    /// write IDs, starting after the entry of `after`. Each entry counts `RecordLimits.pullEntryBytes` (an upper
+    /// bound of what the page writes for it). The page takes no entry once `bytesTarget` bytes are on it, nor one
+    /// that would take it past `bytesMax`, except that it always takes the first: so a page of any mix of sizes
+    /// stays within `bytesMax` as long as every entry does alone, which the key and value limits guarantee.
+    /// Positions whose summary equals the puller's in `pullerHas` are skipped: the puller holds them already.
+    public func page(in ranges: [PositionRange], after: String?, bytesTarget: Int, bytesMax: Int,
+                     pullerHas: [Int: BucketSummary] = [:]) -> Page {
         var page = Page()
         let resumePosition = after.map(position(of:)) ?? -1
         var bytes = 0
@@ -152,15 +153,17 @@ public struct VersionedStore: Sendable {
             let bucket = buckets[position]
             let first = position == resumePosition ? bucket.firstIndex(after: after) : 0
             for index in first..<bucket.count {
-                if bytes >= bytesMax {
-                    page.more = true
-                    return page
-                }
                 let key = bucket.key(at: index)
                 let entry = bucket.entry(at: index)
                 let remembered = writeIDs.records(of: key)
-                bytes += key.utf8.count + (entry.value?.utf8.count ?? 0) + entryOverheadBytes
-                    + remembered.count * writeIDBytes
+                let entryBytes = RecordLimits.pullEntryBytes(
+                    keyBytes: JSONWriter.escapedLength(of: key),
+                    valueBytes: entry.value.map(JSONWriter.escapedLength(of:)) ?? 0, writeIDs: remembered.count)
+                if !page.entries.isEmpty && (bytes >= bytesTarget || bytes + entryBytes > bytesMax) {
+                    page.more = true
+                    return page
+                }
+                bytes += entryBytes
                 page.entries.append(PageEntry(key: key, entry: entry, writeIDs: remembered))
             }
         }
@@ -169,7 +172,7 @@ public struct VersionedStore: Sendable {
 
     /// Every entry at positions in `ranges`, in (position, key bytes) order; tests and small stores only.
     public func entries(in ranges: [PositionRange]) -> [PageEntry] {
-        page(in: ranges, after: nil, bytesMax: .max, entryOverheadBytes: 0).entries
+        page(in: ranges, after: nil, bytesTarget: .max, bytesMax: .max).entries
     }
 
     /// Removes every entry at a position that satisfies `leaves`, in place; returns how many were removed.

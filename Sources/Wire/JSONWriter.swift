@@ -95,6 +95,30 @@ public enum JSONWriter {
         buffer.append(UInt8(ascii: "\""))
     }
 
+    /// How many bytes `appendString` writes for `text`, quotes excluded: its UTF-8 length plus one byte for each
+    /// quote, backslash and short-escaped control character, and five for each other control character.
+    public static func escapedLength(of text: String) -> Int {
+        var text = text
+        return text.withUTF8 { utf8 in
+            var length = utf8.count
+            var offset = 0
+            if let base = UnsafeRawPointer(utf8.baseAddress) {
+                while offset + 8 <= utf8.count && !needsEscape(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) {
+                    offset += 8
+                }
+            }
+            while offset < utf8.count {
+                switch utf8[offset] {
+                case 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x08, 0x0C: length += 1
+                case 0..<0x20: length += 5
+                default: break
+                }
+                offset += 1
+            }
+            return length
+        }
+    }
+
     /// The bytes of a string's contents, escaped. Every reply writes a value this way, so clean stretches are found
     /// eight bytes at a time (`needsEscape`), and copied in one go.
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {

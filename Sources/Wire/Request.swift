@@ -106,6 +106,8 @@ public enum RequestError: Error, Equatable, Sendable, CustomStringConvertible {
     case outOfRange(field: String, range: String)
     /// The command is not one this receiver serves.
     case unknownCommand(String, known: [String])
+    /// A string field is longer than its limit, in bytes of JSON text (see `RecordLimits`).
+    case tooLarge(field: String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -116,6 +118,9 @@ public enum RequestError: Error, Equatable, Sendable, CustomStringConvertible {
         case .outOfRange(let name, let range): return "field \"\(name)\" must be in \(range)"
         case .unknownCommand(let command, let known):
             return "unknown command \"\(command)\"; this process serves: \(known.joined(separator: ", "))"
+        case .tooLarge(let name, let bytes, let limit):
+            return "field \"\(name)\" is \(bytes) bytes as JSON text, over its limit of \(limit) bytes; nothing was "
+                + "changed (the limits are in PROTOCOL.md, \"Limits\")"
         }
     }
 }

@@ -26,7 +26,7 @@ public enum ServerRequest: Equatable, Sendable {
     public static let commandsListed = ["print", "set", "get", "query_all_keys", "setr", "getr", "delr"]
 
     /// Decodes a frame: the hot requests straight from the bytes (`FlatObject`), anything else through the JSON
-    /// parser.
+    /// parser. The receiver checks sizes (`check`), against its own frame limit.
     public init(frame: ArraySlice<UInt8>) throws(RequestError) {
         let fast = frame.withUnsafeBufferPointer { bytes in FlatObject.read(bytes) { Self(flat: $0) } }
         if let fast {
@@ -34,6 +34,18 @@ public enum ServerRequest: Equatable, Sendable {
             return
         }
         try self.init(try Request(frame: frame))
+    }
+
+    /// Checks the key, and the value written to it, against `limits` (the key a pull resumes after, too).
+    public func check(_ limits: RecordLimits) throws(RequestError) {
+        switch self {
+        case .get(let key), .getr(let key, _): try limits.check(key: key)
+        case .set(let key, let value): try limits.check(key: key, value: value)
+        case .write(let key, let value, _, _, _): try limits.check(key: key, value: value)
+        case .replicate(let key, let entry, _, _): try limits.check(key: key, value: entry.value)
+        case .pull(let pull): if let after = pull.after { try limits.check(key: after) }
+        case .print, .queryAllKeys, .viewChange: break
+        }
     }
 
     /// Decodes a request already parsed as JSON.

@@ -66,7 +66,7 @@ struct BenchConfigurationTests {
         (["--duration", "soon"], "number of seconds"),
         (["--warmup", "-1"], "--warmup"),
         (["--keys", "0"], "from 1 to 10000000"),
-        (["--value-size", "1048576"], "from 0 to 524288"),
+        (["--value-size", "1039361"], "from 0 to 1039360"),
         (["--seed", "-3"], "--seed"),
         (["--threads", "17"], "from 1 to 16"),
         (["--threads", "4", "--connections", "2"], "at most as many threads as --connections"),

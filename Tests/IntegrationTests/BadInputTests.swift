@@ -66,18 +66,48 @@ struct BadInputTests {
     @Test func overLimitLengthIsRefusedFromItsHeaderAndTheLimitIsConfigurable() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }
-        let port = try cluster.startServer(arguments: ["--max-frame-bytes", "100"]).port
+        let frameBytes = RecordLimits.frameBytesMin
+        let port = try cluster.startServer(arguments: ["--max-frame-bytes", "\(frameBytes)"]).port
         let exact = try rawConnection(port: port)
-        let value = String(repeating: "v", count: 100 - #"{"cmd":"set","key":"k","val":""}"#.utf8.count)
+        let limits = RecordLimits(frameBytesMax: frameBytes)
+        let value = String(repeating: "v", count: limits.valueBytesMax)
         #expect(try exact.call(["cmd": "set", "key": "k", "val": .string(value)], timeoutMs: 5_000) == ["status": "ok"])
         let connection = try rawConnection(port: port)
-        try connection.sendRaw(Self.header(101), timeoutMs: 5_000)
-        #expect(errorText(try connection.receive(timeoutMs: 5_000))?.contains("exceeds the limit of 100") == true)
+        try connection.sendRaw(Self.header(Int32(frameBytes) + 1), timeoutMs: 5_000)
+        #expect(errorText(try connection.receive(timeoutMs: 5_000))?.contains("exceeds the limit of \(frameBytes)") == true)
         #expect(throws: SocketError.closed) { try connection.receive(timeoutMs: 5_000) }
         let defaultLimit = try cluster.startServer().port
         let huge = try rawConnection(port: defaultLimit)
         try huge.sendRaw(Self.header(Int32(1 << 20) + 1), timeoutMs: 5_000)
         #expect(errorText(try huge.receive(timeoutMs: 5_000))?.contains("exceeds the limit of 1048576") == true)
+    }
+
+    /// A value one byte over its limit (counted as JSON text: a control character counts six) is refused with an
+    /// error naming the field and the limit, on `set` and on `setr`; the connection stays usable and the
+    /// key keeps its value.
+    @Test func aValueOrKeyOverItsLimitIsRefusedByNameAndChangesNothing() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let frameBytes = RecordLimits.frameBytesMin
+        let port = try cluster.startServer(arguments: ["--max-frame-bytes", "\(frameBytes)"]).port
+        let limits = RecordLimits(frameBytesMax: frameBytes)
+        let connection = try rawConnection(port: port)
+        #expect(try connection.call(["cmd": "set", "key": "k", "val": "kept"], timeoutMs: 5_000) == ["status": "ok"])
+        let overByEscape = String(repeating: "v", count: limits.valueBytesMax - 5) + "\u{1}"
+        for command in ["set", "setr"] {
+            let reply = try connection.call(["cmd": .string(command), "key": "k", "val": .string(overByEscape),
+                                             "epoch": 0], timeoutMs: 5_000)
+            let text = try #require(errorText(reply))
+            #expect(text.contains("\"val\" is \(limits.valueBytesMax + 1) bytes"), "\(text)")
+            #expect(text.contains("limit of \(limits.valueBytesMax) bytes"), "\(text)")
+        }
+        let longKey = String(repeating: "k", count: RecordLimits.keyBytesMax + 1)
+        for command in ["get", "getr", "delr"] {
+            let reply = try connection.call(["cmd": .string(command), "key": .string(longKey), "epoch": 0],
+                                            timeoutMs: 5_000)
+            #expect(errorText(reply)?.contains("limit of \(RecordLimits.keyBytesMax) bytes") == true, "\(reply)")
+        }
+        #expect(try connection.call(["cmd": "get", "key": "k"], timeoutMs: 5_000) == ["status": "ok", "value": "kept"])
     }
 
     @Test func silentAndHalfFramePeersAreTimedOutWithoutHoldingUpOthers() throws {

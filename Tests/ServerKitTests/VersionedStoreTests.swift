@@ -75,7 +75,7 @@ struct VersionedStoreTests {
         var after: String?
         var pages = 0
         while true {
-            let page = store.page(in: ranges, after: after, bytesMax: 200, entryOverheadBytes: 10)
+            let page = store.page(in: ranges, after: after, bytesTarget: 400, bytesMax: 1_000)
             #expect(!page.entries.isEmpty, "a page holds at least one entry while any remain")
             paged += page.entries.map(\.key)
             after = page.entries.last?.key
@@ -84,6 +84,38 @@ struct VersionedStoreTests {
         }
         #expect(paged == expected, "pages resume exactly after the previous page's last key")
         #expect(pages > 10)
+    }
+
+    /// The finding that stalled rebalancing: 200 values of 1 KB then one of 900 KB made a 1.11 MB page, which the
+    /// puller refused as over the frame limit and asked for again forever. Every page, as written, fits a frame.
+    @Test func pagesOfAnyMixOfSizesFitTheFrameAndOneMaximalEntryAlwaysFits() throws {
+        let limits = RecordLimits.standard
+        var store = VersionedStore(ringSize: 1)
+        for index in 0..<200 {
+            store.apply(VersionedEntry(value: String(repeating: "s", count: 1_000), version: .zero), to: "a-\(index)")
+        }
+        store.apply(VersionedEntry(value: String(repeating: "b", count: 900_000), version: .zero), to: "b")
+        let longestKey = String(repeating: "k", count: RecordLimits.keyBytesMax - 3) + "\"\n"
+        let largest = String(repeating: "\u{1}", count: 2) + String(repeating: "v", count: limits.valueBytesMax - 12)
+        #expect(JSONWriter.escapedLength(of: largest) == limits.valueBytesMax)
+        store.apply(VersionedEntry(value: largest, version: Version(epoch: .max, counter: .max)), to: longestKey)
+        store.apply(VersionedEntry(value: nil, version: .zero), to: "z-deleted")
+        var paged: [String] = []
+        var after: String?
+        while true {
+            let page = store.page(in: [PositionRange(0, 0)], after: after, bytesTarget: RecordLimits.pullPageBytesTarget,
+                                  bytesMax: limits.pullPageBytesMax)
+            var bytes: [UInt8] = []
+            ServerReply.page(PullPage(entries: page.entries.map {
+                PulledEntry(key: $0.key, entry: $0.entry, writeIDs: $0.writeIDs)
+            }, more: page.more)).encodeBody(into: &bytes)
+            #expect(bytes.count <= limits.frameBytesMax, "a page of \(page.entries.count) entries is \(bytes.count) bytes")
+            paged += page.entries.map(\.key)
+            after = page.entries.last?.key
+            if !page.more { break }
+        }
+        #expect(paged.count == 203)
+        #expect(Set(paged).count == 203)
     }
 
     @Test func aPullSkipsExactlyThePositionsThePullerHoldsIdentically() {
@@ -101,7 +133,7 @@ struct VersionedStoreTests {
         mine.apply(VersionedEntry(value: "y", version: Version(epoch: 2, counter: 3)), to: "only-mine")
         let differing = Set([keys[0], "only-theirs", "only-mine"].map { theirs.position(of: $0) })
         let held = Dictionary(uniqueKeysWithValues: (0..<16).map { ($0, mine.summary(at: $0)) }.filter { $0.1.count > 0 })
-        let page = theirs.page(in: [PositionRange(0, 15)], after: nil, bytesMax: .max, entryOverheadBytes: 0,
+        let page = theirs.page(in: [PositionRange(0, 15)], after: nil, bytesTarget: .max, bytesMax: .max,
                                pullerHas: held)
         for key in [keys[0], "only-theirs"] { #expect(page.entries.contains { $0.key == key }, "\(key) differs") }
         #expect(page.entries.allSatisfy { differing.contains(theirs.position(of: $0.key)) },

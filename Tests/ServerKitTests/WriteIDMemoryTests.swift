@@ -93,18 +93,18 @@ struct WriteIDMemoryTests {
         let entry = VersionedEntry(value: "v", version: Version(epoch: 2, counter: 1))
         holder.apply(entry, to: "k", at: holder.position(of: "k"), writeID: Self.id(7, 3), nowMs: 0)
         let everything = [PositionRange(0, 63)]
-        let page = holder.page(in: everything, after: nil, bytesMax: .max, entryOverheadBytes: 0)
+        let page = holder.page(in: everything, after: nil, bytesTarget: .max, bytesMax: .max)
         #expect(page.entries.map(\.writeIDs) == [[.init(writeID: Self.id(7, 3), version: entry.version)]])
 
         var puller = VersionedStore(ringSize: 64)
         puller.apply(entry, to: "k")
         let withoutIDs = puller.summaries(in: everything, after: nil)
-        #expect(holder.page(in: everything, after: nil, bytesMax: .max, entryOverheadBytes: 0, pullerHas: withoutIDs)
+        #expect(holder.page(in: everything, after: nil, bytesTarget: .max, bytesMax: .max, pullerHas: withoutIDs)
             .entries.count == 1, "the same entry without its write IDs is not the same position")
         puller.merge(page.entries[0], at: puller.position(of: "k"), nowMs: 5)
         #expect(puller.rememberedVersion(of: "k", writeID: Self.id(7, 3)) == entry.version)
         let same = puller.summaries(in: everything, after: nil)
-        #expect(holder.page(in: everything, after: nil, bytesMax: .max, entryOverheadBytes: 0, pullerHas: same)
+        #expect(holder.page(in: everything, after: nil, bytesTarget: .max, bytesMax: .max, pullerHas: same)
             .entries.isEmpty)
         puller.checkInvariants()
     }

@@ -14,8 +14,8 @@ struct BenchConfiguration: Equatable, Sendable {
     static let warmupSecondsMax = 600.0
     /// Distinct keys; each costs a SHA-1 at start-up and 4 bytes for its precomputed ring position.
     static let keysMax = 10_000_000
-    /// Values must fit in a frame with the key and the JSON around them.
-    static let valueBytesMax = WireLimits().frameBytesMax / 2
+    /// The servers' value limit at the default frame limit (bench values are plain letters, one byte each).
+    static let valueBytesMax = RecordLimits.standard.valueBytesMax
     /// Load-generator threads; each runs one epoll loop over its share of the clients.
     static let threadsMax = 16
     /// Time each reply may take before it counts as a timeout, bounded like the client's `--timeout`.

@@ -181,10 +181,7 @@ public final class FrameServer: @unchecked Sendable {
         guard let connection = connections[connectionKey], connection.id == connectionID else { return }
         connection.accept(reply, sequence: sequence)
         connection.lastProgressMs = turnStartedMs
-        if !connection.isDispatching {
-            processBufferedFrames(connection)
-            flush(connection)
-        }
+        if !connection.isDispatching { serve(connection) }
     }
 
     // MARK: Connections
@@ -228,9 +225,22 @@ public final class FrameServer: @unchecked Sendable {
         if event & EPOLLIN.rawValue != 0 {
             readAvailable(connection)
             guard connections[connection.fd] === connection else { return }
-            processBufferedFrames(connection)
         }
-        flush(connection)
+        serve(connection)
+    }
+
+    /// Dispatches the connection's buffered requests and sends their replies, until the requests run out or the
+    /// kernel stops taking replies (then its next EPOLLOUT comes back here). Requests held back by the output
+    /// limit are already read, so no EPOLLIN would wake them: sending must be what resumes them.
+    private func serve(_ connection: ServerConnection) {
+        while true {
+            processBufferedFrames(connection)
+            let heldBackByOutput = connection.output.unsentCount >= limits.outputBytesMax
+            flush(connection)
+            guard heldBackByOutput, connections[connection.fd] === connection,
+                  connection.output.unsentCount < limits.outputBytesMax
+            else { return }
+        }
     }
 
     private func readAvailable(_ connection: ServerConnection) {
@@ -244,7 +254,10 @@ public final class FrameServer: @unchecked Sendable {
         }
     }
 
-    /// Turns buffered bytes into requests while the connection's pipeline has room.
+    /// Turns buffered bytes into requests while the connection's pipeline has room and its unsent replies are
+    /// under the output limit. Checked before every frame, so one read of many small requests for a large value
+    /// (a thousand `get`s of a megabyte in 28 KB) queues at most the limit and one more reply, not a gigabyte; the
+    /// rest wait in the socket until the peer reads.
     private func processBufferedFrames(_ connection: ServerConnection) {
         connection.isDispatching = true
         let outer = dispatchingConnection
@@ -253,7 +266,9 @@ public final class FrameServer: @unchecked Sendable {
             connection.isDispatching = false
             dispatchingConnection = outer
         }
-        while !connection.closeAfterFlush && connection.inFlight < limits.pipelineDepthMax {
+        while !connection.closeAfterFlush && connection.inFlight < limits.pipelineDepthMax
+            && connection.output.unsentCount < limits.outputBytesMax
+        {
             let frame: ArraySlice<UInt8>?
             do {
                 frame = try connection.decoder.nextFrame()

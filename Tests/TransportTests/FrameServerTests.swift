@@ -125,6 +125,36 @@ struct FrameServerTests {
         }
     }
 
+    /// The finding: a thousand small requests for a large reply, sent in one write and never read, grew a server
+    /// by a gigabyte, because the output limit was checked between reads, not between requests. Now requests wait
+    /// in the socket once the unsent replies reach the limit, and are served as the reader catches up.
+    @Test func requestsReadInOneGoAreServedOnlyAsFastAsTheirRepliesLeave() throws {
+        var limits = WireLimits()
+        limits.frameBytesMax = 64 * 1024
+        limits.outputBytesMax = 128 * 1024
+        let big = String(repeating: "v", count: 60_000)
+        let handled = Mutex(0)
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in
+            handled.withLock { $0 += 1 }
+            responder.reply(["status": "ok", "value": .string(big)])
+        }
+        try withServer(limits: limits, handler: handler) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            var batch: [UInt8] = []
+            for _ in 0..<1_000 { FrameEncoder.append(["cmd": "x"], to: &batch) }
+            try connection.sendRaw(batch, timeoutMs: 5_000)
+            Thread.sleep(forTimeInterval: 0.5)
+            // 60 MB of replies were asked for; the kernel's socket buffers (at most about 10 MB on Linux by
+            // default) and the 128 KiB output limit hold a small share of them.
+            let early = handled.withLock { $0 }
+            #expect(early < 400, "\(early) of 1000 requests were served with nobody reading the replies")
+            for _ in 0..<1_000 {
+                #expect(try connection.receive(timeoutMs: 5_000).objectValue?["value"]?.stringValue?.count == 60_000)
+            }
+            #expect(handled.withLock { $0 } == 1_000)
+        }
+    }
+
     @Test func firstFreeCandidatePortIsTaken() throws {
         let occupied = try Socket.listen(host: "127.0.0.1", port: 0)
         defer { close(occupied) }

@@ -27,8 +27,12 @@ public struct HeartbeatSession: Sendable {
         case accepted(epoch: Int64, joined: Bool, epochChanged: Bool)
         /// This ID was expired; the shell must pick a fresh ID and call `restart(as:)`.
         case denied(reason: String)
-        /// Another live server holds our address; keep heartbeating.
+        /// Not admitted now (another live server holds our address, the view is full, or the viewleader is
+        /// recovering); keep heartbeating.
         case retry(reason: String)
+        /// The viewleader could not act on the heartbeat (an error reply, such as a refusal at its connection
+        /// limit); keep heartbeating. Never read as a view or an epoch.
+        case refused(reason: String)
         /// The reply made no sense.
         case malformed(String)
     }
@@ -78,6 +82,8 @@ public struct HeartbeatSession: Sendable {
             if let newEpoch { epoch = max(epoch, newEpoch) }
             viewRequested = reportView == true
             return .retry(reason: reason)
+        case .refused(let reason):
+            return .refused(reason: reason)
         }
     }
 

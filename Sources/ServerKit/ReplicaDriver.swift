@@ -91,8 +91,28 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             heartbeatAnswered(answer, sentMs: sentMs)
             host.startTimer(afterMs: heartbeatIntervalMs, .heartbeat)
         case .viewFetch:
-            if case .failed(let reason) = answer { host.log("cannot fetch the view: \(reason); retrying", .warning) }
-            perform(node.viewFetched(answer.reply.flatMap { try? ViewDescription(reply: $0) }))
+            perform(node.viewFetched(fetchedView(answer)))
+        }
+    }
+
+    /// The view in the viewleader's answer to `query_servers`, or nil (logged) when there is none: no answer, an
+    /// error reply (a refusal is never read as a view), or a reply that does not describe one.
+    private func fetchedView(_ answer: ViewLeaderAnswer) -> ViewDescription? {
+        switch answer {
+        case .failed(let reason):
+            host.log("cannot fetch the view: \(reason); retrying", .warning)
+            return nil
+        case .reply(let reply):
+            if let refusal = Reply.errorMessage(in: reply) {
+                host.log("the viewleader refused to describe the view: \(refusal); retrying", .warning)
+                return nil
+            }
+            do {
+                return try ViewDescription(reply: reply)
+            } catch {
+                host.log("the viewleader's view is unreadable: \(error); retrying", .warning)
+                return nil
+            }
         }
     }
 
@@ -120,7 +140,10 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         if !viewLeaderReachable { host.log("viewleader reachable again", .info) }
         viewLeaderReachable = true
         let outcome = session.receive(reply)
-        if case .retry = outcome {} else { retrying = false }
+        switch outcome {
+        case .retry, .refused: break
+        default: retrying = false
+        }
         switch outcome {
         case .accepted(let epoch, let joined, let epochChanged):
             if joined { host.log("joined the view as server \(session.serverID) in epoch \(epoch)", .info) }
@@ -137,6 +160,9 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             host.registered(as: freshID)
         case .retry(let reason):
             if !retrying { host.log("viewleader asks to retry: \(reason); heartbeating on", .warning) }
+            retrying = true
+        case .refused(let reason):
+            if !retrying { host.log("the viewleader refused the heartbeat: \(reason); heartbeating on", .warning) }
             retrying = true
         case .malformed(let reason):
             host.log("unexpected heartbeat reply: \(reason)", .warning)

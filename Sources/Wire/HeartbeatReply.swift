@@ -10,6 +10,9 @@ public enum HeartbeatReply: Equatable, Sendable {
     /// held by a live server, the view is full, or the viewleader is recovering); heartbeat on. `reportView` true
     /// asks the server to send the view it serves with its next heartbeat (nil: the field is absent).
     case retry(reason: String, epoch: Int64?, reportView: Bool?)
+    /// `{"status": "error", "error": reason}`: the viewleader could not act on the heartbeat at all (it was
+    /// malformed, or the viewleader is at its connection limit and refused the connection); heartbeat on.
+    case refused(reason: String)
 
     /// Reads a reply; throws a description of what is wrong with one that is not a heartbeat reply.
     public init(_ reply: JSONValue) throws(MalformedReply) {
@@ -28,6 +31,8 @@ public enum HeartbeatReply: Equatable, Sendable {
         case "retry":
             self = .retry(reason: fields["error"]?.stringValue ?? "address held by another server",
                           epoch: fields["epoch"]?.integerValue, reportView: fields["report_view"]?.boolValue)
+        case "error":
+            self = .refused(reason: fields["error"]?.stringValue ?? "no explanation given")
         default:
             throw MalformedReply("heartbeat reply has unknown status \"\(status)\"")
         }
@@ -47,6 +52,8 @@ public enum HeartbeatReply: Equatable, Sendable {
             if let epoch { fields["epoch"] = .integer(epoch) }
             if let reportView { fields["report_view"] = .bool(reportView) }
             return .object(fields)
+        case .refused(let reason):
+            return Reply.error(reason)
         }
     }
 }

@@ -94,6 +94,24 @@ struct ReplicaDriverTests {
         #expect(host.take().first == .log("viewleader reachable again", warning: false))
     }
 
+    /// The finding: while the viewleader was at its connection limit, servers read its refusal as a view. An
+    /// error reply is a refusal, logged as one once, and changes neither the epoch nor the view.
+    @Test func aViewLeaderRefusalIsNeverReadAsAViewOrAnEpoch() {
+        let (driver, host) = makeDriver()
+        driver.viewLeaderAnswered(.heartbeat(sentMs: 1_000), .reply(["status": "ok", "epoch": 3, "lease_ms": 1_000]))
+        _ = host.take()
+        let refusal: JSONValue = ["status": "error", "error": "viewleader is at its limit of 4096 connections"]
+        for _ in 0..<3 { driver.viewLeaderAnswered(.heartbeat(sentMs: 1_200), .reply(refusal)) }
+        let logs = host.take().filter { if case .log = $0 { true } else { false } }
+        #expect(logs == [.log("the viewleader refused the heartbeat: viewleader is at its limit of 4096 connections; "
+            + "heartbeating on", warning: true)])
+        #expect(driver.session.epoch == 3)
+        driver.viewLeaderAnswered(.viewFetch, .reply(refusal))
+        #expect(host.take().contains(.log("the viewleader refused to describe the view: viewleader is at its limit "
+            + "of 4096 connections; retrying", warning: true)))
+        #expect(driver.adoptedView == nil)
+    }
+
     @Test func aDeniedServerRegistersAgainUnderAFreshIDWithNothingInMemory() throws {
         let (driver, host) = makeDriver()
         driver.viewLeaderAnswered(.heartbeat(sentMs: 1_000), .reply(["status": "ok", "epoch": 1, "lease_ms": 1_000]))

@@ -8,6 +8,7 @@ struct ViewLeaderReplyTests {
         HeartbeatReply.accepted(epoch: 3, leaseMs: 5_000, allSyncedEpoch: 2),
         .accepted(epoch: 0, leaseMs: nil, allSyncedEpoch: -1),
         .denied(reason: "lease of server s1 expired; register again under a new ID"),
+        .refused(reason: "viewleader is at its limit of 4096 connections; try again later"),
         .retry(reason: "127.0.0.1:38000 is held by live server s2 until its lease expires", epoch: 4, reportView: nil),
         .retry(reason: "recovering", epoch: nil, reportView: true),
         .retry(reason: "confirming", epoch: nil, reportView: false),

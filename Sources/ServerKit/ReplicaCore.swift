@@ -338,6 +338,11 @@ public struct ReplicaCore: Sendable {
 
     public func isReplica(of key: String) -> Bool { replicates[view.ring.position(ofKey: key)] }
 
+    /// Whether this server would serve `key` now as its primary in `epoch` (reads and writes alike).
+    public func serves(_ key: String, epoch: Int64, nowMs: Int64) -> Bool {
+        refusalToServe(view.ring.position(ofKey: key), epoch: epoch, nowMs: nowMs) == nil
+    }
+
     private func refusalToServe(_ position: Int, epoch: Int64, nowMs: Int64) -> Refusal? {
         guard view.epoch >= 0 else { return .noView }
         guard epoch == view.epoch else { return .epochMismatch(mine: view.epoch, theirs: epoch) }

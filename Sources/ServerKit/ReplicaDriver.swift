@@ -28,12 +28,16 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     /// The key and value sizes this server accepts, from its frame limit.
     public let recordLimits: RecordLimits
+    /// The data this server holds before it refuses writes.
+    public let memoryQuota: MemoryQuota
 
     public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
-                ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard) {
+                ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard,
+                memoryQuota: MemoryQuota = .unlimited) {
         self.host = host
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.recordLimits = recordLimits
+        self.memoryQuota = memoryQuota
         node = ReplicaNode(serverID: serverID, ringSize: ringSize, recordLimits: recordLimits)
         session = HeartbeatSession(serverID: serverID, port: port, advertisedHost: advertisedHost)
     }
@@ -58,6 +62,10 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             host.answer(responder, with: ServerReply(error))
             return
         }
+        if let refusal = memoryRefusal(of: request) {
+            host.answer(responder, with: .error(refusal))
+            return
+        }
         switch request {
         case .print, .set, .get:
             let (reply, logLine) = classic.handle(request)
@@ -78,6 +86,29 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             responders[token] = responder
             perform(actions)
         }
+    }
+
+    /// Bytes of data both stores hold, as the memory quota counts them.
+    public var heldBytes: Int { classic.store.heldBytes + node.core.store.heldBytes }
+
+    /// The refusal for a write that would take this server past its memory quota, or nil. Only writes that add a
+    /// value are refused (deletes free memory), only where they would be applied (a replicated write at the key's
+    /// serving primary; elsewhere the node refuses it anyway), and never a write that may already have taken
+    /// effect (resent, or with an ID the key remembers): an error would report failed a write that happened.
+    private func memoryRefusal(of request: ServerRequest) -> String? {
+        let incomingBytes: Int
+        switch request {
+        case .set(let key, let value):
+            incomingBytes = key.utf8.count + value.utf8.count
+        case .write(let key, let value?, let epoch, let writeID, let resent):
+            let mayHaveTakenEffect = resent
+                || writeID.map { node.core.store.rememberedVersion(of: key, writeID: $0) != nil } == true
+            guard !mayHaveTakenEffect, node.core.serves(key, epoch: epoch, nowMs: host.nowMs) else { return nil }
+            incomingBytes = key.utf8.count + value.utf8.count
+        default:
+            return nil
+        }
+        return memoryQuota.refusal(heldBytes: heldBytes, incomingBytes: incomingBytes)
     }
 
     /// A peer answered call `id` (nil: no answer came).

@@ -11,11 +11,19 @@ public enum ServerCommand {
         .value("heartbeat-interval", placeholder: "SECONDS",
                help: "time between heartbeats; decimals allowed; keep it well below the viewleader's lease "
                    + "(default \(ServerConfiguration.defaultHeartbeatIntervalSeconds))"),
+        .value("max-memory", placeholder: "BYTES",
+               help: memoryHelp),
         .value("advertise", placeholder: "HOST",
                help: "host clients should use to reach this server (default: the --bind address, or the address "
                    + "the viewleader sees when binding to all interfaces)"),
         .flag("help", short: "h", help: "show this help"),
     ]
+
+    static let memoryHelp: String = {
+        let quota: Int = ServerConfiguration.defaultMemoryQuota.limitBytes
+        return "bytes of keys and values held before set and setr are refused with \"out of memory\" (reads and "
+            + "deletes go on); default a quarter of this machine's memory, \(quota)"
+    }()
 
     static let helpText = OptionParser.helpText(
         usage: "server [OPTIONS]",
@@ -37,7 +45,10 @@ public enum ServerCommand {
                 heartbeatIntervalMs: Int(1000 * (try parsed.seconds(
                     "heartbeat-interval", default: ServerConfiguration.defaultHeartbeatIntervalSeconds,
                     range: 0.01...600))),
-                advertisedHost: parsed.value("advertise") ?? (wildcard ? nil : listener.bindAddress))
+                advertisedHost: parsed.value("advertise") ?? (wildcard ? nil : listener.bindAddress),
+                memoryQuota: MemoryQuota(limitBytes: try parsed.integer(
+                    "max-memory", default: ServerConfiguration.defaultMemoryQuota.limitBytes,
+                    range: ServerConfiguration.memoryQuotaBytesMin...Int.max)))
         }
         Socket.ignoreBrokenPipes()
         let serverID = ServerConfiguration.makeServerID()

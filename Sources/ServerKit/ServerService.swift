@@ -1,4 +1,5 @@
 import CommandLineKit
+import Glibc
 import Transport
 import Wire
 
@@ -24,7 +25,8 @@ public final class ServerService: @unchecked Sendable {
         let driver = ReplicaDriver(host: host, serverID: serverID, port: server.port,
                                    advertisedHost: configuration.advertisedHost,
                                    heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs),
-                                   recordLimits: RecordLimits(frameBytesMax: configuration.listener.limits.frameBytesMax))
+                                   recordLimits: RecordLimits(frameBytesMax: configuration.listener.limits.frameBytesMax),
+                                   memoryQuota: configuration.memoryQuota)
         host.driver = driver
         driver.start()
         // The handler runs only inside `server.run`, which keeps `driver` alive: an unowned reference that is never
@@ -53,6 +55,14 @@ public struct ServerConfiguration: Sendable {
     public var heartbeatIntervalMs: Int
     /// Host sent in heartbeats as `addr`; nil lets the viewleader use the address it sees.
     public var advertisedHost: String?
+    /// The data held before writes are refused.
+    public var memoryQuota = ServerConfiguration.defaultMemoryQuota
+
+    /// A quarter of this machine's physical memory.
+    public static let defaultMemoryQuota = MemoryQuota.standard(
+        physicalBytes: Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))))
+    /// The smallest `--max-memory`: room for a few of the largest values.
+    public static let memoryQuotaBytesMin = 16 << 20
 
     /// How much sooner than the viewleader a server considers its own lease over: a fifth of the lease, so
     /// scheduling delays and clock-rate differences never let a server serve after it has been expired.

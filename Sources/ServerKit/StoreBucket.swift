@@ -48,6 +48,10 @@ struct StoreBucket: Sendable {
 
     var count: Int { records.count }
 
+    /// Bytes the bucket holds for its entries: the arena (dead bytes included, until compaction) and one record
+    /// per key. What the memory limit counts (see `MemoryQuota`).
+    var heldBytes: Int { bytes.count + records.count * MemoryLayout<Record>.stride }
+
     // MARK: Reads
 
     /// The entry stored under `key`, if any.

@@ -13,6 +13,8 @@ public struct VersionedStore: Sendable {
     private var buckets: [StoreBucket]
     /// Entries (tombstones too) across all buckets.
     public private(set) var count = 0
+    /// Bytes the buckets hold for entries (`StoreBucket.heldBytes`), kept up to date with every change.
+    public private(set) var heldBytes = 0
     /// IDs of recent writes, by key; every key remembered here has an entry in `buckets`.
     private(set) var writeIDs: WriteIDMemory
 
@@ -93,7 +95,9 @@ public struct VersionedStore: Sendable {
                                nowMs: Int64 = 0) -> Bool {
         // Hashing again would undo the point of passing the position, so only debug builds check it.
         assert(position == self.position(of: key), "a key is stored at its own position")
+        let heldBefore = buckets[position].heldBytes
         let (applied, inserted) = buckets[position].apply(entry, to: key)
+        heldBytes += buckets[position].heldBytes - heldBefore
         if inserted { count += 1 }
         if let writeID { writeIDs.remember(writeID, version: entry.version, key: key, position: position, nowMs: nowMs) }
         return applied
@@ -181,6 +185,7 @@ public struct VersionedStore: Sendable {
         var removed = 0
         for position in 0..<ringSize where buckets[position].count > 0 && leaves(position) {
             removed += buckets[position].count
+            heldBytes -= buckets[position].heldBytes
             buckets[position] = StoreBucket()
         }
         count -= removed
@@ -191,11 +196,14 @@ public struct VersionedStore: Sendable {
     /// Checks every bucket's layout and that `count` matches them; for tests (it visits every entry).
     public func checkInvariants() {
         var total = 0
+        var held = 0
         for bucket in buckets {
             bucket.checkInvariants()
             total += bucket.count
+            held += bucket.heldBytes
         }
         precondition(total == count, "the store's count disagrees with its buckets")
+        precondition(held == heldBytes, "the store's held bytes disagree with its buckets")
         writeIDs.checkInvariants()
     }
 }

@@ -76,7 +76,8 @@ final class CampaignCluster: @unchecked Sendable {
             executableURL: configuration.binaries.appendingPathComponent("server"),
             arguments: ["--bind", machine.address, "--port", "0",
                         "--viewleader", "\(viewLeaderAddress):\(viewLeaderPort)",
-                        "--heartbeat-interval", seconds(configuration.heartbeatIntervalMs)],
+                        "--heartbeat-interval", seconds(configuration.heartbeatIntervalMs),
+                        "--max-frame-bytes", String(configuration.frameBytesMax)],
             name: "\(machine.name)-\(UUID().uuidString.prefix(4))\(starts == 0 ? "" : "-restarted")",
             logDirectory: directory, networkNamespace: machine.host?.namespace)
         servers[index].process = process

@@ -31,6 +31,13 @@ public struct CampaignConfiguration: Sendable {
     public var readPercent = 45
     public var deletePercent = 10
     public var spreadWritePercent = 15
+    /// Percent of writes whose value is near the value limit (within `largeValueSpreadBytes` below it), so every
+    /// copy the cluster makes of such a write (replication, pages of a sync after a join) is near the frame limit.
+    public var largeValuePercent = 10
+    public var largeValueSpreadBytes = 256
+    /// The servers' `--max-frame-bytes`: smaller than the default so that near-limit values (about 55 KB here)
+    /// stay cheap to write, copy and check over a long campaign; the limits scale with it.
+    public var frameBytesMax = 64 * 1_024
     /// Pause between a client's operations.
     public var clientThinkMs = 5
     /// A client's wait for one reply, and how long it retries one operation (lost view changes, moved keys,

@@ -65,7 +65,12 @@ final class CampaignWorkload: @unchecked Sendable {
         while !stopping.load(ordering: .relaxed) {
             usleep(useconds_t(configuration.clientThinkMs * 1_000))
             sequence += 1
-            let value = "c\(process)-\(sequence)"
+            var value = "c\(process)-\(sequence)"
+            if Int(random.next() % 100) < configuration.largeValuePercent {
+                let valueBytesMax = RecordLimits(frameBytesMax: configuration.frameBytesMax).valueBytesMax
+                let length = valueBytesMax - Int(random.next() % UInt64(configuration.largeValueSpreadBytes))
+                value += "-" + String(repeating: "x", count: length - value.utf8.count - 1)
+            }
             let roll = Int(random.next() % 100)
             let shared = currentContendedKeys
             let key = shared[Int(random.next() % UInt64(shared.count))]

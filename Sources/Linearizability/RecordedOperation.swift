@@ -40,10 +40,19 @@ public struct RecordedOperation: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         let what: String
         switch kind {
-        case .write(let value): what = "write(\(value))"
+        case .write(let value): what = "write(\(Self.shortened(value)))"
         case .delete: what = "delete"
-        case .read(let observed): what = "read -> \(observed ?? "not found")"
+        case .read(let observed): what = "read -> \(observed.map(Self.shortened) ?? "not found")"
         }
         return "p\(process) \(key) \(what) [\(invokedAt), \(outcome == .unknown ? "?" : String(completedAt))] \(outcome)"
+    }
+
+    /// Longest value written out whole in a description; longer ones (the near-limit values of the simulator and
+    /// the campaign) show their start and their length, which keep them apart.
+    static let describedValueCharactersMax = 40
+
+    static func shortened(_ value: String) -> String {
+        guard value.count > describedValueCharactersMax else { return value }
+        return "\(value.prefix(describedValueCharactersMax))…(\(value.utf8.count) bytes)"
     }
 }

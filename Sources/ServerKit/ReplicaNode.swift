@@ -88,6 +88,10 @@ public struct ReplicaNode: Sendable {
         case pull(peer: String, epoch: Int64, after: String?)
     }
 
+    /// How much sooner than the viewleader a server considers its own lease over: a fifth of the lease, so
+    /// scheduling delays and clock-rate differences never let a server serve after it has been expired.
+    public static func leaseMarginMs(leaseMs: Int64) -> Int64 { leaseMs / 5 }
+
     /// Sizes of keys and values, and so of the pull pages this node writes.
     public let recordLimits: RecordLimits
 
@@ -104,7 +108,7 @@ public struct ReplicaNode: Sendable {
     public mutating func heartbeatAccepted(sentMs: Int64, epoch: Int64, leaseMs: Int64, allSyncedEpoch: Int64)
         -> [ReplicaAction]
     {
-        core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: ServerConfiguration.leaseMarginMs(leaseMs: leaseMs),
+        core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: Self.leaseMarginMs(leaseMs: leaseMs),
                         epoch: epoch)
         core.forgetExpiredWriteIDs(nowMs: sentMs)
         var actions = observe(mentioned: epoch)
@@ -125,7 +129,7 @@ public struct ReplicaNode: Sendable {
         actions += [.publishSyncedEpoch(-1), .publishView(nil)]
         let callIDsUsed = nextCallID
         let epochKnown = knownEpoch
-        self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize)
+        self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize, recordLimits: recordLimits)
         nextCallID = callIDsUsed
         knownEpoch = epochKnown
         return actions

@@ -64,10 +64,6 @@ public struct ServerConfiguration: Sendable {
     /// The smallest `--max-memory`: room for a few of the largest values.
     public static let memoryQuotaBytesMin = 16 << 20
 
-    /// How much sooner than the viewleader a server considers its own lease over: a fifth of the lease, so
-    /// scheduling delays and clock-rate differences never let a server serve after it has been expired.
-    public static func leaseMarginMs(leaseMs: Int64) -> Int64 { leaseMs / 5 }
-
     /// Ports to try for the viewleader: the one given, or its default range.
     public var viewLeaderPorts: [Int] {
         viewLeader.port.map { [$0] } ?? Array(DefaultPorts.viewLeader)

@@ -69,7 +69,12 @@ extension Simulation {
         let roll = Int.random(in: 0..<100, using: &random)
         if roll < configuration.readPercent { return .read(observed: nil) }
         if roll < configuration.readPercent + configuration.deletePercent { return .delete }
-        return .write("c\(index)-\(clients[index].started)")
+        let value = "c\(index)-\(clients[index].started)"
+        guard Int.random(in: 0..<100, using: &valueSizes) < configuration.largeValuePercent else { return .write(value) }
+        // Near the value limit: every copy the cluster makes of it must still fit a frame.
+        let valueBytesMax = RecordLimits(frameBytesMax: configuration.frameBytesMax).valueBytesMax
+        let length = valueBytesMax - Int.random(in: 0..<configuration.largeValueSpreadBytes, using: &valueSizes)
+        return .write(value + "-" + String(repeating: "x", count: length - value.utf8.count - 1))
     }
 
     /// Starts an operation the way `ReplicatedClient` does: a write gets the client's next write ID.

@@ -107,7 +107,8 @@ extension Simulation {
         let driver = ReplicaDriver(host: host, serverID: freshServerID(), port: SimulatedNetwork.serverPort,
                                    advertisedHost: SimulatedNetwork.host(ofMachine: machine),
                                    heartbeatIntervalMs: configuration.heartbeatIntervalMs,
-                                   ringSize: configuration.ringSize)
+                                   ringSize: configuration.ringSize,
+                                   recordLimits: RecordLimits(frameBytesMax: configuration.frameBytesMax))
         servers[machine].driver = driver
         backlogs[.server(machine)] = nil
         driver.start(firstHeartbeatAfterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))

@@ -18,6 +18,9 @@ public final class Simulation {
     public let seed: UInt64
     let configuration: SimulationConfiguration
     var random: SplitMix64
+    /// Chooses which writes carry near-limit values, apart from `random`: the sizes of values consume none of the
+    /// choices that order events, so a seed replays the same run whether or not its values are large.
+    var valueSizes: SplitMix64
     var nowMs: Int64 = 0
     /// Events handled so far. Histories are stamped with it, so their real-time order is exact.
     var eventCount = 0
@@ -62,6 +65,7 @@ public final class Simulation {
         self.seed = seed
         self.configuration = configuration
         random = SplitMix64(seed: seed)
+        valueSizes = SplitMix64(seed: seed ^ 0x5A1E_5A1E_5A1E_5A1E)
         servers = (0..<configuration.machinesMax).map { SimulatedServer(machine: $0, ringSize: configuration.ringSize) }
         var clientIDs = SplitMix64(seed: seed ^ 0xC11E_47ED)
         clients = (0...configuration.clients).map { SimulatedClient(process: $0, clientID: clientIDs.next()) }
@@ -235,6 +239,14 @@ public final class Simulation {
             return
         }
         guard !network.isCut(caller, callee) else { return }
+        // A request over the frame limit is refused from its length, as FrameServer does: an error reply, and the
+        // connection closed; the request is never processed.
+        let bytes = FrameEncoder.encode(message).count - FrameDecoder.headerBytes
+        guard bytes <= configuration.frameBytesMax else {
+            let refusal = Reply.error("frame length \(bytes) exceeds the limit of \(configuration.frameBytesMax) bytes")
+            schedule(.deliverReply(callID: id, caller: caller, reply: refusal), afterMs: messageDelayMs())
+            return
+        }
         if random.chance(configuration.resetProbability) {
             if random.chance(0.5) {
                 let delivery = Delivery(callID: id, caller: caller, callee: callee, message: message, replyLost: true)
@@ -261,6 +273,13 @@ public final class Simulation {
     /// Sends the callee's answer back, unless the connection broke or the link is cut.
     func reply(to delivery: Delivery, _ reply: JSONValue) {
         guard !delivery.replyLost, !network.isCut(delivery.callee, delivery.caller) else { return }
+        // A reply over the frame limit is refused by the caller's reader: the call fails after it was processed.
+        guard FrameEncoder.encode(reply).count - FrameDecoder.headerBytes <= configuration.frameBytesMax else {
+            note("a reply to \(delivery.caller) was over the frame limit; the caller's connection fails")
+            schedule(.callFailed(callID: delivery.callID, caller: delivery.caller, mayHaveArrived: true),
+                     afterMs: messageDelayMs())
+            return
+        }
         schedule(.deliverReply(callID: delivery.callID, caller: delivery.caller, reply: reply), afterMs: messageDelayMs())
     }
 

@@ -1,6 +1,7 @@
 import Placement
 import ServerKit
 import ViewLeaderKit
+import Wire
 
 /// Everything that shapes one simulated run besides its seed: the cluster, the workload, the network and the
 /// faults. Every limit is named here, with its unit last.
@@ -25,6 +26,9 @@ public struct SimulationConfiguration: Sendable {
     public var clients = 3
     /// Keys the clients share; few, so operations collide.
     public var keys = 4
+    /// Percent of writes whose value is near the value limit (the last `largeValueSpreadBytes` below it).
+    public var largeValuePercent = 10
+    public var largeValueSpreadBytes = 256
     /// Percent of operations that read; of the rest, `deletePercent` of all operations delete, the others write.
     public var readPercent = 40
     public var deletePercent = 10
@@ -45,6 +49,11 @@ public struct SimulationConfiguration: Sendable {
     public var eventsMax = 4_000_000
 
     // MARK: Network
+
+    /// The frame limit of every process: the smallest a server accepts, so near-limit values are cheap to
+    /// simulate and a pull page holds only a couple of them. A message over it is refused as a real process
+    /// refuses it, so a message built too large shows up as a stalled sync or a failed write.
+    public var frameBytesMax = RecordLimits.frameBytesMin
 
     /// One-way delay of most messages.
     public var delayMs: ClosedRange<Int64> = 1...5

@@ -62,6 +62,15 @@ struct ReplicaNodeTests {
         ServerView(epoch: 1, addresses: ["a": "", "b": "", "c": ""]).ring.primary(forKey: $0) == "a"
     }!
 
+    /// The simulator found it: a node restarted under a fresh ID went back to the default frame's limits.
+    @Test func aRestartedNodeKeepsItsRecordLimits() {
+        let limits = RecordLimits(frameBytesMax: RecordLimits.frameBytesMin)
+        var node = ReplicaNode(serverID: "a", recordLimits: limits)
+        _ = node.restart(as: "b")
+        #expect(node.serverID == "b")
+        #expect(node.recordLimits == limits)
+    }
+
     @Test func writeIsAnsweredOnlyAfterBothBackupsAccept() throws {
         var node = try Self.ready()
         let token = RequestToken(7)

@@ -53,6 +53,10 @@ import Testing
         // A recovered view kept each member's last heartbeat time, so members heard early in the recovery were
         // expired the moment it formed, with the data only they held; every member now starts a fresh lease.
         (UInt64(867), SimulationConfiguration()),
+        // Near-limit values: a server denied and restarted under a fresh ID forgot its frame limit and wrote
+        // pull pages for the default one, which the puller refused; the cluster never settled.
+        (UInt64(135), SimulationConfiguration()),
+        (UInt64(287), SimulationConfiguration()),
     ])
     func seedThatOnceFailedPasses(_ seed: UInt64, _ configuration: SimulationConfiguration) {
         let report = Simulation(seed: seed, configuration: configuration).run()

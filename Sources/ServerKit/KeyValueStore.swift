@@ -1,8 +1,9 @@
 import Wire
 
-/// The classic store's in-memory map from key to value, each value kept as the JSON a `get` replies with.
+/// The classic store's in-memory map from key to value, each value kept as the JSON a `get` replies with. Keys
+/// are their exact bytes (`ExactString`): canonically equivalent but different keys are different keys.
 public struct KeyValueStore: Sendable {
-    private var values: [String: EncodedString] = [:]
+    private var values: [ExactString: EncodedString] = [:]
 
     public init() {}
 
@@ -14,10 +15,11 @@ public struct KeyValueStore: Sendable {
     static let entryOverheadBytes = 64
 
     public subscript(key: String) -> EncodedString? {
-        get { values[key] }
+        get { values[ExactString(key)] }
         set {
+            let exact = ExactString(key)
             let old: EncodedString?
-            if let newValue { old = values.updateValue(newValue, forKey: key) } else { old = values.removeValue(forKey: key) }
+            if let newValue { old = values.updateValue(newValue, forKey: exact) } else { old = values.removeValue(forKey: exact) }
             heldBytes += Self.heldBytes(key, newValue) - Self.heldBytes(key, old)
         }
     }
@@ -27,6 +29,6 @@ public struct KeyValueStore: Sendable {
         return key.utf8.count + value.json.count + entryOverheadBytes
     }
 
-    /// Every key, sorted, so replies are deterministic.
-    public var keys: [String] { values.keys.sorted() }
+    /// Every key, in byte order, so replies are deterministic.
+    public var keys: [String] { values.keys.sorted().map(\.text) }
 }

@@ -44,8 +44,10 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     public var serverID: String { node.serverID }
 
-    /// Keys of both stores, for `query_all_keys`.
-    public var allKeys: [String] { Set(classic.store.keys).union(node.core.store.liveKeys).sorted() }
+    /// Keys of both stores, for `query_all_keys`, each once by its exact bytes, in byte order.
+    public var allKeys: [String] {
+        Set((classic.store.keys + node.core.store.liveKeys).map { ExactString($0) }).sorted().map(\.text)
+    }
 
     /// Starts heartbeating: the first after `firstHeartbeatAfterMs`, then one interval after each answer.
     public func start(firstHeartbeatAfterMs: Int64 = 0) {

@@ -132,13 +132,13 @@ public struct VersionedStore: Sendable {
         writeIDs.forgetExpired(nowMs: nowMs)
     }
 
-    /// Keys that hold a value (not a tombstone), sorted.
+    /// Keys that hold a value (not a tombstone), in byte order.
     public var liveKeys: [String] {
         var keys: [String] = []
         for bucket in buckets {
             for index in 0..<bucket.count where bucket.entry(at: index).value != nil { keys.append(bucket.key(at: index)) }
         }
-        return keys.sorted()
+        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// Entries (tombstones too) at positions in `ranges`, in (position, key bytes) order, with their remembered

@@ -42,9 +42,10 @@ struct WriteIDMemory: Sendable {
         var ticket: UInt64
     }
 
-    private var byKey: [String: KeyRecords] = [:]
+    /// By the key's exact bytes: canonically equivalent but different keys are different keys.
+    private var byKey: [ExactString: KeyRecords] = [:]
     /// Keys in the order they were (re)queued, from `queueHead` on; a key re-touched since is re-queued when reached.
-    private var queue: [(key: String, ticket: UInt64, queuedMs: Int64)] = []
+    private var queue: [(key: ExactString, ticket: UInt64, queuedMs: Int64)] = []
     private var queueHead = 0
     private var nextTicket: UInt64 = 1
     /// Records across all keys.
@@ -63,12 +64,12 @@ struct WriteIDMemory: Sendable {
 
     /// The remembered writes of `key`, oldest version first.
     func records(of key: String) -> [Record] {
-        (byKey[key]?.records ?? []).sorted { $0.version < $1.version }
+        (byKey[ExactString(key)]?.records ?? []).sorted { $0.version < $1.version }
     }
 
     /// The latest remembered write of `client` to `key`.
     func record(of key: String, client: UInt64) -> Record? {
-        byKey[key]?.records.first { $0.writeID.client == client }
+        byKey[ExactString(key)]?.records.first { $0.writeID.client == client }
     }
 
     /// The XOR of the digests of every record at `position` (0 when none).
@@ -84,9 +85,10 @@ struct WriteIDMemory: Sendable {
 
     /// Remembers that `writeID` took effect on `key` (at ring position `position`) with `version`. A client's
     /// earlier write to the key is replaced: a client retries only its latest write.
-    mutating func remember(_ writeID: WriteID, version: Version, key: String, position: Int, nowMs: Int64) {
+    mutating func remember(_ writeID: WriteID, version: Version, key text: String, position: Int, nowMs: Int64) {
+        let key = ExactString(text)
         let record = Record(writeID: writeID, version: version)
-        var entry = byKey[key] ?? KeyRecords(position: position, keyHash: Self.hash(key), records: [],
+        var entry = byKey[key] ?? KeyRecords(position: position, keyHash: Self.hash(text), records: [],
                                              touchedMs: nowMs, ticket: 0)
         precondition(entry.position == position, "a key is remembered at its own position")
         if let index = entry.records.firstIndex(where: { $0.writeID.client == writeID.client }) {
@@ -162,7 +164,7 @@ struct WriteIDMemory: Sendable {
         compactQueue()
     }
 
-    private mutating func requeue(_ key: String) {
+    private mutating func requeue(_ key: ExactString) {
         guard var entry = byKey[key] else { return }
         entry.ticket = nextTicket
         nextTicket += 1
@@ -170,7 +172,7 @@ struct WriteIDMemory: Sendable {
         byKey[key] = entry
     }
 
-    private mutating func drop(_ key: String) {
+    private mutating func drop(_ key: ExactString) {
         guard let entry = byKey.removeValue(forKey: key) else { return }
         for record in entry.records { digests[entry.position] ^= Self.digest(entry.keyHash, record) }
         count -= entry.records.count

@@ -1,3 +1,5 @@
+import Wire
+
 /// Named locks with one holder each and a FIFO queue of waiters.
 ///
 /// Pure: time arrives as `nowMs`. A requestor that asks again keeps its place; the holder asking again is
@@ -12,8 +14,9 @@ public struct LockTable: Sendable {
     public static let waitersPerLockMax = 1_024
     /// A waiter silent for longer than this loses its place in the queue.
     public let waiterTimeoutMs: Int64
-    /// Lock state by lock ID; a lock with no holder does not exist.
-    public private(set) var locks: [String: LockState] = [:]
+    /// Lock state by lock ID; a lock with no holder does not exist. Lock IDs and requestors are their exact bytes
+    /// (`ExactString`): canonically equivalent but different names are different locks and requestors.
+    public private(set) var locks: [ExactString: LockState] = [:]
 
     public init(waiterTimeoutMs: Int64) {
         precondition(waiterTimeoutMs > 0, "waiter timeout must be positive")
@@ -21,12 +24,12 @@ public struct LockTable: Sendable {
     }
 
     public struct LockState: Equatable, Sendable {
-        public var holder: String
+        public var holder: ExactString
         public var waiters: [Waiter]
     }
 
     public struct Waiter: Equatable, Sendable {
-        public let requestor: String
+        public let requestor: ExactString
         /// Monotonic milliseconds of this waiter's latest ask.
         public var lastAskedMs: Int64
     }
@@ -48,7 +51,8 @@ public struct LockTable: Sendable {
         case unknown
     }
 
-    public mutating func acquire(_ lockID: String, by requestor: String, nowMs: Int64) -> AcquireOutcome {
+    public mutating func acquire(_ name: String, by requestorName: String, nowMs: Int64) -> AcquireOutcome {
+        let lockID = ExactString(name), requestor = ExactString(requestorName)
         defer { checkInvariants(of: lockID) }
         guard var state = locks[lockID] else {
             guard locks.count < Self.locksMax else { return .refused("too many locks (limit \(Self.locksMax))") }
@@ -69,7 +73,11 @@ public struct LockTable: Sendable {
         return .queued(position: state.waiters.count)
     }
 
-    public mutating func release(_ lockID: String, by requestor: String) -> ReleaseOutcome {
+    public mutating func release(_ name: String, by requestorName: String) -> ReleaseOutcome {
+        release(ExactString(name), by: ExactString(requestorName))
+    }
+
+    private mutating func release(_ lockID: ExactString, by requestor: ExactString) -> ReleaseOutcome {
         defer { checkInvariants(of: lockID) }
         guard var state = locks[lockID] else { return .unknown }
         if state.holder == requestor {
@@ -79,7 +87,7 @@ public struct LockTable: Sendable {
             }
             state.holder = state.waiters.removeFirst().requestor
             locks[lockID] = state
-            return .released(nextHolder: state.holder)
+            return .released(nextHolder: state.holder.text)
         }
         guard let index = state.waiters.firstIndex(where: { $0.requestor == requestor }) else { return .unknown }
         state.waiters.remove(at: index)
@@ -88,14 +96,15 @@ public struct LockTable: Sendable {
     }
 
     /// Releases or withdraws every lock interest of any requestor in `requestors` (a server that expired).
-    public mutating func releaseAll(of requestors: Set<String>) -> [(lockID: String, outcome: ReleaseOutcome)] {
+    public mutating func releaseAll(of names: Set<String>) -> [(lockID: String, outcome: ReleaseOutcome)] {
         var results: [(lockID: String, outcome: ReleaseOutcome)] = []
+        let requestors = Set(names.map { ExactString($0) }).sorted()
         for lockID in locks.keys.sorted() {
-            for requestor in requestors.sorted() {
+            for requestor in requestors {
                 guard let state = locks[lockID] else { break }
                 guard state.holder == requestor || state.waiters.contains(where: { $0.requestor == requestor })
                 else { continue }
-                results.append((lockID, release(lockID, by: requestor)))
+                results.append((lockID.text, release(lockID, by: requestor)))
             }
         }
         return results
@@ -109,7 +118,7 @@ public struct LockTable: Sendable {
             var updated = state
             updated.waiters.removeAll { waiter in
                 let silent = nowMs - waiter.lastAskedMs > waiterTimeoutMs
-                if silent { dropped.append((lockID, waiter.requestor)) }
+                if silent { dropped.append((lockID.text, waiter.requestor.text)) }
                 return silent
             }
             locks[lockID] = updated
@@ -121,7 +130,7 @@ public struct LockTable: Sendable {
         for lockID in locks.keys { checkInvariants(of: lockID) }
     }
 
-    private func checkInvariants(of lockID: String) {
+    private func checkInvariants(of lockID: ExactString) {
         guard let state = locks[lockID] else { return }
         let waiting = state.waiters.map(\.requestor)
         precondition(Set(waiting).count == waiting.count, "a requestor waits twice for one lock")

@@ -14,6 +14,17 @@ struct ServerCoreTests {
         #expect(try handle(&core, ["cmd": "get", "key": "k"]) == .object(["status": "ok", "value": "v"]))
     }
 
+    /// "é" as one code point and as "e" plus a combining accent: equal as Swift Strings, different keys.
+    @Test func canonicallyEquivalentKeysAreDifferentKeys() throws {
+        var core = ServerCore()
+        _ = try handle(&core, ["cmd": "set", "key": "caf\u{E9}", "val": "composed"])
+        _ = try handle(&core, ["cmd": "set", "key": "cafe\u{301}", "val": "decomposed"])
+        #expect(try handle(&core, ["cmd": "get", "key": "caf\u{E9}"]) == ["status": "ok", "value": "composed"])
+        #expect(try handle(&core, ["cmd": "get", "key": "cafe\u{301}"]) == ["status": "ok", "value": "decomposed"])
+        #expect(core.store.count == 2)
+        #expect(core.store.keys.map { Array($0.utf8) } == [Array("cafe\u{301}".utf8), Array("caf\u{E9}".utf8)])
+    }
+
     @Test func getOfAMissingKeyIsNotFound() throws {
         var core = ServerCore()
         #expect(try handle(&core, ["cmd": "get", "key": "nope"]) == .object(["status": "not_found"]))

@@ -14,6 +14,18 @@ struct VersionTests {
 }
 
 struct VersionedStoreTests {
+    /// "é" composed and decomposed are different keys, at different positions, each with its own value.
+    @Test func canonicallyEquivalentKeysAreDifferentKeys() {
+        var store = VersionedStore()
+        store.apply(VersionedEntry(value: "composed", version: Version(epoch: 1, counter: 1)), to: "caf\u{E9}")
+        store.apply(VersionedEntry(value: "decomposed", version: Version(epoch: 1, counter: 2)), to: "cafe\u{301}")
+        #expect(store["caf\u{E9}"]?.value == "composed")
+        #expect(store["cafe\u{301}"]?.value == "decomposed")
+        #expect(store.count == 2)
+        #expect(store.liveKeys.count == 2)
+        store.checkInvariants()
+    }
+
     @Test func olderOrEqualVersionNeverReplacesANewerOne() {
         var store = VersionedStore()
         let appliedNew = store.apply(VersionedEntry(value: "new", version: Version(epoch: 2, counter: 1)), to: "k")

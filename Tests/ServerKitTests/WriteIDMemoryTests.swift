@@ -8,6 +8,17 @@ struct WriteIDMemoryTests {
     static func id(_ client: UInt64, _ sequence: Int64) -> WriteID { WriteID(client: client, sequence: sequence) }
     static func version(_ counter: Int64) -> Version { Version(epoch: 1, counter: counter) }
 
+    /// "é" composed and decomposed are different keys: each remembers its own writes.
+    @Test func canonicallyEquivalentKeysRememberTheirOwnWrites() {
+        var memory = WriteIDMemory(ringSize: 16)
+        memory.remember(Self.id(1, 1), version: Self.version(1), key: "caf\u{E9}", position: 3, nowMs: 0)
+        memory.remember(Self.id(1, 2), version: Self.version(2), key: "cafe\u{301}", position: 5, nowMs: 0)
+        #expect(memory.record(of: "caf\u{E9}", client: 1)?.writeID == Self.id(1, 1))
+        #expect(memory.record(of: "cafe\u{301}", client: 1)?.writeID == Self.id(1, 2))
+        #expect(memory.count == 2)
+        memory.checkInvariants()
+    }
+
     @Test func aClientsLaterWriteToAKeyReplacesItsEarlierOne() {
         var memory = WriteIDMemory(ringSize: 16)
         memory.remember(Self.id(1, 1), version: Self.version(1), key: "k", position: 3, nowMs: 0)

@@ -8,6 +8,17 @@ struct LockTableTests {
         #expect(table.acquire("L", by: "r1", nowMs: 1) == .granted)
     }
 
+    /// Lock IDs and requestors are their exact bytes: "é" composed and decomposed are two locks, two requestors.
+    @Test func canonicallyEquivalentNamesAreDifferentLocksAndRequestors() {
+        var table = LockTable(waiterTimeoutMs: 1_000)
+        #expect(table.acquire("caf\u{E9}", by: "r1", nowMs: 0) == .granted)
+        #expect(table.acquire("cafe\u{301}", by: "r2", nowMs: 0) == .granted, "a different lock")
+        #expect(table.acquire("L", by: "caf\u{E9}", nowMs: 0) == .granted)
+        #expect(table.acquire("L", by: "cafe\u{301}", nowMs: 0) == .queued(position: 1), "a different requestor")
+        #expect(table.release("L", by: "cafe\u{301}") == .withdrawn)
+        #expect(table.locks.count == 3)
+    }
+
     @Test func waitersQueueInArrivalOrderAndKeepTheirPlaceWhenAskingAgain() {
         var table = LockTable(waiterTimeoutMs: 1_000)
         _ = table.acquire("L", by: "holder", nowMs: 0)

@@ -18,16 +18,50 @@ public struct StateFile: Sendable {
         return (environment["HOME"] ?? ".") + "/.local/state/replicatedkv"
     }
 
-    /// The saved state, or nil when there is none yet.
+    /// Largest state file read: the most members and expired IDs, with the longest IDs and addresses, fit well
+    /// within it.
+    public static let fileBytesMax = 64 << 20
+
+    /// The saved state, or nil when there is none yet. Every problem names the file.
     public func load() throws(StateFileError) -> ViewLeaderState? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = attributes?[.size] as? Int, size > Self.fileBytesMax {
+            throw .malformed("\(path): \(size) bytes, over the limit of \(Self.fileBytesMax)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read \(path)") }
         do {
             return try ViewLeaderState(json: JSONParser.parse(Array(data)))
         } catch let error as StateFileError {
-            throw error
+            guard case .malformed(let reason) = error else { throw error }
+            throw .malformed("\(path): \(reason)")
         } catch {
             throw .malformed("\(path): \(error)")
+        }
+    }
+
+    /// Checks at start-up that the state can be saved here (the directory exists or can be made, and a file in it
+    /// can be written and synced), so an unwritable directory stops the viewleader before it serves, with the
+    /// reason, rather than at its first view change.
+    public func checkWritable() throws(StateFileError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create the state directory \(directory): \(error.localizedDescription)")
+        }
+        let probe = path + ".probe"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw .io("cannot write in the state directory \(directory): \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(probe) }
+        var byte: UInt8 = 0
+        let written = write(fd, &byte, 1)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == 1, synced else {
+            throw .io("cannot write in the state directory \(directory): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -23,6 +23,11 @@ public final class ViewLeaderService: @unchecked Sendable {
             throw .cannotListen(error)
         }
         stateFile = StateFile(directory: configuration.stateDirectory, port: server.port)
+        do {
+            try stateFile.checkWritable()
+        } catch {
+            throw .unwritableState(error)
+        }
         let saved: ViewLeaderState?
         do {
             saved = try stateFile.load()
@@ -111,12 +116,16 @@ public enum ViewLeaderStartError: Error, CustomStringConvertible {
     case cannotListen(SocketError)
     /// The saved state exists but cannot be read.
     case badState(StateFileError)
+    /// The state directory cannot be written, so no view change could be saved.
+    case unwritableState(StateFileError)
 
     public var description: String {
         switch self {
         case .cannotListen(let error): return "cannot listen: \(error); pass --port to choose another port"
         case .badState(let error):
             return "\(error); fix or remove the file, or pass --state-dir to start from another directory"
+        case .unwritableState(let error):
+            return "\(error); fix its permissions or pass --state-dir with a directory this user can write"
         }
     }
 }

@@ -63,6 +63,17 @@ struct ViewLeaderRestartTests {
         #expect(result.stderr.contains("--state-dir"))
     }
 
+    @Test func anUnwritableStateDirectoryStopsStartUpAtOnceWithTheReason() throws {
+        let blocker = FileManager.default.temporaryDirectory.appendingPathComponent("kv-file-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: blocker) }
+        try Data("a file, not a directory".utf8).write(to: blocker)
+        let result = try runTool("viewleader", ["--port", "0", "--state-dir", blocker.appendingPathComponent("x").path])
+        #expect(result.status == 71)
+        #expect(result.stderr.contains("cannot create the state directory"), "\(result.stderr)")
+        #expect(result.stderr.contains("--state-dir"))
+        #expect(!result.stdout.contains("listening on"), "it never served")
+    }
+
     /// Writes `count` keys through the library; returns each key's value.
     func writeKeys(_ cluster: LocalCluster, count: Int, prefix: String) throws -> [String: String] {
         let client = cluster.replicatedClient()

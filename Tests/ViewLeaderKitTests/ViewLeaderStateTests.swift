@@ -69,6 +69,52 @@ struct ViewLeaderStateTests {
         #expect(throws: StateFileError.self) { try file.load() }
     }
 
+    /// Every invariant the viewleader relies on is checked at load, and the error names the file and the problem.
+    @Test(arguments: [
+        (#"[]"#, "expected an object"),
+        (#"{"epoch": "7", "members": [], "expired_ids": []}"#, "\"epoch\" must be an integer"),
+        (#"{"epoch": -1, "members": [], "expired_ids": []}"#, "out of range"),
+        (#"{"epoch": 1, "members": {}, "expired_ids": []}"#, "\"members\" must be a list"),
+        (#"{"epoch": 1, "members": []}"#, "\"expired_ids\" must be a list"),
+        (#"{"epoch": 1, "members": [{"id": "a"}], "expired_ids": []}"#, "lacks a string id or address"),
+        (#"{"epoch": 1, "members": [{"id": "", "address": "h:1"}], "expired_ids": []}"#, "invalid id"),
+        (#"{"epoch": 1, "members": [{"id": "a", "address": "no port"}], "expired_ids": []}"#, "invalid address"),
+        (#"{"epoch": 1, "members": [{"id": "a", "address": "h:1"}, {"id": "a", "address": "h:2"}], "expired_ids": []}"#,
+         "appears twice"),
+        (#"{"epoch": 1, "members": [{"id": "a", "address": "h:1"}, {"id": "b", "address": "h:1"}], "expired_ids": []}"#,
+         "share the address"),
+        (#"{"epoch": 1, "members": [{"id": "a", "address": "h:1"}], "expired_ids": ["a"]}"#, "both a member and expired"),
+        (#"{"epoch": 1, "members": [], "expired_ids": [7]}"#, "not a valid server ID"),
+        (#"{"epoch": 1, "members": [], "#, "the state file is not viewleader state"),
+    ])
+    func aStateFileThatBreaksAnInvariantIsRefusedByName(_ text: String, _ problem: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = StateFile(directory: directory.path, port: 39_000)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file.path))
+        do {
+            _ = try file.load()
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.description.contains(file.path), "\(error)")
+            #expect(error.description.contains(problem), "\(error)")
+        }
+    }
+
+    @Test func aStateDirectoryThatCannotBeWrittenIsFoundAtStartUp() throws {
+        let blocker = FileManager.default.temporaryDirectory.appendingPathComponent("kv-file-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: blocker) }
+        try Data("not a directory".utf8).write(to: blocker)
+        let file = StateFile(directory: blocker.appendingPathComponent("state").path, port: 39_000)
+        #expect(throws: StateFileError.self) { try file.checkWritable() }
+        let writable = StateFile(directory: FileManager.default.temporaryDirectory
+            .appendingPathComponent("kv-state-\(UUID().uuidString)").path, port: 39_000)
+        defer { try? FileManager.default.removeItem(atPath: (writable.path as NSString).deletingLastPathComponent) }
+        try writable.checkWritable()
+        #expect(try writable.load() == nil, "the probe leaves nothing behind")
+    }
+
     @Test func queryServersReportsRingPositionsAndTheRingSize() throws {
         var core = ViewLeaderCore(leaseMs: 1_000, lockWaiterTimeoutMs: 1_000)
         _ = try core.handle(heartbeat("server-a", port: 1), peerHost: "h", nowMs: 0)

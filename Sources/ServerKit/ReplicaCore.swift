@@ -267,6 +267,7 @@ public struct ReplicaCore: Sendable {
         let backups = Array(view.ring.replicaSet(forPosition: position).dropFirst())
         if backups.isEmpty {
             store.apply(entry, to: key, at: position, writeID: writeID, nowMs: nowMs)
+            checkApplied(entry, to: key, at: position)
             return .committedAlone
         }
         let id = PendingWriteID(raw: nextPendingWriteID)
@@ -293,9 +294,18 @@ public struct ReplicaCore: Sendable {
         // A view change forgot the ID's pending attempt; a retry since may be pending under it now.
         if let writeID = write.writeID, pendingByWriteID[writeID] == id { pendingByWriteID[writeID] = nil }
         guard !write.failed else { return .abandoned(write.token) }
-        store.apply(write.entry, to: write.key, at: view.ring.position(ofKey: write.key), writeID: write.writeID,
-                    nowMs: nowMs)
+        let position = view.ring.position(ofKey: write.key)
+        store.apply(write.entry, to: write.key, at: position, writeID: write.writeID, nowMs: nowMs)
+        checkApplied(write.entry, to: write.key, at: position)
         return .committed(write.token)
+    }
+
+    /// The invariant behind every acknowledgement: the primary holds the write it is about to acknowledge, or a
+    /// newer one. Checked at each commit, before the answer exists.
+    private func checkApplied(_ entry: VersionedEntry, to key: String, at position: Int) {
+        let held = store.entry(key, at: position)?.version
+        precondition(held.map { $0 >= entry.version } == true,
+                     "the primary would acknowledge a write to \(key) at \(entry.version) that it does not hold")
     }
 
     // MARK: Peer requests

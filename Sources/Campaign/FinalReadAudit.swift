@@ -24,10 +24,11 @@ public enum FinalReadAudit {
         public var description: String {
             let found: String
             switch read {
-            case .found(let value): found = "found \(value.map { "'\($0)'" } ?? "nothing")"
+            case .found(let value): found = "found \(value.map { "'\(RecordedOperation.shortened($0))'" } ?? "nothing")"
             case .unreadable(let detail): found = "unreadable (\(detail))"
             }
-            let allowedText = allowed.map { $0.map { "'\($0)'" } ?? "nothing" }.joined(separator: " or ")
+            let allowedText = allowed.map { $0.map { "'\(RecordedOperation.shortened($0))'" } ?? "nothing" }
+                .joined(separator: " or ")
             return "key \(key): \(found), expected \(allowedText)"
         }
     }

@@ -49,9 +49,10 @@ public struct RecordedOperation: Equatable, Sendable, CustomStringConvertible {
 
     /// Longest value written out whole in a description; longer ones (the near-limit values of the simulator and
     /// the campaign) show their start and their length, which keep them apart.
-    static let describedValueCharactersMax = 40
+    public static let describedValueCharactersMax = 40
 
-    static func shortened(_ value: String) -> String {
+    /// `value` whole when short, else its start and its length in bytes.
+    public static func shortened(_ value: String) -> String {
         guard value.count > describedValueCharactersMax else { return value }
         return "\(value.prefix(describedValueCharactersMax))…(\(value.utf8.count) bytes)"
     }

@@ -80,6 +80,8 @@ public struct ReplicaNode: Sendable {
         /// Peers yet to answer, in the order they are asked; the first is being pulled from.
         var remaining: [String]
         var entriesPulled = 0
+        /// Peers whose pulls failed in this sync (each failure is logged once).
+        var peersFailing: Set<String> = []
     }
 
     /// What an outstanding call was for.
@@ -240,8 +242,14 @@ public struct ReplicaNode: Sendable {
             return backupAnswered(pendingID, accepted: answer == .ok, epoch: answer?.mentionedEpoch, nowMs: nowMs)
         case .pull(let peer, let epoch, let after):
             let page = answer == .ok ? reply?.objectValue : nil
-            return pulled(from: peer, epoch: epoch, after: after, page: page, mentioned: answer?.mentionedEpoch,
-                          nowMs: nowMs)
+            let failure: String? = switch answer {
+            case .ok: nil
+            case .error(let reason)?, .retry(let reason, _, _)?: reason
+            case nil: reply == nil ? "no answer" : "an unreadable reply"
+            case let other?: "an unexpected reply \(other)"
+            }
+            return pulled(from: peer, epoch: epoch, after: after, page: page, failure: failure,
+                          mentioned: answer?.mentionedEpoch, nowMs: nowMs)
         }
     }
 
@@ -348,19 +356,30 @@ public struct ReplicaNode: Sendable {
 
     private mutating func pull(from peer: String, epoch: Int64, after: String?) -> [ReplicaAction] {
         guard let run = sync, run.epoch == epoch, let address = core.view.addresses[peer] else { return [] }
-        let have = core.store.summaries(in: run.ranges, after: after)
+        // What the puller holds is a hint to skip; it is cut to what fits the frame beside the ranges, keeping the
+        // positions the next pages cover first (a thousand spread keys made it 400 KB, over a 64 KiB frame).
+        let have = core.store.summaries(in: run.ranges, after: after,
+                                        limit: recordLimits.pullHeldPositionsMax(ranges: run.ranges.count))
         return [call(.pull(peer: peer, epoch: epoch, after: after), address: address,
                      message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after, have: have))]
     }
 
-    /// A pull was answered with a page (`page`, its reply's fields) or not (nil; `mentioned` is the epoch a refusal
-    /// named).
+    /// A pull was answered with a page (`page`, its reply's fields) or not (nil: `failure` says why, `mentioned` is
+    /// the epoch a refusal named). A sync that keeps failing is never silent: the first failure from each peer in
+    /// a sync is logged.
     private mutating func pulled(from peer: String, epoch: Int64, after: String?, page fields: JSONObject?,
-                                 mentioned: Int64?, nowMs: Int64) -> [ReplicaAction]
+                                 failure: String?, mentioned: Int64?, nowMs: Int64) -> [ReplicaAction]
     {
         guard sync?.epoch == epoch else { return [] }
         let retry = ReplicaAction.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))
-        guard let fields else { return (mentioned.map { observe(mentioned: $0) } ?? []) + [retry] }
+        guard let fields else {
+            var actions = mentioned.map { observe(mentioned: $0) } ?? []
+            if sync?.epoch == epoch, sync?.peersFailing.insert(peer).inserted == true {
+                actions.append(.log("syncing epoch \(epoch): pull from \(peer) failed (\(failure ?? "no answer")); "
+                    + "retrying every \(Self.pullRetryMs) ms"))
+            }
+            return actions + [retry]
+        }
         let page: PullPage
         do {
             page = try PullPage(reply: fields)

@@ -45,9 +45,9 @@ public struct VersionedStore: Sendable {
 
     /// The summaries of the non-empty positions of `ranges` from `after`'s position on: what a puller tells the
     /// peer it holds, so the peer can skip those positions (see `page`).
-    public func summaries(in ranges: [PositionRange], after: String?) -> [Int: BucketSummary] {
+    public func summaries(in ranges: [PositionRange], after: String?, limit: Int = .max) -> [Int: BucketSummary] {
         var held: [Int: BucketSummary] = [:]
-        for position in Self.positions(in: ranges, from: after.map(position(of:)) ?? 0) {
+        for position in Self.positions(in: ranges, from: after.map(position(of:)) ?? 0) where held.count < limit {
             let summary = summary(at: position)
             if summary.count > 0 { held[position] = summary }
         }

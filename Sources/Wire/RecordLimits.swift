@@ -26,6 +26,13 @@ public struct RecordLimits: Sendable, Equatable {
     /// What a pull page writes around its entries: `{"status":"ok","entries":[` and `],"more":false}`, rounded up.
     public static let pullPageEnvelopeBytes = 64
 
+    /// Bytes counted for one `[low, high]` range in a pull request, and for one `[position, count, digest]` it
+    /// says the puller holds (positions below 2^24, 19-digit counts, 20-character digests, the comma): upper bounds.
+    public static let pullRangeBytes = 24
+    public static let pullHeldPositionBytes = 56
+    /// What a pull request writes around its lists: the command, the epoch, field names, and `after` (a key).
+    public static let pullRequestEnvelopeBytes = keyBytesMax + 512
+
     /// Largest frame body, in bytes (`WireLimits.frameBytesMax`).
     public let frameBytesMax: Int
 
@@ -44,6 +51,11 @@ public struct RecordLimits: Sendable, Equatable {
     /// Most bytes of entries one pull page may hold, however they are mixed: an entry that would take a page past
     /// this starts the next page. One entry of the longest key and value always fits.
     public var pullPageBytesMax: Int { frameBytesMax - Self.pullPageEnvelopeBytes }
+
+    /// How many held positions a pull request over `ranges` ranges may list and still fit a frame.
+    public func pullHeldPositionsMax(ranges: Int) -> Int {
+        max(0, (frameBytesMax - Self.pullRequestEnvelopeBytes - ranges * Self.pullRangeBytes) / Self.pullHeldPositionBytes)
+    }
 
     /// The bytes a pull page counts for one entry: an upper bound of what it writes.
     public static func pullEntryBytes(keyBytes: Int, valueBytes: Int, writeIDs: Int) -> Int {

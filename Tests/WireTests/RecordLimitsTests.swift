@@ -50,6 +50,24 @@ struct RecordLimitsTests {
         #expect(page <= counted + RecordLimits.pullPageEnvelopeBytes, "the counted size bounds the written one")
     }
 
+    /// The finding of a 10-minute campaign on 64 KiB frames: a pull listed every position the puller held, 400 KB
+    /// with a thousand spread keys, and the peer refused it forever. A pull cut to `pullHeldPositionsMax` fits.
+    @Test(arguments: [RecordLimits.standard, RecordLimits(frameBytesMax: 64 * 1_024),
+                      RecordLimits(frameBytesMax: RecordLimits.frameBytesMin)])
+    func aPullRequestCutToItsHeldPositionLimitFitsAFrame(_ limits: RecordLimits) {
+        let ranges: [WirePositionRange] = (0..<40).map { (index: Int) -> WirePositionRange in
+            let low = Int64(16_000_000 + 2 * index)
+            return WirePositionRange(low: low, high: low + 1)
+        }
+        let held = (0..<limits.pullHeldPositionsMax(ranges: ranges.count)).map {
+            HeldPosition(position: 16_777_215 - Int64($0), count: Int64.max, digest: UInt64(1) << 63)
+        }
+        #expect(held.count > 100, "room for a useful number of positions")
+        let request = ServerRequest.pull(PullRequest(epoch: .max, ranges: ranges,
+                                                     after: Self.largest(limits).key, have: held))
+        #expect(Self.bytes(request) <= limits.frameBytesMax)
+    }
+
     @Test func aPageCountsAtLeastWhatItWritesForEveryShapeOfEntry() {
         let shapes: [PulledEntry] = [
             PulledEntry(key: "", entry: VersionedEntry(value: "", version: .zero)),

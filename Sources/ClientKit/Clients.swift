@@ -30,7 +30,7 @@ public final class ServerClient {
     }
 
     public func queryAllKeys() throws(ClientError) -> [String] {
-        guard case .keys(let keys) = try call(.queryAllKeys, idempotent: true) else {
+        guard case .keys(let keys, _) = try call(.queryAllKeys, idempotent: true) else {
             throw .malformedReply("query_all_keys reply has no \"result\" list")
         }
         return keys

@@ -168,8 +168,9 @@ struct ClientRun {
             }
         case "query_all_keys":
             return send(toServer: .queryAllKeys) { reply in
-                guard case .keys(let keys) = reply, !keys.isEmpty else { return "(no keys)" }
-                return keys.joined(separator: "\n")
+                guard case .keys(let keys, let truncated) = reply, !keys.isEmpty else { return "(no keys)" }
+                let more = truncated ? ["(more keys not listed: the server holds more than one reply can carry)"] : []
+                return (keys + more).joined(separator: "\n")
             }
         case "query_servers":
             return queryServers()

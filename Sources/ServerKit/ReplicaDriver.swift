@@ -74,7 +74,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             host.answer(responder, with: reply)
             if let logLine { host.log(logLine, .info) }
         case .queryAllKeys:
-            host.answer(responder, with: .keys(allKeys))
+            host.answer(responder, with: .keys(fitting: allKeys, frameBytesMax: recordLimits.frameBytesMax))
         case .getr, .write, .replicate, .pull, .viewChange:
             let token = RequestToken(nextToken)
             nextToken += 1

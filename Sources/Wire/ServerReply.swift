@@ -10,8 +10,9 @@ public enum ServerReply: Equatable, Sendable {
     case storedValue(EncodedString)
     /// `{"status": "not_found"}`.
     case notFound
-    /// `{"result": [keys]}`: `query_all_keys`.
-    case keys([String])
+    /// `{"result": [keys]}`: `query_all_keys`; with `"truncated": true` when the server holds more keys than fit
+    /// one frame (`fitting`).
+    case keys([String], truncated: Bool = false)
     /// `{"status": "retry", "epoch": E, "error": reason}`, with `"maybe_applied": true` for a write that may have
     /// reached a backup.
     case retry(reason: String, epoch: Int64, maybeApplied: Bool)
@@ -23,6 +24,17 @@ public enum ServerReply: Equatable, Sendable {
     case page(PullPage)
     /// `{"status": "error", "error": reason}`: a request that cannot be acted on.
     case error(String)
+
+    /// The `query_all_keys` reply for `keys` (in the order given) that fits a frame of `frameBytesMax` bytes: the
+    /// keys that fit, and whether any were left out. A server can hold far more keys than one frame lists.
+    public static func keys(fitting keys: [String], frameBytesMax: Int) -> ServerReply {
+        var bytes = #"{"result":[],"truncated":true}"#.utf8.count
+        for (index, key) in keys.enumerated() {
+            bytes += JSONWriter.escapedLength(of: key) + 3
+            if bytes > frameBytesMax { return .keys(Array(keys[..<index]), truncated: true) }
+        }
+        return .keys(keys)
+    }
 
     /// The reply for a request that could not be decoded.
     public init(_ error: RequestError) { self = .error(error.description) }
@@ -39,7 +51,10 @@ public enum ServerReply: Equatable, Sendable {
         case .value(let value): return ["status": "ok", "value": .string(value)]
         case .storedValue(let value): return ["status": "ok", "value": .string(value.text)]
         case .notFound: return ["status": "not_found"]
-        case .keys(let keys): return ["result": .array(keys.map { .string($0) })]
+        case .keys(let keys, let truncated):
+            var fields: JSONObject = ["result": .array(keys.map { .string($0) })]
+            if truncated { fields["truncated"] = true }
+            return .object(fields)
         case .retry(let reason, let epoch, let maybeApplied):
             var fields: JSONObject = ["status": "retry", "epoch": .integer(epoch), "error": .string(reason)]
             if maybeApplied { fields["maybe_applied"] = true }
@@ -91,7 +106,7 @@ extension ServerReply {
         if let keys = fields["result"] {
             guard let list = keys.arrayValue, case let names = list.compactMap(\.stringValue), names.count == list.count
             else { throw MalformedReply("\"result\" is not a list of keys: \(reply)") }
-            self = .keys(names)
+            self = .keys(names, truncated: fields["truncated"] == true)
             return
         }
         let reason = fields["error"]?.stringValue

@@ -197,6 +197,9 @@ public final class FrameServer: @unchecked Sendable {
                 close(fd)
                 continue
             }
+            if connections.count >= limits.connectionsMax, let stalled = mostStalledConnection() {
+                closeConnection(stalled.fd)
+            }
             guard connections.count < limits.connectionsMax else {
                 var bytes = FrameEncoder.encode(Reply.error(
                     "server is at its limit of \(limits.connectionsMax) connections; try again later"))
@@ -215,6 +218,22 @@ public final class FrameServer: @unchecked Sendable {
             register(fd, events: EPOLLIN.rawValue)
             connection.interest = EPOLLIN.rawValue
         }
+    }
+
+    /// At the connection limit, the connection that may give its slot to a new one: nothing in flight, nothing
+    /// unsent, and no progress (no complete request) for `WireLimits.stalledSlotMs`, the longest-stalled first.
+    /// Without this, a few thousand sockets each sending a byte now and then (slowloris) held every slot and
+    /// locked every client out; now they can only take each other's.
+    private func mostStalledConnection() -> ServerConnection? {
+        let stalledBeforeMs = MonotonicClock.nowMs() - Int64(limits.stalledSlotMs)
+        var oldest: ServerConnection?
+        for connection in connections.values
+        where connection.inFlight == 0 && !connection.hasUnsentOutput && connection.lastProgressMs <= stalledBeforeMs
+            && connection.lastProgressMs < (oldest?.lastProgressMs ?? .max)
+        {
+            oldest = connection
+        }
+        return oldest
     }
 
     private func handle(event: UInt32, on connection: ServerConnection) {

@@ -15,8 +15,13 @@ public struct WireLimits: Sendable, Equatable {
     public var pipelineDepthMax: Int = 1_024
     /// Unsent reply bytes a connection may queue before the server stops reading from it until they drain.
     public var outputBytesMax: Int = 4 << 20
-    /// Connections served at once; one more is answered with an error and closed.
+    /// Connections served at once. At the limit, a new connection takes the slot of one that has completed no
+    /// request for `stalledSlotMs` (the longest-stalled); when there is none, it is answered with an error and
+    /// closed.
     public var connectionsMax: Int = 4_096
+    /// How long a connection may make no progress (no complete request, nothing in flight) before a new
+    /// connection may take its slot at the limit.
+    public var stalledSlotMs: Int = 1_000
 
     public init() {}
 

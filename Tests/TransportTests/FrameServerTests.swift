@@ -155,6 +155,32 @@ struct FrameServerTests {
         }
     }
 
+    /// The finding: sockets that each sent a byte now and then held every slot and locked clients out for as
+    /// long as they liked. At the limit, a new connection takes the slot of one stalled for `stalledSlotMs`; while
+    /// every connection is making progress, the new one is refused with an error.
+    @Test func atTheLimitANewConnectionTakesTheSlotOfAStalledOne() throws {
+        var limits = WireLimits()
+        limits.connectionsMax = 20
+        limits.stalledSlotMs = 200
+        try withServer(limits: limits, handler: Self.echo) { server in
+            var stalled: [FrameConnection] = []
+            for _ in 0..<limits.connectionsMax {
+                let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+                try connection.sendRaw([0], timeoutMs: 5_000)
+                stalled.append(connection)
+            }
+            // Fresh connections are not stalled yet: the next is refused, by an error no reader takes for a reply.
+            let early = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            let refusal = try early.receive(timeoutMs: 5_000)
+            #expect(refusal.objectValue?["status"] == "error")
+            #expect(refusal.objectValue?["error"]?.stringValue?.contains("limit of 20 connections") == true)
+            Thread.sleep(forTimeInterval: 0.4)
+            let client = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            #expect(try client.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+            withExtendedLifetime(stalled) {}
+        }
+    }
+
     @Test func firstFreeCandidatePortIsTaken() throws {
         let occupied = try Socket.listen(host: "127.0.0.1", port: 0)
         defer { close(occupied) }

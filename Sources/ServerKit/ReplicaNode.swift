@@ -242,9 +242,11 @@ public struct ReplicaNode: Sendable {
             return backupAnswered(pendingID, accepted: answer == .ok, epoch: answer?.mentionedEpoch, nowMs: nowMs)
         case .pull(let peer, let epoch, let after):
             let page = answer == .ok ? reply?.objectValue : nil
+            // A refusal to retry is the protocol at work (the peer has not reached this epoch yet); anything else
+            // (no answer, an error such as a frame over the peer's limit) is worth a line in the log.
             let failure: String? = switch answer {
-            case .ok: nil
-            case .error(let reason)?, .retry(let reason, _, _)?: reason
+            case .ok, .retry?: nil
+            case .error(let reason)?: reason
             case nil: reply == nil ? "no answer" : "an unreadable reply"
             case let other?: "an unexpected reply \(other)"
             }
@@ -374,8 +376,8 @@ public struct ReplicaNode: Sendable {
         let retry = ReplicaAction.wake(afterMs: Self.pullRetryMs, .retryPull(peer: peer, epoch: epoch, after: after))
         guard let fields else {
             var actions = mentioned.map { observe(mentioned: $0) } ?? []
-            if sync?.epoch == epoch, sync?.peersFailing.insert(peer).inserted == true {
-                actions.append(.log("syncing epoch \(epoch): pull from \(peer) failed (\(failure ?? "no answer")); "
+            if let failure, sync?.peersFailing.insert(peer).inserted == true {
+                actions.append(.log("syncing epoch \(epoch): pull from \(peer) failed (\(failure)); "
                     + "retrying every \(Self.pullRetryMs) ms"))
             }
             return actions + [retry]

@@ -105,7 +105,9 @@ struct ReplicaNodeTests {
         let next = Self.calls(node.peerAnswered(first.id, reply: page, nowMs: 1))
         #expect(next.count == 1 && next[0].address == first.address)
         #expect(next[0].message.objectValue?["after"] == JSONValue.string(Self.key))
+        // A failed pull is retried, and the first failure from a peer in a sync is logged: a stall is never silent.
         #expect(node.peerAnswered(next[0].id, reply: nil, nowMs: 1) == [
+            .log("syncing epoch 1: pull from \(peer) failed (no answer); retrying every 50 ms"),
             .wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: peer, epoch: 1, after: Self.key)),
         ])
         let again = Self.calls(node.wake(.retryPull(peer: peer, epoch: 1, after: Self.key)))

@@ -33,6 +33,8 @@ public final class FrameServer: @unchecked Sendable {
     /// Set by `run`; requests only arrive while it runs.
     private var handler: Handler = { _, _ in preconditionFailure("a request arrived before run") }
     private var connections: [Int32: ServerConnection] = [:]
+    /// Open connections by the peer's address, for the per-address limit.
+    private var connectionsByHost: [String: Int] = [:]
     /// Outbound connections to other servers, by descriptor while one is open.
     private var channelsByFD: [Int32: PeerChannel] = [:]
     /// Every channel created on this loop, for the deadline sweep.
@@ -197,12 +199,16 @@ public final class FrameServer: @unchecked Sendable {
                 close(fd)
                 continue
             }
+            let peerHost = Socket.peerHost(fd)
+            if connectionsByHost[peerHost, default: 0] >= limits.connectionsPerHostMax,
+               let stalled = mostStalledConnection(from: peerHost) {
+                closeConnection(stalled.fd)
+            }
             if connections.count >= limits.connectionsMax, let stalled = mostStalledConnection() {
                 closeConnection(stalled.fd)
             }
-            guard connections.count < limits.connectionsMax else {
-                var bytes = FrameEncoder.encode(Reply.error(
-                    "server is at its limit of \(limits.connectionsMax) connections; try again later"))
+            if let refusal = connectionRefusal(from: peerHost) {
+                var bytes = FrameEncoder.encode(Reply.error(refusal))
                 _ = send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
                 close(fd)
                 continue
@@ -212,9 +218,10 @@ public final class FrameServer: @unchecked Sendable {
             // reused descriptor from the connection that held it before.
             let id = nextConnectionID << 32 | UInt64(UInt32(bitPattern: fd))
             nextConnectionID += 1
-            let connection = ServerConnection(fd: fd, id: id, peerHost: Socket.peerHost(fd),
+            let connection = ServerConnection(fd: fd, id: id, peerHost: peerHost,
                                               frameBytesMax: limits.frameBytesMax, nowMs: MonotonicClock.nowMs())
             connections[fd] = connection
+            connectionsByHost[peerHost, default: 0] += 1
             register(fd, events: EPOLLIN.rawValue)
             connection.interest = EPOLLIN.rawValue
         }
@@ -224,11 +231,12 @@ public final class FrameServer: @unchecked Sendable {
     /// unsent, and no progress (no complete request) for `WireLimits.stalledSlotMs`, the longest-stalled first.
     /// Without this, a few thousand sockets each sending a byte now and then (slowloris) held every slot and
     /// locked every client out; now they can only take each other's.
-    private func mostStalledConnection() -> ServerConnection? {
+    private func mostStalledConnection(from host: String? = nil) -> ServerConnection? {
         let stalledBeforeMs = MonotonicClock.nowMs() - Int64(limits.stalledSlotMs)
         var oldest: ServerConnection?
         for connection in connections.values
         where connection.inFlight == 0 && !connection.hasUnsentOutput && connection.lastProgressMs <= stalledBeforeMs
+            && (host == nil || connection.peerHost == host)
             && connection.lastProgressMs < (oldest?.lastProgressMs ?? .max)
         {
             oldest = connection
@@ -331,8 +339,22 @@ public final class FrameServer: @unchecked Sendable {
         }
     }
 
+    /// Why a new connection from `host` cannot be served, or nil when it can.
+    private func connectionRefusal(from host: String) -> String? {
+        if connections.count >= limits.connectionsMax {
+            return "server is at its limit of \(limits.connectionsMax) connections; try again later"
+        }
+        if connectionsByHost[host, default: 0] >= limits.connectionsPerHostMax {
+            return "server is at its limit of \(limits.connectionsPerHostMax) connections from \(host); close some "
+                + "and try again"
+        }
+        return nil
+    }
+
     private func closeConnection(_ fd: Int32) {
-        guard connections.removeValue(forKey: fd) != nil else { return }
+        guard let closed = connections.removeValue(forKey: fd) else { return }
+        connectionsByHost[closed.peerHost, default: 1] -= 1
+        if connectionsByHost[closed.peerHost] == 0 { connectionsByHost[closed.peerHost] = nil }
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         close(fd)
     }

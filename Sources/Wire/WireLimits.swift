@@ -19,6 +19,9 @@ public struct WireLimits: Sendable, Equatable {
     /// request for `stalledSlotMs` (the longest-stalled); when there is none, it is answered with an error and
     /// closed.
     public var connectionsMax: Int = 4_096
+    /// Connections from one address at once, so one host cannot take every slot; at the limit a new one takes
+    /// the slot of that host's longest-stalled connection, or is refused. Above the benchmark's 1000.
+    public var connectionsPerHostMax: Int = 2_048
     /// How long a connection may make no progress (no complete request, nothing in flight) before a new
     /// connection may take its slot at the limit.
     public var stalledSlotMs: Int = 1_000
@@ -33,7 +36,8 @@ public struct WireLimits: Sendable, Equatable {
         guard requestTimeoutMs > 0, idleTimeoutMs > 0 else {
             throw .invalid("timeouts must be positive")
         }
-        guard pipelineDepthMax > 0, outputBytesMax >= frameBytesMax, connectionsMax > 0 else {
+        guard pipelineDepthMax > 0, outputBytesMax >= frameBytesMax, connectionsMax > 0, connectionsPerHostMax > 0
+        else {
             throw .invalid("pipeline depth and connection count must be positive and the output buffer must hold a frame")
         }
     }

@@ -181,6 +181,31 @@ struct FrameServerTests {
         }
     }
 
+    /// One address may hold at most `connectionsPerHostMax` connections, so one host cannot take every slot.
+    @Test func oneAddressCannotTakeMoreThanItsShareOfConnections() throws {
+        var limits = WireLimits()
+        limits.connectionsMax = 20
+        limits.connectionsPerHostMax = 5
+        limits.stalledSlotMs = 60_000
+        try withServer(limits: limits, handler: Self.echo) { server in
+            let held = try (0..<5).map { _ in
+                let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+                #expect(try connection.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+                return connection
+            }
+            let sixth = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            let refusal = try sixth.receive(timeoutMs: 5_000)
+            #expect(refusal.objectValue?["status"] == "error")
+            #expect(refusal.objectValue?["error"]?.stringValue?.contains("5 connections from 127.0.0.1") == true)
+            held[0].close()
+            usleep(100_000)
+            let again = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            #expect(try again.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok",
+                    "a closed connection gives its slot back")
+            withExtendedLifetime(held) {}
+        }
+    }
+
     @Test func firstFreeCandidatePortIsTaken() throws {
         let occupied = try Socket.listen(host: "127.0.0.1", port: 0)
         defer { close(occupied) }

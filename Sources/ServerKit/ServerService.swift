@@ -16,6 +16,7 @@ public final class ServerService: @unchecked Sendable {
         self.configuration = configuration
         self.log = log
         server = try FrameServer(listener: configuration.listener)
+        server.onLimitReached = { [log] line in log.warning(line) }
     }
 
     /// Serves and heartbeats until `stop`.

@@ -35,6 +35,12 @@ public final class FrameServer: @unchecked Sendable {
     private var connections: [Int32: ServerConnection] = [:]
     /// Open connections by the peer's address, for the per-address limit.
     private var connectionsByHost: [String: Int] = [:]
+    /// Told, on the loop thread, when a limit makes the server refuse or evict a connection or hold back a
+    /// reader: at most one line per kind every `noticeIntervalMs`, saying how many more were not told. Set before
+    /// `run`.
+    public var onLimitReached: ((String) -> Void)?
+    private var lastNotices: [String: (atMs: Int64, untold: Int)] = [:]
+    static let noticeIntervalMs: Int64 = 10_000
     /// Outbound connections to other servers, by descriptor while one is open.
     private var channelsByFD: [Int32: PeerChannel] = [:]
     /// Every channel created on this loop, for the deadline sweep.
@@ -202,12 +208,17 @@ public final class FrameServer: @unchecked Sendable {
             let peerHost = Socket.peerHost(fd)
             if connectionsByHost[peerHost, default: 0] >= limits.connectionsPerHostMax,
                let stalled = mostStalledConnection(from: peerHost) {
+                notice("evicted", "gave the slot of a stalled connection from \(stalled.peerHost) to a new one "
+                    + "(at the limit of \(limits.connectionsPerHostMax) connections from one address)")
                 closeConnection(stalled.fd)
             }
             if connections.count >= limits.connectionsMax, let stalled = mostStalledConnection() {
+                notice("evicted", "gave the slot of a stalled connection from \(stalled.peerHost) to a new one "
+                    + "(at the limit of \(limits.connectionsMax) connections)")
                 closeConnection(stalled.fd)
             }
             if let refusal = connectionRefusal(from: peerHost) {
+                notice("refused", "refused a connection from \(peerHost): \(refusal)")
                 var bytes = FrameEncoder.encode(Reply.error(refusal))
                 _ = send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
                 close(fd)
@@ -293,6 +304,12 @@ public final class FrameServer: @unchecked Sendable {
             connection.isDispatching = false
             dispatchingConnection = outer
         }
+        defer {
+            if connection.output.unsentCount >= limits.outputBytesMax && connection.decoder.hasPartialFrame {
+                notice("throttled", "stopped reading requests from \(connection.peerHost) until it reads its replies "
+                    + "(\(connection.output.unsentCount) bytes unsent, over the limit of \(limits.outputBytesMax))")
+            }
+        }
         while !connection.closeAfterFlush && connection.inFlight < limits.pipelineDepthMax
             && connection.output.unsentCount < limits.outputBytesMax
         {
@@ -337,6 +354,19 @@ public final class FrameServer: @unchecked Sendable {
             epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
             connection.interest = interest
         }
+    }
+
+    /// Tells `onLimitReached`, at most once per kind every `noticeIntervalMs`.
+    private func notice(_ kind: String, _ text: String) {
+        guard let onLimitReached else { return }
+        let nowMs = MonotonicClock.nowMs()
+        if let last = lastNotices[kind], nowMs - last.atMs < Self.noticeIntervalMs {
+            lastNotices[kind]!.untold += 1
+            return
+        }
+        let untold = lastNotices[kind]?.untold ?? 0
+        lastNotices[kind] = (nowMs, 0)
+        onLimitReached(untold == 0 ? text : text + " (and \(untold) more like it since the last such line)")
     }
 
     /// Why a new connection from `host` cannot be served, or nil when it can.

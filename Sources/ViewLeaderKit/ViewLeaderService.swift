@@ -19,6 +19,7 @@ public final class ViewLeaderService: @unchecked Sendable {
         self.log = log
         do {
             server = try FrameServer(listener: configuration.listener)
+            server.onLimitReached = { [log] line in log.warning(line) }
         } catch {
             throw .cannotListen(error)
         }

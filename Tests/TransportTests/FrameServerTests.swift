@@ -10,9 +10,11 @@ import Wire
 struct FrameServerTests {
     /// Runs a server on an ephemeral port on its own thread for the duration of `body`.
     func withServer(limits: WireLimits = WireLimits(), ports: [Int] = [0],
+                    onLimitReached: ((String) -> Void)? = nil,
                     handler: @escaping @Sendable (Request, Responder) throws(RequestError) -> Void,
                     _ body: (FrameServer) throws -> Void) throws {
         let server = try FrameServer(host: "127.0.0.1", ports: ports, limits: limits)
+        server.onLimitReached = onLimitReached
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             server.run(requests: handler)
@@ -138,7 +140,9 @@ struct FrameServerTests {
             handled.withLock { $0 += 1 }
             responder.reply(["status": "ok", "value": .string(big)])
         }
-        try withServer(limits: limits, handler: handler) { server in
+        let notices = Mutex<[String]>([])
+        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
+                       handler: handler) { server in
             let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
             var batch: [UInt8] = []
             for _ in 0..<1_000 { FrameEncoder.append(["cmd": "x"], to: &batch) }
@@ -153,6 +157,7 @@ struct FrameServerTests {
             }
             #expect(handled.withLock { $0 } == 1_000)
         }
+        #expect(notices.withLock { $0 }.first?.hasPrefix("stopped reading requests from 127.0.0.1") == true)
     }
 
     /// The finding: sockets that each sent a byte now and then held every slot and locked clients out for as
@@ -162,7 +167,9 @@ struct FrameServerTests {
         var limits = WireLimits()
         limits.connectionsMax = 20
         limits.stalledSlotMs = 200
-        try withServer(limits: limits, handler: Self.echo) { server in
+        let notices = Mutex<[String]>([])
+        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
+                       handler: Self.echo) { server in
             var stalled: [FrameConnection] = []
             for _ in 0..<limits.connectionsMax {
                 let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
@@ -179,6 +186,9 @@ struct FrameServerTests {
             #expect(try client.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
             withExtendedLifetime(stalled) {}
         }
+        let told = notices.withLock { $0 }
+        #expect(told.contains { $0.hasPrefix("refused a connection from 127.0.0.1") }, "\(told)")
+        #expect(told.contains { $0.hasPrefix("gave the slot of a stalled connection from 127.0.0.1") }, "\(told)")
     }
 
     /// One address may hold at most `connectionsPerHostMax` connections, so one host cannot take every slot.

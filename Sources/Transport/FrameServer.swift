@@ -334,10 +334,14 @@ public final class FrameServer: @unchecked Sendable {
     /// Writes queued replies, then closes or adjusts epoll interest as the connection's state requires.
     private func flush(_ connection: ServerConnection) {
         guard connections[connection.fd] === connection else { return }
+        let unsentBefore = connection.output.unsentCount
         let sent = connection.output.send(to: connection.fd, capacityKeptMax: ServerConnection.outputCapacityKeptMax)
         if case .failed = sent {
             closeConnection(connection.fd)
             return
+        }
+        if connection.output.unsentCount < unsentBefore || !connection.hasUnsentOutput {
+            connection.lastSendProgressMs = turnStartedMs
         }
         let finished = (connection.closeAfterFlush || connection.peerClosedInput) && connection.inFlight == 0
         if finished && !connection.hasUnsentOutput {
@@ -392,6 +396,13 @@ public final class FrameServer: @unchecked Sendable {
     /// Closes connections whose peer is too slow to finish a request, or idle for too long.
     private func closeTimedOutConnections() {
         let nowMs = MonotonicClock.nowMs()
+        // A peer that reads none of its replies for a request timeout holds memory for nothing: closed, and said.
+        for connection in Array(connections.values)
+        where connection.hasUnsentOutput && nowMs - connection.lastSendProgressMs > Int64(limits.requestTimeoutMs) {
+            notice("closed", "closed a connection from \(connection.peerHost) that read none of its replies "
+                + "(\(connection.output.unsentCount) bytes) for \(limits.requestTimeoutMs / 1000) s")
+            closeConnection(connection.fd)
+        }
         for connection in Array(connections.values) where connection.inFlight == 0 {
             let waitingForRequest = connection.completedRequests == 0 || connection.decoder.hasPartialFrame
             let limitMs = waitingForRequest ? limits.requestTimeoutMs : limits.idleTimeoutMs
@@ -530,6 +541,8 @@ final class ServerConnection {
     private var nextReplySequence: UInt64 = 0
     private var parked: [UInt64: any FrameBody] = [:]
     var lastProgressMs: Int64
+    /// When the kernel last took reply bytes from this connection (or it had none to send).
+    var lastSendProgressMs: Int64
     var completedRequests = 0
     var interest: UInt32 = 0
     /// True after a fatal framing error: the error reply is the last thing this connection sends.
@@ -545,6 +558,7 @@ final class ServerConnection {
         self.peerHost = peerHost
         self.decoder = FrameDecoder(frameBytesMax: frameBytesMax)
         self.lastProgressMs = nowMs
+        self.lastSendProgressMs = nowMs
     }
 
     var inFlight: Int { Int(nextRequestSequence - nextReplySequence) }
@@ -563,6 +577,8 @@ final class ServerConnection {
             parked[sequence] = reply
             return
         }
+        // The read-your-replies deadline counts from when there is something to read.
+        if !output.hasUnsent { lastSendProgressMs = MonotonicClock.nowMs() }
         FrameEncoder.append(reply, to: &output.bytes)
         nextReplySequence += 1
         completedRequests += 1

@@ -216,6 +216,33 @@ struct FrameServerTests {
         }
     }
 
+    /// A peer that asked for replies and reads none of them holds their memory only for a request timeout: then
+    /// the connection is closed, and the server says so. (Before, it held them until the idle timeout, 300 s.)
+    @Test func aPeerThatReadsNoneOfItsRepliesIsClosedAfterTheRequestTimeout() throws {
+        var limits = WireLimits()
+        limits.frameBytesMax = 64 * 1024
+        limits.outputBytesMax = 64 << 20
+        limits.requestTimeoutMs = 500
+        let big = String(repeating: "v", count: 60_000)
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in
+            responder.reply(["status": "ok", "value": .string(big)])
+        }
+        let notices = Mutex<[String]>([])
+        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
+                       handler: handler) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            var batch: [UInt8] = []
+            // 24 MB of replies: more than the kernel's socket buffers hold, so most wait in the server.
+            for _ in 0..<400 { FrameEncoder.append(["cmd": "x"], to: &batch) }
+            try connection.sendRaw(batch, timeoutMs: 5_000)
+            Thread.sleep(forTimeInterval: 2)
+            var received = 0
+            while (try? connection.receive(timeoutMs: 5_000)) != nil { received += 1 }
+            #expect(received < 400, "the connection was closed before every reply was sent")
+        }
+        #expect(notices.withLock { $0 }.contains { $0.hasPrefix("closed a connection from 127.0.0.1 that read none") })
+    }
+
     @Test func firstFreeCandidatePortIsTaken() throws {
         let occupied = try Socket.listen(host: "127.0.0.1", port: 0)
         defer { close(occupied) }

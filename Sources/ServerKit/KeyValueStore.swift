@@ -19,7 +19,11 @@ public struct KeyValueStore: Sendable {
         set {
             let exact = ExactString(key)
             let old: EncodedString?
-            if let newValue { old = values.updateValue(newValue, forKey: exact) } else { old = values.removeValue(forKey: exact) }
+            if let newValue {
+                old = values.updateValue(newValue, forKey: exact)
+            } else {
+                old = values.removeValue(forKey: exact)
+            }
             heldBytes += Self.heldBytes(key, newValue) - Self.heldBytes(key, old)
         }
     }

@@ -26,7 +26,8 @@ public final class ServerService: @unchecked Sendable {
         let driver = ReplicaDriver(host: host, serverID: serverID, port: server.port,
                                    advertisedHost: configuration.advertisedHost,
                                    heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs),
-                                   recordLimits: RecordLimits(frameBytesMax: configuration.listener.limits.frameBytesMax),
+                                   recordLimits: RecordLimits(
+                                       frameBytesMax: configuration.listener.limits.frameBytesMax),
                                    memoryQuota: configuration.memoryQuota)
         host.driver = driver
         driver.start()

@@ -70,7 +70,8 @@ extension Simulation {
         if roll < configuration.readPercent { return .read(observed: nil) }
         if roll < configuration.readPercent + configuration.deletePercent { return .delete }
         let value = "c\(index)-\(clients[index].started)"
-        guard Int.random(in: 0..<100, using: &valueSizes) < configuration.largeValuePercent else { return .write(value) }
+        let isLarge = Int.random(in: 0..<100, using: &valueSizes) < configuration.largeValuePercent
+        guard isLarge else { return .write(value) }
         // Near the value limit: every copy the cluster makes of it must still fit a frame.
         let valueBytesMax = RecordLimits(frameBytesMax: configuration.frameBytesMax).valueBytesMax
         let length = valueBytesMax - Int.random(in: 0..<configuration.largeValueSpreadBytes, using: &valueSizes)

@@ -15,9 +15,12 @@ public struct ExactString: Hashable, Comparable, Sendable, ExpressibleByStringLi
     public var description: String { text }
 
     public static func == (lhs: ExactString, rhs: ExactString) -> Bool {
-        lhs.withBytes { left in rhs.withBytes { right in
-            left.count == right.count && (left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
-        } }
+        lhs.withBytes { left in
+            rhs.withBytes { right in
+                guard left.count == right.count else { return false }
+                return left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+            }
+        }
     }
 
     public static func < (lhs: ExactString, rhs: ExactString) -> Bool {

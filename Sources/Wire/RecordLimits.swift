@@ -54,7 +54,8 @@ public struct RecordLimits: Sendable, Equatable {
 
     /// How many held positions a pull request over `ranges` ranges may list and still fit a frame.
     public func pullHeldPositionsMax(ranges: Int) -> Int {
-        max(0, (frameBytesMax - Self.pullRequestEnvelopeBytes - ranges * Self.pullRangeBytes) / Self.pullHeldPositionBytes)
+        let room = frameBytesMax - Self.pullRequestEnvelopeBytes - ranges * Self.pullRangeBytes
+        return max(0, room / Self.pullHeldPositionBytes)
     }
 
     /// The bytes a pull page counts for one entry: an upper bound of what it writes.

@@ -19,7 +19,8 @@ struct SizeLimitTests {
         for index in 0..<600 { written["small-\(index)"] = String(repeating: "s", count: 1_000) }
         for index in 0..<4 { written["large-\(index)"] = String(repeating: "l", count: 900_000) }
         // Exactly the limit, counted as JSON text: each newline is written as two bytes.
-        written["largest"] = String(repeating: "\n", count: 10) + String(repeating: "m", count: limits.valueBytesMax - 20)
+        written["largest"] = String(repeating: "\n", count: 10)
+            + String(repeating: "m", count: limits.valueBytesMax - 20)
         written[String(repeating: "k", count: RecordLimits.keyBytesMax)] = "longest key"
         for (key, value) in written { try client.setr(key, value) }
         #expect(throws: ReplicatedError.self) {

@@ -115,13 +115,14 @@ struct VersionedStoreTests {
         var paged: [String] = []
         var after: String?
         while true {
-            let page = store.page(in: [PositionRange(0, 0)], after: after, bytesTarget: RecordLimits.pullPageBytesTarget,
-                                  bytesMax: limits.pullPageBytesMax)
+            let page = store.page(in: [PositionRange(0, 0)], after: after,
+                                  bytesTarget: RecordLimits.pullPageBytesTarget, bytesMax: limits.pullPageBytesMax)
             var bytes: [UInt8] = []
             ServerReply.page(PullPage(entries: page.entries.map {
                 PulledEntry(key: $0.key, entry: $0.entry, writeIDs: $0.writeIDs)
             }, more: page.more)).encodeBody(into: &bytes)
-            #expect(bytes.count <= limits.frameBytesMax, "a page of \(page.entries.count) entries is \(bytes.count) bytes")
+            #expect(bytes.count <= limits.frameBytesMax,
+                    "a page of \(page.entries.count) entries is \(bytes.count) bytes")
             paged += page.entries.map(\.key)
             after = page.entries.last?.key
             if !page.more { break }

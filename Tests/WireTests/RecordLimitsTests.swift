@@ -102,7 +102,8 @@ struct RecordLimitsTests {
         #expect(throws: RequestError.tooLarge(field: "key", bytes: 1_025, limit: 1_024)) {
             try limits.check(key: String(repeating: "k", count: 1_025))
         }
-        #expect(throws: RequestError.tooLarge(field: "val", bytes: limits.valueBytesMax + 1, limit: limits.valueBytesMax)) {
+        let overByOne = RequestError.tooLarge(field: "val", bytes: limits.valueBytesMax + 1, limit: limits.valueBytesMax)
+        #expect(throws: overByOne) {
             try limits.check(key: "k", value: String(repeating: "v", count: limits.valueBytesMax - 5) + "\u{2}")
         }
         #expect(limits.valueBytesMax == 1_039_360)

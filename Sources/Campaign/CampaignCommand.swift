@@ -33,7 +33,11 @@ public enum CampaignCommand {
             the history for linearizability and prints a summary: operations by outcome, faults by kind, \
             violations, keys lost. Exits 1 if any campaign failed; its logs are kept and their folder printed.
             """,
-        specs: specs)
+        specs: specs,
+        examples: [
+            "campaign --duration 120 --runs 3 --seed 7400",
+            "campaign --duration 600 --verbose",
+        ])
 
     public static func main(arguments: [String]) -> Int32 {
         let parsed: ParsedOptions

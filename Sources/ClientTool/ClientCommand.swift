@@ -93,7 +93,13 @@ public enum ClientCommand {
                 Exit status: 0 success, 1 not found, 2 error reply, 3 unreachable or timed out, \
                 4 outcome unknown (a write that may or may not have taken effect), 64 usage error, 130 interrupted.
                 """,
-            specs: specs)
+            specs: specs,
+            examples: [
+                "client setr color blue && client getr color",
+                "client --viewleader 127.0.0.1:39000 hash color",
+                "client --server 127.0.0.1:38001 --json get color",
+                "client lock_get build-lock alice",
+            ])
     }
 
     /// Runs the client with command-line `arguments` (without the program name); returns the exit status.

@@ -120,7 +120,9 @@ public enum OptionParser {
     }
 
     /// A usage line, a description, and an aligned table of the options.
-    public static func helpText(usage: String, description: String, specs: [OptionSpec]) -> String {
+    /// The `--help` text: usage, what the command does, its options, and examples to copy.
+    public static func helpText(usage: String, description: String, specs: [OptionSpec],
+                                examples: [String] = []) -> String {
         let lefts = specs.map { spec -> String in
             var left = spec.short.map { "-\($0), " } ?? "    "
             left += "--" + spec.name
@@ -131,7 +133,9 @@ public enum OptionParser {
         let rows = zip(lefts, specs).map { left, spec in
             "  " + left.padding(toLength: width, withPad: " ", startingAt: 0) + spec.help
         }
-        return "usage: \(usage)\n\n\(description)\n\nOptions:\n" + rows.joined(separator: "\n")
+        let text = "usage: \(usage)\n\n\(description)\n\nOptions:\n" + rows.joined(separator: "\n")
+        guard !examples.isEmpty else { return text }
+        return text + "\n\nExamples:\n" + examples.map { "  " + $0 }.joined(separator: "\n")
     }
 }
 

@@ -31,7 +31,12 @@ public enum ServerCommand {
             Serves an in-memory key-value store and heartbeats to the viewleader under a fresh random ID. Prints \
             "server id: ID" and "listening on HOST:PORT" at start-up; stop it with Ctrl-C or SIGTERM.
             """,
-        specs: specs)
+        specs: specs,
+        examples: [
+            "server                                      # first free port of 38000-38009, viewleader on 127.0.0.1",
+            "server --port 0 --viewleader 127.0.0.1:39000",
+            "server --max-memory 1073741824              # refuse writes past 1 GiB of keys and values",
+        ])
 
     /// Runs the server with command-line `arguments` (without the program name); returns the exit status.
     public static func main(arguments: [String]) -> Int32 {

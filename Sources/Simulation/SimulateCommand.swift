@@ -30,7 +30,11 @@ public enum SimulateCommand {
             linearizability. Prints one line per failing seed and a summary; exits 1 if any seed failed. A \
             failing seed replays exactly: run it again with --seed SEED --verbose.
             """,
-        specs: specs)
+        specs: specs,
+        examples: [
+            "simulate --seeds 1000                        # seeds 1-1000",
+            "simulate --seed 464 --verbose                # replay one seed, printing every fault and operation",
+        ])
 
     public static func main(arguments: [String]) -> Int32 {
         let parsed: ParsedOptions

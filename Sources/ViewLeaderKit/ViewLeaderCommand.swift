@@ -24,7 +24,11 @@ public enum ViewLeaderCommand {
             and serves named locks. Prints "listening on HOST:PORT" once it accepts connections; stop it with \
             Ctrl-C or SIGTERM.
             """,
-        specs: specs)
+        specs: specs,
+        examples: [
+            "viewleader                                  # first free port of 39000-39009, 5 s leases",
+            "viewleader --port 0 --lease 1.5 --state-dir /tmp/vl-state",
+        ])
 
     /// Runs the viewleader with command-line `arguments` (without the program name); returns the exit status.
     public static func main(arguments: [String]) -> Int32 {

@@ -86,6 +86,7 @@ struct ClientToolTests {
         #expect(result.status == 0)
         #expect(result.stdout.contains("usage:") || result.stdout.contains("Usage:"))
         #expect(result.stdout.contains("--help"))
+        #expect(result.stdout.contains("Examples:\n  \(executable) "), "help ends with examples to copy")
         let wrong = try runTool(executable, ["--no-such-option"])
         #expect(wrong.status == 64)
         #expect(wrong.stderr.contains("--help"))

@@ -41,52 +41,21 @@ public struct StateFile: Sendable {
     }
 
     /// Checks at start-up that the state can be saved here (the directory exists or can be made, and a file in it
-    /// can be written and synced), so an unwritable directory stops the viewleader before it serves, with the
-    /// reason, rather than at its first view change.
+    /// can be written and synced the way `save` writes one), so an unwritable directory stops the viewleader before
+    /// it serves, with the reason, rather than at its first view change.
     public func checkWritable() throws(StateFileError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io("cannot create the state directory \(directory): \(error.localizedDescription)")
-        }
+        try makeDirectory()
         let probe = path + ".probe"
-        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw .io("cannot write in the state directory \(directory): \(String(cString: strerror(errno)))")
-        }
         defer { unlink(probe) }
-        var byte: UInt8 = 0
-        let written = write(fd, &byte, 1)
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == 1, synced else {
-            throw .io("cannot write in the state directory \(directory): \(String(cString: strerror(errno)))")
-        }
+        try writeSynced([0], to: probe)
     }
 
     public func save(_ state: ViewLeaderState) throws(StateFileError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io("cannot create \(directory): \(error.localizedDescription)")
-        }
+        try makeDirectory()
         let temporary = path + ".tmp"
         var bytes = JSONWriter.encode(state.json)
         bytes.append(UInt8(ascii: "\n"))
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            guard count > 0 else {
-                close(fd)
-                throw .io("cannot write \(temporary): \(String(cString: strerror(errno)))")
-            }
-            written += count
-        }
-        guard fsync(fd) == 0, close(fd) == 0 else { throw .io("cannot sync \(temporary)") }
+        try writeSynced(bytes, to: temporary)
         guard rename(temporary, path) == 0 else {
             throw .io("cannot replace \(path): \(String(cString: strerror(errno)))")
         }
@@ -95,5 +64,31 @@ public struct StateFile: Sendable {
             fsync(directoryFD)
             close(directoryFD)
         }
+    }
+
+    private var directory: String { (path as NSString).deletingLastPathComponent }
+
+    private func makeDirectory() throws(StateFileError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create the state directory \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `bytes` to a new file at `file` (replacing any) and fsyncs it.
+    private func writeSynced(_ bytes: [UInt8], to file: String) throws(StateFileError) {
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io("cannot write \(file): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            guard count > 0 else {
+                close(fd)
+                throw .io("cannot write \(file): \(String(cString: strerror(errno)))")
+            }
+            written += count
+        }
+        guard fsync(fd) == 0, close(fd) == 0 else { throw .io("cannot sync \(file)") }
     }
 }

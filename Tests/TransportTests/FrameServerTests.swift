@@ -109,20 +109,44 @@ struct FrameServerTests {
         }
     }
 
+    /// Runs a server that answers every request with a 60 KB value, opens one connection and sends it `requests`
+    /// requests in one write, then runs `body` on it; returns what the server said about its limits.
+    @discardableResult
+    func withLargeReplies(_ limits: WireLimits, requests: Int, onRequest: @escaping @Sendable () -> Void = {},
+                          _ body: (FrameConnection) throws -> Void) throws -> [String] {
+        let big = String(repeating: "v", count: Self.largeReplyBytes)
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in
+            onRequest()
+            responder.reply(["status": "ok", "value": .string(big)])
+        }
+        let notices = Mutex<[String]>([])
+        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
+                       handler: handler) { server in
+            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            var batch: [UInt8] = []
+            for _ in 0..<requests { FrameEncoder.append(["cmd": "x"], to: &batch) }
+            try connection.sendRaw(batch, timeoutMs: 5_000)
+            try body(connection)
+        }
+        return notices.withLock { $0 }
+    }
+
+    static let largeReplyBytes = 60_000
+
+    /// Whether `reply` is one of `withLargeReplies`'s.
+    static func isLargeReply(_ reply: JSONValue) -> Bool {
+        reply.objectValue?["value"]?.stringValue?.count == largeReplyBytes
+    }
+
     @Test func slowReaderIsThrottledByTheOutputLimitAndStillGetsEveryReply() throws {
         var limits = WireLimits()
         limits.frameBytesMax = 64 * 1024
         limits.outputBytesMax = 128 * 1024
-        let big = String(repeating: "v", count: 60_000)
-        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in responder.reply(["status": "ok", "value": .string(big)]) }
-        try withServer(limits: limits, handler: handler) { server in
-            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
-            var batch: [UInt8] = []
-            for _ in 0..<100 { FrameEncoder.append(["cmd": "x"], to: &batch) }
-            try connection.sendRaw(batch, timeoutMs: 5_000)
+        try withLargeReplies(limits, requests: 100) { connection in
             Thread.sleep(forTimeInterval: 0.2)
             for _ in 0..<100 {
-                #expect(try connection.receive(timeoutMs: 5_000).objectValue?["value"]?.stringValue?.count == 60_000)
+                let reply = try connection.receive(timeoutMs: 5_000)
+                #expect(Self.isLargeReply(reply))
             }
         }
     }
@@ -134,30 +158,21 @@ struct FrameServerTests {
         var limits = WireLimits()
         limits.frameBytesMax = 64 * 1024
         limits.outputBytesMax = 128 * 1024
-        let big = String(repeating: "v", count: 60_000)
         let handled = Mutex(0)
-        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in
-            handled.withLock { $0 += 1 }
-            responder.reply(["status": "ok", "value": .string(big)])
-        }
-        let notices = Mutex<[String]>([])
-        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
-                       handler: handler) { server in
-            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
-            var batch: [UInt8] = []
-            for _ in 0..<1_000 { FrameEncoder.append(["cmd": "x"], to: &batch) }
-            try connection.sendRaw(batch, timeoutMs: 5_000)
+        let notices = try withLargeReplies(limits, requests: 1_000, onRequest: { handled.withLock { $0 += 1 } }) {
+            connection in
             Thread.sleep(forTimeInterval: 0.5)
             // 60 MB of replies were asked for; the kernel's socket buffers (at most about 10 MB on Linux by
             // default) and the 128 KiB output limit hold a small share of them.
             let early = handled.withLock { $0 }
             #expect(early < 400, "\(early) of 1000 requests were served with nobody reading the replies")
             for _ in 0..<1_000 {
-                #expect(try connection.receive(timeoutMs: 5_000).objectValue?["value"]?.stringValue?.count == 60_000)
+                let reply = try connection.receive(timeoutMs: 5_000)
+                #expect(Self.isLargeReply(reply))
             }
             #expect(handled.withLock { $0 } == 1_000)
         }
-        #expect(notices.withLock { $0 }.first?.hasPrefix("stopped reading requests from 127.0.0.1") == true)
+        #expect(notices.first?.hasPrefix("stopped reading requests from 127.0.0.1") == true)
     }
 
     /// The finding: sockets that each sent a byte now and then held every slot and locked clients out for as
@@ -223,24 +238,14 @@ struct FrameServerTests {
         limits.frameBytesMax = 64 * 1024
         limits.outputBytesMax = 64 << 20
         limits.requestTimeoutMs = 500
-        let big = String(repeating: "v", count: 60_000)
-        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { _, responder in
-            responder.reply(["status": "ok", "value": .string(big)])
-        }
-        let notices = Mutex<[String]>([])
-        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
-                       handler: handler) { server in
-            let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
-            var batch: [UInt8] = []
-            // 24 MB of replies: more than the kernel's socket buffers hold, so most wait in the server.
-            for _ in 0..<400 { FrameEncoder.append(["cmd": "x"], to: &batch) }
-            try connection.sendRaw(batch, timeoutMs: 5_000)
+        // 24 MB of replies: more than the kernel's socket buffers hold, so most wait in the server.
+        let notices = try withLargeReplies(limits, requests: 400) { connection in
             Thread.sleep(forTimeInterval: 2)
             var received = 0
             while (try? connection.receive(timeoutMs: 5_000)) != nil { received += 1 }
             #expect(received < 400, "the connection was closed before every reply was sent")
         }
-        #expect(notices.withLock { $0 }.contains { $0.hasPrefix("closed a connection from 127.0.0.1 that read none") })
+        #expect(notices.contains { $0.hasPrefix("closed a connection from 127.0.0.1 that read none") })
     }
 
     @Test func firstFreeCandidatePortIsTaken() throws {

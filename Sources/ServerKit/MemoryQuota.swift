@@ -25,10 +25,20 @@ public struct MemoryQuota: Sendable, Equatable {
         MemoryQuota(limitBytes: max(1, physicalBytes / 4))
     }
 
-    /// The error for a write that adds `incomingBytes` while `heldBytes` are held, or nil when it fits.
-    public func refusal(heldBytes: Int, incomingBytes: Int) -> String? {
+    /// The refusal of a write that adds `incomingBytes` while `heldBytes` are held, or nil when it fits.
+    public func refusal(heldBytes: Int, incomingBytes: Int) -> Refusal? {
         guard heldBytes > limitBytes - incomingBytes else { return nil }
-        return "out of memory: this server holds \(heldBytes) bytes of data and its limit is \(limitBytes) "
-            + "(--max-memory); the write was not applied. Delete keys, or raise --max-memory on every server"
+        return Refusal(heldBytes: heldBytes, limitBytes: limitBytes)
+    }
+
+    /// A write refused for memory; on the wire, an `error` reply with `description`.
+    public struct Refusal: Equatable, Sendable, CustomStringConvertible {
+        public let heldBytes: Int
+        public let limitBytes: Int
+
+        public var description: String {
+            "out of memory: this server holds \(heldBytes) bytes of data and its limit is \(limitBytes) "
+                + "(--max-memory); the write was not applied. Delete keys, or raise --max-memory on every server"
+        }
     }
 }

@@ -65,7 +65,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             return
         }
         if let refusal = memoryRefusal(of: request) {
-            host.answer(responder, with: .error(refusal))
+            host.answer(responder, with: .error(refusal.description))
             return
         }
         switch request {
@@ -97,7 +97,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     /// value are refused (deletes free memory), only where they would be applied (a replicated write at the key's
     /// serving primary; elsewhere the node refuses it anyway), and never a write that may already have taken
     /// effect (resent, or with an ID the key remembers): an error would report failed a write that happened.
-    private func memoryRefusal(of request: ServerRequest) -> String? {
+    private func memoryRefusal(of request: ServerRequest) -> MemoryQuota.Refusal? {
         let incomingBytes: Int
         switch request {
         case .set(let key, let value):

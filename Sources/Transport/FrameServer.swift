@@ -219,7 +219,7 @@ public final class FrameServer: @unchecked Sendable {
             }
             if let refusal = connectionRefusal(from: peerHost) {
                 notice("refused", "refused a connection from \(peerHost): \(refusal)")
-                var bytes = FrameEncoder.encode(Reply.error(refusal))
+                var bytes = FrameEncoder.encode(Reply.error(refusal.description))
                 _ = send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
                 close(fd)
                 continue
@@ -373,14 +373,26 @@ public final class FrameServer: @unchecked Sendable {
         onLimitReached(untold == 0 ? text : text + " (and \(untold) more like it since the last such line)")
     }
 
-    /// Why a new connection from `host` cannot be served, or nil when it can.
-    private func connectionRefusal(from host: String) -> String? {
-        if connections.count >= limits.connectionsMax {
-            return "server is at its limit of \(limits.connectionsMax) connections; try again later"
+    /// Why a new connection cannot be served; the refused peer reads `description` in an error reply.
+    enum ConnectionRefusal: CustomStringConvertible {
+        case atProcessLimit(Int)
+        case atAddressLimit(host: String, limit: Int)
+
+        var description: String {
+            switch self {
+            case .atProcessLimit(let limit):
+                "server is at its limit of \(limit) connections; try again later"
+            case .atAddressLimit(let host, let limit):
+                "server is at its limit of \(limit) connections from \(host); close some and try again"
+            }
         }
+    }
+
+    /// Why a new connection from `host` cannot be served, or nil when it can.
+    private func connectionRefusal(from host: String) -> ConnectionRefusal? {
+        if connections.count >= limits.connectionsMax { return .atProcessLimit(limits.connectionsMax) }
         if connectionsByHost[host, default: 0] >= limits.connectionsPerHostMax {
-            return "server is at its limit of \(limits.connectionsPerHostMax) connections from \(host); close some "
-                + "and try again"
+            return .atAddressLimit(host: host, limit: limits.connectionsPerHostMax)
         }
         return nil
     }

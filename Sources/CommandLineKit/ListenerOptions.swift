@@ -38,6 +38,7 @@ public struct ListenerOptions: Sendable {
         limits.frameBytesMax = try parsed.integer("max-frame-bytes", default: limits.frameBytesMax,
                                                   range: RecordLimits.frameBytesMin...(1 << 30))
         limits.outputBytesMax = max(limits.outputBytesMax, 2 * limits.frameBytesMax)
+        limits.outputBytesTotalMax = max(limits.outputBytesTotalMax, limits.outputBytesMax)
         limits.requestTimeoutMs = Int(1000 * (try parsed.seconds("request-timeout",
             default: Double(limits.requestTimeoutMs) / 1000, range: 0.01...86_400)))
         limits.idleTimeoutMs = Int(1000 * (try parsed.seconds("idle-timeout",

@@ -17,6 +17,7 @@ public final class ServerService: @unchecked Sendable {
         self.log = log
         server = try FrameServer(listener: configuration.listener)
         server.onLimitReached = { [log] line in log.warning(line) }
+        server.isMemberRequest = { frame in (try? ServerRequest(frame: frame))?.isMemberMessage == true }
     }
 
     /// Serves and heartbeats until `stop`.

@@ -33,8 +33,19 @@ public final class FrameServer: @unchecked Sendable {
     /// Set by `run`; requests only arrive while it runs.
     private var handler: Handler = { _, _ in preconditionFailure("a request arrived before run") }
     private var connections: [Int32: ServerConnection] = [:]
-    /// Open connections by the peer's address, for the per-address limit.
+    /// Open connections by the peer's address, for the per-address limit (those on the member reserve not counted).
     private var connectionsByHost: [String: Int] = [:]
+    /// Connections let in on the member reserve (`WireLimits.memberConnectionsReserved`), on probation or kept.
+    private var reserveInUse = 0
+    /// Says whether a connection's first request is a member's, which may keep a slot of the member reserve. Nil
+    /// (the default) keeps no reserve. Set before `run`.
+    public var isMemberRequest: ((ArraySlice<UInt8>) -> Bool)?
+    /// Unsent reply bytes of every connection together, against `WireLimits.outputBytesTotalMax`.
+    private let unsentOutput = OutputLedger()
+    /// Unsent reply bytes of every connection together; loop thread only.
+    var unsentOutputBytes: Int { unsentOutput.bytes }
+    /// Connections that stopped reading because the total output reached its limit, resumed once it drains.
+    private var heldByTotalOutput: [Int32: ServerConnection] = [:]
     /// Told, on the loop thread, when a limit makes the server refuse or evict a connection or hold back a
     /// reader: at most one line per kind every `noticeIntervalMs`, saying how many more were not told. Set before
     /// `run`.
@@ -212,12 +223,17 @@ public final class FrameServer: @unchecked Sendable {
                     + "(at the limit of \(limits.connectionsPerHostMax) connections from one address)")
                 closeConnection(stalled.fd)
             }
-            if connections.count >= limits.connectionsMax, let stalled = mostStalledConnection() {
+            if connections.count - reserveInUse >= limits.connectionsMax, let stalled = mostStalledConnection() {
                 notice("evicted", "gave the slot of a stalled connection from \(stalled.peerHost) to a new one "
                     + "(at the limit of \(limits.connectionsMax) connections)")
                 closeConnection(stalled.fd)
             }
-            if let refusal = connectionRefusal(from: peerHost) {
+            let refusal = connectionRefusal(from: peerHost)
+            if refusal != nil, reserveInUse >= limits.memberConnectionsReserved,
+               let stalled = mostStalledConnection(onReserve: true) {
+                closeConnection(stalled.fd)
+            }
+            if let refusal, isMemberRequest == nil || reserveInUse >= limits.memberConnectionsReserved {
                 notice("refused", "refused a connection from \(peerHost): \(refusal)")
                 var bytes = FrameEncoder.encode(Reply.error(refusal.description))
                 _ = send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
@@ -229,10 +245,16 @@ public final class FrameServer: @unchecked Sendable {
             // reused descriptor from the connection that held it before.
             let id = nextConnectionID << 32 | UInt64(UInt32(bitPattern: fd))
             nextConnectionID += 1
-            let connection = ServerConnection(fd: fd, id: id, peerHost: peerHost,
-                                              frameBytesMax: limits.frameBytesMax, nowMs: MonotonicClock.nowMs())
+            // A connection the client limits refuse is let in on the member reserve: its first request decides.
+            let connection = ServerConnection(fd: fd, id: id, peerHost: peerHost, frameBytesMax: limits.frameBytesMax,
+                                              unsentOutput: unsentOutput, probation: refusal,
+                                              nowMs: MonotonicClock.nowMs())
             connections[fd] = connection
-            connectionsByHost[peerHost, default: 0] += 1
+            if connection.isOnReserve {
+                reserveInUse += 1
+            } else {
+                connectionsByHost[peerHost, default: 0] += 1
+            }
             register(fd, events: EPOLLIN.rawValue)
             connection.interest = EPOLLIN.rawValue
         }
@@ -242,12 +264,13 @@ public final class FrameServer: @unchecked Sendable {
     /// unsent, and no progress (no complete request) for `WireLimits.stalledSlotMs`, the longest-stalled first.
     /// Without this, a few thousand sockets each sending a byte now and then (slowloris) held every slot and
     /// locked every client out; now they can only take each other's.
-    private func mostStalledConnection(from host: String? = nil) -> ServerConnection? {
+    /// Connections on the member reserve give their slots only to each other.
+    private func mostStalledConnection(from host: String? = nil, onReserve: Bool = false) -> ServerConnection? {
         let stalledBeforeMs = MonotonicClock.nowMs() - Int64(limits.stalledSlotMs)
         var oldest: ServerConnection?
         for connection in connections.values
         where connection.inFlight == 0 && !connection.hasUnsentOutput && connection.lastProgressMs <= stalledBeforeMs
-            && (host == nil || connection.peerHost == host)
+            && (host == nil || connection.peerHost == host) && connection.isOnReserve == onReserve
             && connection.lastProgressMs < (oldest?.lastProgressMs ?? .max)
         {
             oldest = connection
@@ -274,11 +297,19 @@ public final class FrameServer: @unchecked Sendable {
         while true {
             processBufferedFrames(connection)
             let heldBackByOutput = connection.output.unsentCount >= limits.outputBytesMax
+                || heldByTotalOutput[connection.fd] === connection
             flush(connection)
             guard heldBackByOutput, connections[connection.fd] === connection,
-                  connection.output.unsentCount < limits.outputBytesMax
+                  connection.output.unsentCount < limits.outputBytesMax, mayTakeRequests(connection)
             else { return }
+            heldByTotalOutput[connection.fd] = nil
         }
+    }
+
+    /// Whether the total of unsent replies lets `connection` take another request: under the total limit, or all
+    /// of its own replies gone (a peer that reads its replies is never stopped by peers that do not).
+    private func mayTakeRequests(_ connection: ServerConnection) -> Bool {
+        unsentOutput.bytes < limits.outputBytesTotalMax || !connection.hasUnsentOutput
     }
 
     private func readAvailable(_ connection: ServerConnection) {
@@ -313,6 +344,10 @@ public final class FrameServer: @unchecked Sendable {
         while !connection.closeAfterFlush && connection.inFlight < limits.pipelineDepthMax
             && connection.output.unsentCount < limits.outputBytesMax
         {
+            guard mayTakeRequests(connection) else {
+                holdForTotalOutput(connection)
+                return
+            }
             let frame: ArraySlice<UInt8>?
             do {
                 frame = try connection.decoder.nextFrame()
@@ -323,6 +358,16 @@ public final class FrameServer: @unchecked Sendable {
                 return
             }
             guard let frame else { return }
+            if let refusal = connection.probation {
+                guard isMemberRequest?(frame) == true else {
+                    notice("refused", "refused a connection from \(connection.peerHost) that is not a member's: "
+                        + "\(refusal)")
+                    connection.accept(Reply.error(refusal.description), sequence: connection.nextSequence())
+                    connection.closeAfterFlush = true
+                    return
+                }
+                connection.probation = nil
+            }
             connection.lastProgressMs = turnStartedMs
             let sequence = connection.nextSequence()
             let responder = Responder(peerHost: connection.peerHost, server: self, connectionID: connection.id,
@@ -335,7 +380,8 @@ public final class FrameServer: @unchecked Sendable {
     private func flush(_ connection: ServerConnection) {
         guard connections[connection.fd] === connection else { return }
         let unsentBefore = connection.output.unsentCount
-        let sent = connection.output.send(to: connection.fd, capacityKeptMax: ServerConnection.outputCapacityKeptMax)
+        let sent = connection.send()
+        resumeHeldConnectionsIfOutputDrained()
         if case .failed = sent {
             closeConnection(connection.fd)
             return
@@ -350,13 +396,32 @@ public final class FrameServer: @unchecked Sendable {
         }
         var interest: UInt32 = 0
         let roomToRead = connection.inFlight < limits.pipelineDepthMax
-            && connection.output.unsentCount < limits.outputBytesMax
+            && connection.output.unsentCount < limits.outputBytesMax && mayTakeRequests(connection)
         if roomToRead && !connection.closeAfterFlush && !connection.peerClosedInput { interest |= EPOLLIN.rawValue }
         if connection.hasUnsentOutput { interest |= EPOLLOUT.rawValue }
         if interest != connection.interest {
             var event = epoll_event(events: interest, data: epoll_data_t(fd: connection.fd))
             epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
             connection.interest = interest
+        }
+    }
+
+    /// Stops reading `connection`'s requests until the total unsent output drains below its limit.
+    private func holdForTotalOutput(_ connection: ServerConnection) {
+        if heldByTotalOutput.updateValue(connection, forKey: connection.fd) == nil {
+            notice("throttled-total", "stopped reading requests from every connection until replies drain "
+                + "(\(unsentOutput.bytes) bytes unsent in all, over the limit of \(limits.outputBytesTotalMax))")
+        }
+    }
+
+    /// Serves the connections held by the total output limit once it has room again (at the end of this turn, so
+    /// never from inside another connection's dispatch).
+    private func resumeHeldConnectionsIfOutputDrained() {
+        guard !heldByTotalOutput.isEmpty, unsentOutput.bytes < limits.outputBytesTotalMax else { return }
+        let held = heldByTotalOutput
+        heldByTotalOutput = [:]
+        soon { [unowned self] in
+            for (fd, connection) in held where connections[fd] === connection { serve(connection) }
         }
     }
 
@@ -390,7 +455,7 @@ public final class FrameServer: @unchecked Sendable {
 
     /// Why a new connection from `host` cannot be served, or nil when it can.
     private func connectionRefusal(from host: String) -> ConnectionRefusal? {
-        if connections.count >= limits.connectionsMax { return .atProcessLimit(limits.connectionsMax) }
+        if connections.count - reserveInUse >= limits.connectionsMax { return .atProcessLimit(limits.connectionsMax) }
         if connectionsByHost[host, default: 0] >= limits.connectionsPerHostMax {
             return .atAddressLimit(host: host, limit: limits.connectionsPerHostMax)
         }
@@ -399,8 +464,15 @@ public final class FrameServer: @unchecked Sendable {
 
     private func closeConnection(_ fd: Int32) {
         guard let closed = connections.removeValue(forKey: fd) else { return }
-        connectionsByHost[closed.peerHost, default: 1] -= 1
-        if connectionsByHost[closed.peerHost] == 0 { connectionsByHost[closed.peerHost] = nil }
+        if closed.isOnReserve {
+            reserveInUse -= 1
+        } else {
+            connectionsByHost[closed.peerHost, default: 1] -= 1
+            if connectionsByHost[closed.peerHost] == 0 { connectionsByHost[closed.peerHost] = nil }
+        }
+        closed.discardOutput()
+        heldByTotalOutput[fd] = nil
+        resumeHeldConnectionsIfOutputDrained()
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         close(fd)
     }
@@ -563,12 +635,23 @@ final class ServerConnection {
     var peerClosedInput = false
     /// True while requests are being handed to the handler, so inline replies do not re-enter dispatch.
     var isDispatching = false
+    /// Let in on the member reserve (`WireLimits.memberConnectionsReserved`), for good once set.
+    let isOnReserve: Bool
+    /// For a connection on the member reserve whose first request has not arrived: the refusal it gets if that
+    /// request is not a member's.
+    var probation: FrameServer.ConnectionRefusal?
+    /// The server's count of unsent bytes, kept in step with `output`.
+    private let unsentOutput: OutputLedger
 
-    init(fd: Int32, id: UInt64, peerHost: String, frameBytesMax: Int, nowMs: Int64) {
+    init(fd: Int32, id: UInt64, peerHost: String, frameBytesMax: Int, unsentOutput: OutputLedger,
+         probation: FrameServer.ConnectionRefusal?, nowMs: Int64) {
         self.fd = fd
         self.id = id
         self.peerHost = peerHost
         self.decoder = FrameDecoder(frameBytesMax: frameBytesMax)
+        self.unsentOutput = unsentOutput
+        self.isOnReserve = probation != nil
+        self.probation = probation
         self.lastProgressMs = nowMs
         self.lastSendProgressMs = nowMs
     }
@@ -591,6 +674,7 @@ final class ServerConnection {
         }
         // The read-your-replies deadline counts from when there is something to read.
         if !output.hasUnsent { lastSendProgressMs = MonotonicClock.nowMs() }
+        let unsentBefore = output.unsentCount
         FrameEncoder.append(reply, to: &output.bytes)
         nextReplySequence += 1
         completedRequests += 1
@@ -599,7 +683,27 @@ final class ServerConnection {
             nextReplySequence += 1
             completedRequests += 1
         }
+        unsentOutput.bytes += output.unsentCount - unsentBefore
     }
+
+    /// Writes what the kernel takes of the unsent replies.
+    func send() -> OutputBuffer.SendResult {
+        let unsentBefore = output.unsentCount
+        let result = output.send(to: fd, capacityKeptMax: Self.outputCapacityKeptMax)
+        unsentOutput.bytes -= unsentBefore - output.unsentCount
+        return result
+    }
+
+    /// Gives up the unsent replies of a closed connection.
+    func discardOutput() {
+        unsentOutput.bytes -= output.unsentCount
+        output = OutputBuffer()
+    }
+}
+
+/// Unsent reply bytes across every connection of a server; loop thread only.
+final class OutputLedger {
+    var bytes = 0
 }
 
 struct LoopTimer {

@@ -20,6 +20,9 @@ public final class ViewLeaderService: @unchecked Sendable {
         do {
             server = try FrameServer(listener: configuration.listener)
             server.onLimitReached = { [log] line in log.warning(line) }
+            server.isMemberRequest = { frame in
+                (try? ViewLeaderRequest(Request(frame: frame)))?.isMemberMessage == true
+            }
         } catch {
             throw .cannotListen(error)
         }

@@ -48,6 +48,15 @@ public enum ServerRequest: Equatable, Sendable {
         }
     }
 
+    /// True for the messages only other members send (`replicate`, `pull`, `view_change`): a connection that opens
+    /// with one may keep a slot of the member reserve (`WireLimits.memberConnectionsReserved`).
+    public var isMemberMessage: Bool {
+        switch self {
+        case .replicate, .pull, .viewChange: true
+        case .print, .set, .get, .queryAllKeys, .getr, .write: false
+        }
+    }
+
     /// Decodes a request already parsed as JSON.
     public init(_ request: Request) throws(RequestError) {
         switch request.command {

@@ -73,6 +73,15 @@ public enum ViewLeaderRequest: Equatable, Sendable {
 
     /// Decodes a request, throwing the error the peer is sent for the first field that is missing, of the wrong
     /// type or out of range.
+    /// True for what servers send: heartbeats, and the `query_servers` that fetches their view. A connection that
+    /// opens with one may keep a slot of the member reserve (`WireLimits.memberConnectionsReserved`).
+    public var isMemberMessage: Bool {
+        switch self {
+        case .heartbeat, .queryServers: true
+        case .lockGet, .lockRelease: false
+        }
+    }
+
     public init(_ request: Request) throws(RequestError) {
         switch request.command {
         case "heartbeat":

@@ -15,6 +15,10 @@ public struct WireLimits: Sendable, Equatable {
     public var pipelineDepthMax: Int = 1_024
     /// Unsent reply bytes a connection may queue before the server stops reading from it until they drain.
     public var outputBytesMax: Int = 4 << 20
+    /// Unsent reply bytes all connections together may queue: past it no connection's next request is read until
+    /// some replies drain, so thousands of peers that read nothing hold this much at most, not thousands of times
+    /// `outputBytesMax` (a peer that reads nothing for `requestTimeoutMs` is closed anyway).
+    public var outputBytesTotalMax: Int = 256 << 20
     /// Connections served at once. At the limit, a new connection takes the slot of one that has completed no
     /// request for `stalledSlotMs` (the longest-stalled); when there is none, it is answered with an error and
     /// closed.
@@ -22,6 +26,11 @@ public struct WireLimits: Sendable, Equatable {
     /// Connections from one address at once, so one host cannot take every slot; at the limit a new one takes
     /// the slot of that host's longest-stalled connection, or is refused. Above the benchmark's 1000.
     public var connectionsPerHostMax: Int = 2_048
+    /// Slots kept for other members of the cluster (servers' peer connections, heartbeats) beyond the client
+    /// limits: a connection that would be refused at `connectionsMax` or `connectionsPerHostMax` is let in on
+    /// probation while fewer than this many are, and kept only if its first request is a member's (the handler
+    /// says which, `FrameServer.isMemberRequest`); anything else gets the refusal it would have had.
+    public var memberConnectionsReserved: Int = 256
     /// How long a connection may make no progress (no complete request, nothing in flight) before a new
     /// connection may take its slot at the limit.
     public var stalledSlotMs: Int = 1_000
@@ -36,9 +45,11 @@ public struct WireLimits: Sendable, Equatable {
         guard requestTimeoutMs > 0, idleTimeoutMs > 0 else {
             throw .invalid("timeouts must be positive")
         }
-        guard pipelineDepthMax > 0, outputBytesMax >= frameBytesMax, connectionsMax > 0, connectionsPerHostMax > 0
+        guard pipelineDepthMax > 0, outputBytesMax >= frameBytesMax, outputBytesTotalMax >= outputBytesMax,
+              connectionsMax > 0, connectionsPerHostMax > 0, memberConnectionsReserved >= 0
         else {
-            throw .invalid("pipeline depth and connection count must be positive and the output buffer must hold a frame")
+            throw .invalid("pipeline depth and connection counts must be positive, a connection's output must hold a "
+                + "frame and the total output a connection's")
         }
     }
 }

@@ -11,10 +11,12 @@ struct FrameServerTests {
     /// Runs a server on an ephemeral port on its own thread for the duration of `body`.
     func withServer(limits: WireLimits = WireLimits(), ports: [Int] = [0],
                     onLimitReached: ((String) -> Void)? = nil,
+                    isMemberRequest: ((ArraySlice<UInt8>) -> Bool)? = nil,
                     handler: @escaping @Sendable (Request, Responder) throws(RequestError) -> Void,
                     _ body: (FrameServer) throws -> Void) throws {
         let server = try FrameServer(host: "127.0.0.1", ports: ports, limits: limits)
         server.onLimitReached = onLimitReached
+        server.isMemberRequest = isMemberRequest
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             server.run(requests: handler)
@@ -229,6 +231,95 @@ struct FrameServerTests {
                     "a closed connection gives its slot back")
             withExtendedLifetime(held) {}
         }
+    }
+
+    /// Clients holding every slot cannot lock the cluster's own members out: a connection the client limits would
+    /// refuse is let in on the member reserve, kept if its first request is a member's, and refused with the
+    /// client limit's error otherwise; the reserve has its own bound.
+    @Test func membersKeepReservedSlotsWhenClientsHoldEveryOther() throws {
+        var limits = WireLimits()
+        limits.connectionsMax = 5
+        limits.memberConnectionsReserved = 2
+        limits.stalledSlotMs = 60_000
+        let isMember: (ArraySlice<UInt8>) -> Bool = { frame in (try? Request(frame: frame))?.command == "member" }
+        try withServer(limits: limits, isMemberRequest: isMember, handler: Self.echo) { server in
+            func connect() throws -> FrameConnection {
+                try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            }
+            let clients = try (0..<5).map { _ in
+                let connection = try connect()
+                #expect(try connection.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+                return connection
+            }
+            let client = try connect()
+            let refusal = try client.call(["cmd": "x"], timeoutMs: 5_000)
+            #expect(refusal.objectValue?["error"]?.stringValue?.contains("limit of 5 connections") == true, "\(refusal)")
+            let members = try (0..<2).map { _ in
+                let connection = try connect()
+                #expect(try connection.call(["cmd": "member"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+                #expect(try connection.call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok",
+                        "once kept, a member's connection carries any request")
+                return connection
+            }
+            let third = try connect()
+            let full = try third.receive(timeoutMs: 5_000)
+            #expect(full.objectValue?["error"]?.stringValue?.contains("limit of 5 connections") == true,
+                    "the reserve is full: refused before any request")
+            members[0].close()
+            usleep(100_000)
+            let again = try connect()
+            #expect(try again.call(["cmd": "member"], timeoutMs: 5_000).objectValue?["status"] == "ok",
+                    "a closed member connection gives its reserved slot back")
+            clients[0].close()
+            usleep(100_000)
+            #expect(try connect().call(["cmd": "x"], timeoutMs: 5_000).objectValue?["status"] == "ok",
+                    "members on the reserve do not take clients' slots")
+            withExtendedLifetime((clients, members, again)) {}
+        }
+    }
+
+    /// Each connection's unsent replies are bounded, and so is their total: peers that ask for large replies and
+    /// read none hold at most the total limit and one reply each, not the per-connection limit each. A peer that
+    /// reads its replies is still served meanwhile, and the held peers get every reply once they read.
+    @Test func theTotalOfUnsentRepliesIsBoundedAndReadersAreStillServed() throws {
+        var limits = WireLimits()
+        limits.frameBytesMax = 64 * 1024
+        limits.outputBytesMax = 1 << 20
+        limits.outputBytesTotalMax = 2 << 20
+        let requests = 300
+        let big = String(repeating: "v", count: Self.largeReplyBytes)
+        let handler: @Sendable (Request, Responder) throws(RequestError) -> Void = { request, responder in
+            responder.reply(request.command == "small" ? ["status": "ok"] : ["status": "ok", "value": .string(big)])
+        }
+        let notices = Mutex<[String]>([])
+        try withServer(limits: limits, onLimitReached: { line in notices.withLock { $0.append(line) } },
+                       handler: handler) { server in
+            var batch: [UInt8] = []
+            for _ in 0..<requests { FrameEncoder.append(["cmd": "x"], to: &batch) }
+            let nonReaders = try (0..<8).map { _ in
+                let connection = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+                try connection.sendRaw(batch, timeoutMs: 5_000)
+                return connection
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+            let unsent = Mutex(0)
+            let read = DispatchSemaphore(value: 0)
+            server.execute {
+                unsent.withLock { $0 = server.unsentOutputBytes }
+                read.signal()
+            }
+            read.wait()
+            let bound = limits.outputBytesTotalMax + nonReaders.count * limits.frameBytesMax
+            #expect(unsent.withLock { $0 } <= bound, "without the total limit each would hold about 1 MiB")
+            let reader = try FrameConnection(host: "127.0.0.1", port: server.port, timeoutMs: 5_000)
+            for _ in 0..<20 {
+                #expect(try reader.call(["cmd": "small"], timeoutMs: 5_000).objectValue?["status"] == "ok")
+            }
+            for connection in nonReaders {
+                for _ in 0..<requests { #expect(Self.isLargeReply(try connection.receive(timeoutMs: 5_000))) }
+            }
+        }
+        #expect(notices.withLock { $0 }.contains { $0.hasPrefix("stopped reading requests from every connection") })
     }
 
     /// A peer that asked for replies and reads none of them holds their memory only for a request timeout: then

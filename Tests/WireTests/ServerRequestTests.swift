@@ -26,6 +26,20 @@ struct ServerRequestTests {
         return fast
     }
 
+    /// Only what other members send may keep a slot of the member reserve; every client command is a client's.
+    @Test func onlyPeerMessagesAreMembers() throws {
+        for text in [#"{"cmd":"replicate","key":"k","val":"v","version":[7,42],"epoch":7}"#,
+                     #"{"cmd":"pull","epoch":3,"ranges":[[0,9]]}"#, #"{"cmd":"view_change","epoch":3}"#] {
+            #expect(try ServerRequest(frame: Self.bytes(text)).isMemberMessage, "\(text)")
+        }
+        for text in [#"{"cmd":"get","key":"k"}"#, #"{"cmd":"set","key":"k","val":"v"}"#,
+                     #"{"cmd":"getr","key":"k","epoch":1}"#, #"{"cmd":"setr","key":"k","val":"v","epoch":1}"#,
+                     #"{"cmd":"delr","key":"k","epoch":1}"#, #"{"cmd":"query_all_keys"}"#,
+                     #"{"cmd":"print","text":["a"]}"#] {
+            #expect(try !ServerRequest(frame: Self.bytes(text)).isMemberMessage, "\(text)")
+        }
+    }
+
     @Test func hotRequestsAreReadStraightFromTheBytes() throws {
         #expect(try Self.agree(#"{"cmd":"get","key":"color"}"#) == .get(key: "color"))
         #expect(try Self.agree(#" { "cmd" : "set" , "key":"k", "val":"v" } "#) == .set(key: "k", value: "v"))

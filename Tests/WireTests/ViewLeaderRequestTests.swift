@@ -22,6 +22,14 @@ struct ViewLeaderRequestTests {
         #expect(try decode(request.json) == request)
     }
 
+    /// Heartbeats and view fetches are what servers send; lock commands are clients'.
+    @Test func whatServersSendIsAMembersRequest() {
+        #expect(ViewLeaderRequest.heartbeat(.init(port: 1, requestor: "s1")).isMemberMessage)
+        #expect(ViewLeaderRequest.queryServers.isMemberMessage)
+        #expect(!ViewLeaderRequest.lockGet(lockID: "L", requestor: "me").isMemberMessage)
+        #expect(!ViewLeaderRequest.lockRelease(lockID: "L", requestor: "me").isMemberMessage)
+    }
+
     @Test func theClassicServersNumericRequestorIsReadAsItsStableText() throws {
         let request = try decode(["cmd": "heartbeat", "port": 38_000, "requestor": 0.8444218515250481])
         #expect(request == .heartbeat(.init(port: 38_000, requestor: "0.8444218515250481")))

@@ -77,6 +77,11 @@ public struct ReplicaNode: Sendable {
     struct SyncRun {
         let epoch: Int64
         let ranges: [PositionRange]
+        /// `ranges` cut into what one pull request may list (`RecordLimits.pullRangesPerRequestMax`): almost always
+        /// one batch; each peer is asked for every batch in turn.
+        let batches: [ArraySlice<PositionRange>]
+        /// The batch being pulled from the first of `remaining`.
+        var batch = 0
         /// Peers yet to answer, in the order they are asked; the first is being pulled from.
         var remaining: [String]
         var entriesPulled = 0
@@ -351,7 +356,11 @@ public struct ReplicaNode: Sendable {
     }
 
     private mutating func startSync(epoch: Int64, ranges: [PositionRange], peers: [String]) -> [ReplicaAction] {
-        sync = SyncRun(epoch: epoch, ranges: ranges, remaining: peers)
+        let perRequest = recordLimits.pullRangesPerRequestMax
+        let batches = stride(from: 0, to: max(1, ranges.count), by: perRequest).map {
+            ranges[$0..<min($0 + perRequest, ranges.count)]
+        }
+        sync = SyncRun(epoch: epoch, ranges: ranges, batches: batches, remaining: peers)
         guard let first = peers.first else { return finishSyncIfDone() }
         return pull(from: first, epoch: epoch, after: nil)
     }
@@ -360,10 +369,11 @@ public struct ReplicaNode: Sendable {
         guard let run = sync, run.epoch == epoch, let address = core.view.addresses[peer] else { return [] }
         // What the puller holds is a hint to skip; it is cut to what fits the frame beside the ranges, keeping the
         // positions the next pages cover first (a thousand spread keys made it 400 KB, over a 64 KiB frame).
-        let have = core.store.summaries(in: run.ranges, after: after,
-                                        limit: recordLimits.pullHeldPositionsMax(ranges: run.ranges.count))
+        let ranges = Array(run.batches[run.batch])
+        let have = core.store.summaries(in: ranges, after: after,
+                                        limit: recordLimits.pullHeldPositionsMax(ranges: ranges.count))
         return [call(.pull(peer: peer, epoch: epoch, after: after), address: address,
-                     message: ReplicationMessages.pull(epoch: epoch, ranges: run.ranges, after: after, have: have))]
+                     message: ReplicationMessages.pull(epoch: epoch, ranges: ranges, after: after, have: have))]
     }
 
     /// A pull was answered with a page (`page`, its reply's fields) or not (nil: `failure` says why, `mentioned` is
@@ -394,6 +404,11 @@ public struct ReplicaNode: Sendable {
         core.merge(pulled: page.entries, epoch: epoch, nowMs: nowMs)
         sync?.entriesPulled += page.entries.count
         if page.more { return pull(from: peer, epoch: epoch, after: lastKey) }
+        if let run = sync, run.batch + 1 < run.batches.count {
+            sync?.batch += 1
+            return pull(from: peer, epoch: epoch, after: nil)
+        }
+        sync?.batch = 0
         sync?.remaining.removeAll { $0 == peer }
         if let next = sync?.remaining.first { return pull(from: next, epoch: epoch, after: nil) }
         return finishSyncIfDone()

@@ -52,6 +52,13 @@ public struct RecordLimits: Sendable, Equatable {
     /// this starts the next page. One entry of the longest key and value always fits.
     public var pullPageBytesMax: Int { frameBytesMax - Self.pullPageEnvelopeBytes }
 
+    /// Most ranges one pull request lists: half the room the frame leaves beside the envelope, so the other half
+    /// still lists held positions (about 21,800 ranges at 1 MiB, 350 at the smallest frame). A sync over more asks
+    /// each peer for them a batch at a time.
+    public var pullRangesPerRequestMax: Int {
+        (frameBytesMax - Self.pullRequestEnvelopeBytes) / 2 / Self.pullRangeBytes
+    }
+
     /// How many held positions a pull request over `ranges` ranges may list and still fit a frame.
     public func pullHeldPositionsMax(ranges: Int) -> Int {
         let room = frameBytesMax - Self.pullRequestEnvelopeBytes - ranges * Self.pullRangeBytes

@@ -68,6 +68,24 @@ struct RecordLimitsTests {
         #expect(Self.bytes(request) <= limits.frameBytesMax)
     }
 
+    /// A sync over more ranges than a request can list asks for them in batches: a batch of the most ranges,
+    /// with as many held positions as then fit, is one frame.
+    @Test(arguments: [RecordLimits.standard, RecordLimits(frameBytesMax: 64 * 1_024),
+                      RecordLimits(frameBytesMax: RecordLimits.frameBytesMin)])
+    func aPullRequestWithItsMostRangesFitsAFrame(_ limits: RecordLimits) {
+        let ranges = (0..<limits.pullRangesPerRequestMax).map { (index: Int) -> WirePositionRange in
+            WirePositionRange(low: 16_000_000 + Int64(index), high: 16_777_215)
+        }
+        let held = (0..<limits.pullHeldPositionsMax(ranges: ranges.count)).map {
+            HeldPosition(position: 16_777_215 - Int64($0), count: Int64.max, digest: UInt64(1) << 63)
+        }
+        #expect(held.count * RecordLimits.pullHeldPositionBytes >= ranges.count * RecordLimits.pullRangeBytes - 64,
+                "as much room again for held positions")
+        let request = ServerRequest.pull(PullRequest(epoch: .max, ranges: ranges,
+                                                     after: Self.largest(limits).key, have: held))
+        #expect(Self.bytes(request) <= limits.frameBytesMax)
+    }
+
     @Test func aPageCountsAtLeastWhatItWritesForEveryShapeOfEntry() {
         let shapes: [PulledEntry] = [
             PulledEntry(key: "", entry: VersionedEntry(value: "", version: .zero)),

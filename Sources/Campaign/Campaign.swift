@@ -45,6 +45,22 @@ public final class Campaign: @unchecked Sendable {
     private var faults: [FaultKind: Int] = [:]
     private var faultsDuringRebalancing: [FaultKind: Int] = [:]
     private var invariantViolations: [String] = []
+    /// Partial partitions in force, each watched until the view drops one of its two servers.
+    private var partialPartitions: [PartialPartition] = []
+    /// For each partial partition the view resolved: milliseconds from the cut to the view without one of the two.
+    private var partialPartitionResolutionsMs: [Int] = []
+
+    private struct PartialPartition {
+        let machines: [Int]
+        let serverIDs: [String]
+        let startMs: Int64
+        let durationMs: Int
+        var resolvedMs: Int64?
+        /// Time during the cut when the viewleader could act on reports: running, not cut off, not behind.
+        var viewLeaderAbleMs: Int64 = 0
+    }
+    /// When the view was last observed, to count the time the viewleader could act.
+    private var lastObservedMs: Int64 = 0
     private var log: [String] = []
 
     public init(seed: UInt64, configuration: CampaignConfiguration) {
@@ -95,7 +111,7 @@ public final class Campaign: @unchecked Sendable {
             finalReader: finalReader,
             faults: faults, faultsDuringRebalancing: faultsDuringRebalancing,
             figures: WriteOutcomeFigures(history: history, answeredFromWriteID: answeredFromWriteID),
-            unknownReasons: unknownReasons,
+            unknownReasons: unknownReasons, partialPartitionResolutionsMs: partialPartitionResolutionsMs,
             verdict: LinearizabilityChecker.check(history), invariantViolations: invariantViolations,
             keysAudited: finalReads.count, losses: FinalReadAudit.losses(history: history, finalReads: finalReads),
             serversAtEnd: cluster.view()?.servers.count ?? 0, directory: directory.path)
@@ -187,6 +203,20 @@ public final class Campaign: @unchecked Sendable {
         } else if view.epoch < lastEpoch {
             invariantViolations.append("the epoch went back from \(lastEpoch) to \(view.epoch)")
         }
+        let memberIDs = Set(view.servers.map(\.id))
+        let viewLeaderAble = cluster.viewLeaderState == .running && !viewLeaderIsolated && epochBeforeStateLoss == nil
+        for index in partialPartitions.indices where viewLeaderAble {
+            partialPartitions[index].viewLeaderAbleMs += now() - max(lastObservedMs, partialPartitions[index].startMs)
+        }
+        lastObservedMs = now()
+        for index in partialPartitions.indices where partialPartitions[index].resolvedMs == nil
+            && partialPartitions[index].serverIDs.contains(where: { !memberIDs.contains($0) }) {
+            partialPartitions[index].resolvedMs = now()
+            let latencyMs = Int(now() - partialPartitions[index].startMs)
+            partialPartitionResolutionsMs.append(latencyMs)
+            note("  partial partition between \(partialPartitions[index].serverIDs.joined(separator: " and ")) "
+                + "resolved by view \(view.epoch), \(latencyMs) ms after the cut")
+        }
         if view.epoch != lastEpoch {
             note("view \(view.epoch): \(view.servers.count) servers, synced to \(view.everyoneSyncedTo)")
             cluster.copyViewLeaderState()
@@ -199,10 +229,18 @@ public final class Campaign: @unchecked Sendable {
     /// Why the cluster is not stable (every running server a member, no one else, all synced to the current
     /// epoch, and quiet for longer than a lease since the last fault), or nil when it is.
     private func stabilityProblem(_ view: ViewDescription) -> String? {
-        let running = cluster.servers.indices.filter { cluster.servers[$0].state == .running }
+        // A server excluded for a partial partition waits out its quarantine before it may join again.
+        let quarantinedHosts = Set(view.quarantined.compactMap { splitAddress($0.address)?.host })
+        let running = cluster.servers.indices.filter {
+            cluster.servers[$0].state == .running && !quarantinedHosts.contains(cluster.servers[$0].machine.address)
+        }
         let expected = Set(running.compactMap { cluster.currentID(of: $0) })
         let members = Set(view.servers.map(\.id))
         if !doomedMachines.isEmpty { return "servers \(doomedMachines.sorted()) are still down or cut off" }
+        if !partialPartitions.isEmpty { return "\(partialPartitions.count) partial partition(s) in force" }
+        // A report or an exclusion under way will cost a server its data, as a fault does.
+        if let excluding = view.excluding { return "server \(excluding) is being excluded" }
+        if view.suspicions > 0 { return "\(view.suspicions) report(s) of unreachable peers stand" }
         if let floor = epochBeforeStateLoss {
             return "the viewleader restarted without its latest state and is at epoch \(view.epoch), not yet above \(floor)"
         }
@@ -283,6 +321,49 @@ public final class Campaign: @unchecked Sendable {
                 cluster.lab?.cut(a, b)
             }
             schedule(.healLink(first, second), afterMs: forMs)
+        case .cutLinkLong(let first, let second, let forMs):
+            if let a = cluster.servers[first].machine.host, let b = cluster.servers[second].machine.host {
+                cluster.lab?.cut(a, b)
+            }
+            watchPartialPartition([first, second], forMs: forMs)
+            schedule(.healLongLink(first, second), afterMs: forMs)
+        case .cutLinkOneWay(let from, let to, let forMs):
+            if let a = cluster.servers[from].machine.host, let b = cluster.servers[to].machine.host {
+                cluster.lab?.cutOneWay(from: a, to: b)
+            }
+            watchPartialPartition([from, to], forMs: forMs)
+            schedule(.healOneWay(from: from, to: to), afterMs: forMs)
+        case .joinServerWithLinkCut(let member, let forMs):
+            let joined = try cluster.joinServer { machine in
+                if let lab = cluster.lab, let joining = machine.host, let other = cluster.servers[member].machine.host {
+                    lab.cut(joining, other)
+                }
+            }
+            let admitted = waitUntilMember(joined, timeoutMs: 3 * configuration.leaseMs)
+            note("  server \(joined) \(admitted ? "is in the view" : "not yet in the view"), cut from server \(member)")
+            watchPartialPartition([joined, member], forMs: forMs)
+            schedule(.healLongLink(joined, member), afterMs: forMs)
+        }
+    }
+
+    /// Starts watching the cut between two machines that lasts `forMs` from now (see `endPartialPartition`).
+    private func watchPartialPartition(_ machines: [Int], forMs: Int) {
+        partialPartitions.append(PartialPartition(machines: machines, serverIDs: machines.compactMap {
+            cluster.currentID(of: $0)
+        }, startMs: now(), durationMs: forMs))
+    }
+
+    /// The cut between `machines` healed. One during which the viewleader could act for four leases and that never
+    /// changed the view is a violation: the writes to the keys the two share (the clients write keys all over the
+    /// ring) waited for the whole cut. Detection, the decision and the excluded server's lease take about two.
+    private func endPartialPartition(_ machines: [Int]) {
+        guard let index = partialPartitions.firstIndex(where: { $0.machines == machines }) else { return }
+        let watch = partialPartitions.remove(at: index)
+        if watch.resolvedMs == nil && watch.viewLeaderAbleMs >= 4 * Int64(configuration.leaseMs) {
+            invariantViolations.append("servers \(watch.serverIDs.joined(separator: " and ")) could not reach each "
+                + "other for \(watch.durationMs) ms while both reached the viewleader (which could act for "
+                + "\(watch.viewLeaderAbleMs) ms of it), and the view never dropped either: writes to the keys they "
+                + "share waited for the whole cut")
         }
     }
 
@@ -367,6 +448,16 @@ public final class Campaign: @unchecked Sendable {
             if let a = cluster.servers[first].machine.host, let b = cluster.servers[second].machine.host {
                 cluster.lab?.heal(a, b)
             }
+        case .healLongLink(let first, let second):
+            if let a = cluster.servers[first].machine.host, let b = cluster.servers[second].machine.host {
+                cluster.lab?.heal(a, b)
+            }
+            endPartialPartition([first, second])
+        case .healOneWay(let from, let to):
+            if let a = cluster.servers[from].machine.host, let b = cluster.servers[to].machine.host {
+                cluster.lab?.healOneWay(from: a, to: b)
+            }
+            endPartialPartition([from, to])
         }
     }
 

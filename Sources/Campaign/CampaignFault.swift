@@ -20,6 +20,11 @@ enum CampaignFault: Equatable {
     case isolatePrimary(machine: Int, forMs: Int)
     case isolateViewLeader(forMs: Int)
     case cutLink(Int, Int, forMs: Int)
+    /// A partial partition: two members cannot reach each other (or one cannot reach the other) for many leases
+    /// while both reach the viewleader and the clients; or a server joins with its link to a member cut.
+    case cutLinkLong(Int, Int, forMs: Int)
+    case cutLinkOneWay(from: Int, to: Int, forMs: Int)
+    case joinServerWithLinkCut(cutFrom: Int, forMs: Int)
 
     var kind: FaultKind {
         switch self {
@@ -36,6 +41,9 @@ enum CampaignFault: Equatable {
         case .isolatePrimary: return .isolatePrimary
         case .isolateViewLeader: return .isolateViewLeader
         case .cutLink: return .cutLink
+        case .cutLinkLong: return .cutLinkLong
+        case .cutLinkOneWay: return .cutLinkOneWay
+        case .joinServerWithLinkCut: return .joinServerWithLinkCut
         }
     }
 }
@@ -50,4 +58,6 @@ enum CampaignFaultEnd: Equatable {
     case resumeViewLeader
     case reconnectViewLeader
     case healLink(Int, Int)
+    case healLongLink(Int, Int)
+    case healOneWay(from: Int, to: Int)
 }

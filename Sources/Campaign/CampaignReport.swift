@@ -19,6 +19,8 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
     public let figures: WriteOutcomeFigures
     /// For the first writes whose outcome stayed unknown: the operation and what its client last saw.
     public let unknownReasons: [String]
+    /// For each partial partition the view resolved: milliseconds from the cut to a view without one of the two.
+    public let partialPartitionResolutionsMs: [Int]
     public let verdict: LinearizabilityChecker.Verdict
     /// Broken invariants seen while the campaign ran: an epoch that went back, a cluster that never settled.
     public let invariantViolations: [String]
@@ -59,6 +61,10 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
             "  \(figures)",
             "  faults injected: \(faults.values.reduce(0, +))" + (faultList.isEmpty ? "" : "\n" + faultList.joined(separator: "\n")),
             "  final read: \(keysAudited) keys with an acknowledged write or delete",
+            "  partial partitions resolved by the view: \(partialPartitionResolutionsMs.count)"
+                + (partialPartitionResolutionsMs.isEmpty ? "" : ", cut to view change median "
+                    + "\(partialPartitionResolutionsMs.sorted()[partialPartitionResolutionsMs.count / 2]) ms, slowest "
+                    + "\(partialPartitionResolutionsMs.max()!) ms"),
             "  violations: \(violationCount)",
             "  keys lost: \(losses.count)",
         ]

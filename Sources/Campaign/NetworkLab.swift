@@ -89,6 +89,26 @@ public final class NetworkLab: @unchecked Sendable {
         }
     }
 
+    /// Drops traffic from `from` to `to` only (a blackhole route on `from`'s side), until `healOneWay`.
+    public func cutOneWay(from: Host, to: Host) {
+        let pair = Pair(from: from, to: to)
+        let count = lock.withLock { () -> Int in
+            cutCounts[pair, default: 0] += 1
+            return cutCounts[pair]!
+        }
+        if count == 1 { route("add", pair) }
+    }
+
+    public func healOneWay(from: Host, to: Host) {
+        let pair = Pair(from: from, to: to)
+        let count = lock.withLock { () -> Int in
+            guard let count = cutCounts[pair] else { return -1 }
+            cutCounts[pair] = count > 1 ? count - 1 : nil
+            return count - 1
+        }
+        if count == 0 { route("del", pair) }
+    }
+
     public func heal(_ first: Host, _ second: Host) {
         for pair in [Pair(from: first, to: second), Pair(from: second, to: first)] {
             let count = lock.withLock { () -> Int in

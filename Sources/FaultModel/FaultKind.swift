@@ -16,11 +16,16 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
     case isolatePrimary = "cut a primary off from the viewleader and every peer"
     case isolateViewLeader = "cut the viewleader off from every server"
     case cutLink = "cut the link between two servers"
+    case cutLinkLong = "cut the link between two servers for many leases"
+    case cutLinkOneWay = "cut one direction between two servers for many leases"
+    case joinServerWithLinkCut = "join a server whose link to a member is cut"
 
     /// Faults that cut links; the campaign injects them only on network namespaces.
     public var needsNetwork: Bool {
         switch self {
-        case .isolateServerFromViewLeader, .isolatePrimary, .isolateViewLeader, .cutLink: return true
+        case .isolateServerFromViewLeader, .isolatePrimary, .isolateViewLeader, .cutLink, .cutLinkLong,
+             .cutLinkOneWay, .joinServerWithLinkCut:
+            return true
         default: return false
         }
     }
@@ -30,7 +35,8 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
     public var losesData: Bool {
         switch self {
         case .killServer, .pauseServerPastLease, .removeServer, .replaceServer, .isolateServerFromViewLeader,
-             .isolatePrimary:
+             .isolatePrimary, .cutLinkLong, .cutLinkOneWay, .joinServerWithLinkCut:
+            // A cut that outlasts a call's time excludes one of the two servers (see "Partial partitions").
             return true
         default: return false
         }

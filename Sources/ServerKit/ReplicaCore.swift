@@ -24,8 +24,35 @@ public struct PendingWrite: Equatable, Sendable {
     public let token: RequestToken
     /// Backups yet to answer.
     public internal(set) var answersDue: Int
-    /// A backup refused or did not answer, or the view changed: the write will not be committed.
-    public internal(set) var failed = false
+    /// Why the write will not be committed (the first reason that arose), or nil while it still may be.
+    public internal(set) var failure: WriteFailure?
+
+    public var failed: Bool { failure != nil }
+}
+
+/// How a backup answered a `replicate`.
+public enum BackupAnswer: Equatable, Sendable {
+    case accepted
+    /// It answered, but did not apply the write (another epoch, not a replica).
+    case refused(backup: String)
+    /// No answer came within the call's time, or the connection failed.
+    case silent(backup: String)
+}
+
+/// Why a replicated write was abandoned; a backup may hold it in every case.
+public enum WriteFailure: Equatable, Sendable {
+    case viewChanged
+    case backupRefused(String)
+    case backupSilent(String)
+
+    /// The refusal the client is answered with.
+    var refusal: Refusal {
+        switch self {
+        case .viewChanged: .viewChangedDuringWrite
+        case .backupRefused(let backup): .backupRefused(backup)
+        case .backupSilent(let backup): .backupUnreachable(backup)
+        }
+    }
 }
 
 /// How a replicated write ended, once every backup has answered.
@@ -33,7 +60,7 @@ public enum WriteOutcome: Equatable, Sendable {
     /// Every backup accepted it in the view it was stamped in: it is applied here too; answer `ok`.
     case committed(RequestToken)
     /// It will not be committed; a backup may hold it, so the answer says it may have been applied.
-    case abandoned(RequestToken)
+    case abandoned(RequestToken, WriteFailure)
 }
 
 /// Identifies one write a primary is waiting to commit (chosen by the primary; not the client's `WriteID`).
@@ -51,6 +78,12 @@ public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
     case rangeInMotion
     /// A write with this write ID is already being replicated; its outcome is not known yet.
     case writeInFlight
+    /// The view changed while the write was being replicated.
+    case viewChangedDuringWrite
+    /// A backup answered the `replicate` without applying it.
+    case backupRefused(String)
+    /// A backup did not answer the `replicate` in time.
+    case backupUnreachable(String)
 
     public var description: String {
         switch self {
@@ -61,6 +94,16 @@ public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
         case .notReplica: return "this server is not a replica of the key in this epoch"
         case .rangeInMotion: return "the key's range is being copied to this server; retry shortly"
         case .writeInFlight: return "an earlier attempt of this write is still being replicated; retry shortly"
+        case .viewChangedDuringWrite:
+            return "the view changed while the write was being replicated, so it may have been applied on a backup; "
+                + "retry it (with its write ID) in the new view"
+        case .backupRefused(let backup):
+            return "backup \(backup) did not apply the write (it is in another epoch), so it may have been applied "
+                + "on another backup; retry it (with its write ID) once the view settles"
+        case .backupUnreachable(let backup):
+            return "backup \(backup) did not answer within \(ReplicaNode.peerCallTimeoutMs) ms, so the write may "
+                + "have been applied there; retry it (with its write ID): this server reports the backup to the "
+                + "viewleader, which removes one of the two from the view if the link stays down"
         }
     }
 }
@@ -145,7 +188,9 @@ public struct ReplicaCore: Sendable {
             pendingLease = nil
         }
         syncComplete = false
-        for id in pendingWrites.keys { pendingWrites[id]!.failed = true }
+        for id in pendingWrites.keys where pendingWrites[id]!.failure == nil {
+            pendingWrites[id]!.failure = .viewChanged
+        }
         pendingByWriteID.removeAll()
         counter = 0
         let peers = newView.memberIDs.filter { $0 != serverID }
@@ -282,10 +327,16 @@ public struct ReplicaCore: Sendable {
     /// A backup of write `id` accepted it, or refused or failed to answer. Once the last has answered, the write
     /// is committed if all accepted in its view, and abandoned otherwise; nil while answers are still due (or for
     /// a write this core does not know).
-    public mutating func backupAnswered(_ id: PendingWriteID, accepted: Bool, nowMs: Int64) -> WriteOutcome? {
+    public mutating func backupAnswered(_ id: PendingWriteID, _ answer: BackupAnswer, nowMs: Int64) -> WriteOutcome? {
         guard var write = pendingWrites[id] else { return nil }
         write.answersDue -= 1
-        write.failed = write.failed || !accepted
+        if write.failure == nil {
+            switch answer {
+            case .accepted: break
+            case .refused(let backup): write.failure = .backupRefused(backup)
+            case .silent(let backup): write.failure = .backupSilent(backup)
+            }
+        }
         guard write.answersDue <= 0 else {
             pendingWrites[id] = write
             return nil
@@ -293,7 +344,7 @@ public struct ReplicaCore: Sendable {
         pendingWrites[id] = nil
         // A view change forgot the ID's pending attempt; a retry since may be pending under it now.
         if let writeID = write.writeID, pendingByWriteID[writeID] == id { pendingByWriteID[writeID] = nil }
-        guard !write.failed else { return .abandoned(write.token) }
+        if let failure = write.failure { return .abandoned(write.token, failure) }
         let position = view.ring.position(ofKey: write.key)
         store.apply(write.entry, to: write.key, at: position, writeID: write.writeID, nowMs: nowMs)
         checkApplied(write.entry, to: write.key, at: position)

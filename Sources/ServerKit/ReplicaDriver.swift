@@ -124,7 +124,13 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             heartbeatAnswered(answer, sentMs: sentMs)
             host.startTimer(afterMs: heartbeatIntervalMs, .heartbeat)
         case .viewFetch:
-            perform(node.viewFetched(fetchedView(answer)))
+            perform(node.viewFetched(fetchedView(answer), nowMs: host.nowMs))
+        case .suspect(let peer):
+            if case .failed(let reason) = answer {
+                host.log("could not report peer \(peer) to the viewleader: \(reason)", .warning)
+            } else if let refusal = answer.reply.flatMap(Reply.errorMessage(in:)) {
+                host.log("the viewleader refused the report of peer \(peer): \(refusal)", .warning)
+            }
         }
     }
 
@@ -156,7 +162,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             host.callViewLeader(request, purpose: .heartbeat(sentMs: host.nowMs),
                                 timeoutMs: HeartbeatTiming.callTimeoutMs(intervalMs: heartbeatIntervalMs))
         case .node(let alarm):
-            perform(node.wake(alarm))
+            perform(node.wake(alarm, nowMs: host.nowMs))
         }
     }
 
@@ -222,6 +228,12 @@ public final class ReplicaDriver<Host: ReplicaHost> {
                 knownEpoch = epoch
             case .publishView(let view):
                 adoptedView = view
+            case .reportSuspect(let peer, let epoch, let unreachableMs):
+                guard epoch >= 0 else { break }
+                let report = ViewLeaderRequest.suspect(.init(requestor: session.serverID, peer: peer, epoch: epoch,
+                                                             unreachableMs: unreachableMs))
+                host.callViewLeader(report.json, purpose: .suspect(peer: peer),
+                                    timeoutMs: ReplicaNode.viewFetchTimeoutMs)
             case .log(let line):
                 host.log(line, .info)
             }

@@ -42,6 +42,8 @@ public enum ViewLeaderCall: Equatable, Sendable {
     case heartbeat(sentMs: Int64)
     /// `query_servers`, for the view.
     case viewFetch
+    /// `suspect`: calls to `peer` go unanswered (see `PeerReachability`).
+    case suspect(peer: String)
 }
 
 /// What came of a call to the viewleader.

@@ -38,6 +38,8 @@ public enum ReplicaAction: Equatable, Sendable {
     case publishKnownEpoch(Int64)
     /// The view this server adopted, for heartbeats to a viewleader that asks for it while recovering (nil: none).
     case publishView(ViewDescription?)
+    /// Tell the viewleader that calls to `peer` have gone unanswered for `unreachableMs` (`suspect`), in `epoch`.
+    case reportSuspect(peer: String, epoch: Int64, unreachableMs: Int64)
     /// A line for the operator's log.
     case log(String)
 }
@@ -89,11 +91,16 @@ public struct ReplicaNode: Sendable {
         var peersFailing: Set<String> = []
     }
 
-    /// What an outstanding call was for.
+    /// What an outstanding call was for, to whom, and when it was sent.
     enum PendingCall {
-        case replicate(PendingWriteID)
-        case pull(peer: String, epoch: Int64, after: String?)
+        case replicate(PendingWriteID, backup: String, sentMs: Int64)
+        case pull(peer: String, epoch: Int64, after: String?, sentMs: Int64)
     }
+
+    /// Peers whose calls go unanswered, reported to the viewleader (see `PeerReachability`).
+    private var reachability = PeerReachability()
+    /// The latest time an event brought; stamps calls sent from paths that are not handed the time.
+    private var latestMs: Int64 = 0
 
     /// How much sooner than the viewleader a server considers its own lease over: a fifth of the lease, so
     /// scheduling delays and clock-rate differences never let a server serve after it has been expired.
@@ -115,6 +122,7 @@ public struct ReplicaNode: Sendable {
     public mutating func heartbeatAccepted(sentMs: Int64, epoch: Int64, leaseMs: Int64, allSyncedEpoch: Int64)
         -> [ReplicaAction]
     {
+        latestMs = max(latestMs, sentMs)
         core.renewLease(sentMs: sentMs, leaseMs: leaseMs, marginMs: Self.leaseMarginMs(leaseMs: leaseMs),
                         epoch: epoch)
         core.forgetExpiredWriteIDs(nowMs: sentMs)
@@ -136,9 +144,11 @@ public struct ReplicaNode: Sendable {
         actions += [.publishSyncedEpoch(-1), .publishView(nil)]
         let callIDsUsed = nextCallID
         let epochKnown = knownEpoch
+        let timeKnown = latestMs
         self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize, recordLimits: recordLimits)
         nextCallID = callIDsUsed
         knownEpoch = epochKnown
+        latestMs = timeKnown
         return actions
     }
 
@@ -149,6 +159,7 @@ public struct ReplicaNode: Sendable {
     public mutating func handle(_ request: ServerRequest, token: RequestToken, nowMs: Int64)
         throws(RequestError) -> [ReplicaAction]
     {
+        latestMs = max(latestMs, nowMs)
         switch request {
         case .getr(let key, let epoch):
             return readActions(key, epoch: epoch, token, nowMs: nowMs)
@@ -200,10 +211,11 @@ public struct ReplicaNode: Sendable {
             var actions: [ReplicaAction] = []
             for backup in write.backups {
                 guard let address = core.view.addresses[backup] else {
-                    actions += backupAnswered(write.id, accepted: false, epoch: nil, nowMs: nowMs)
+                    actions += backupAnswered(write.id, .refused(backup: backup), epoch: nil, nowMs: nowMs)
                     continue
                 }
-                actions.append(call(.replicate(write.id), address: address, message: message))
+                actions.append(call(.replicate(write.id, backup: backup, sentMs: nowMs), address: address,
+                                    message: message))
             }
             return actions
         }
@@ -239,13 +251,18 @@ public struct ReplicaNode: Sendable {
 
     /// The peer answered call `id` with `reply`, or nil when the call failed (no connection, timeout).
     public mutating func peerAnswered(_ id: CallID, reply: JSONValue?, nowMs: Int64) -> [ReplicaAction] {
+        latestMs = max(latestMs, nowMs)
         guard let call = calls.removeValue(forKey: id) else { return [] }
         // A pull's page reads as `.ok` here and is decoded by `PullPage`; an unreadable reply counts as none.
         let answer = reply.flatMap { try? ServerReply($0) }
         switch call {
-        case .replicate(let pendingID):
-            return backupAnswered(pendingID, accepted: answer == .ok, epoch: answer?.mentionedEpoch, nowMs: nowMs)
-        case .pull(let peer, let epoch, let after):
+        case .replicate(let pendingID, let backup, let sentMs):
+            let reachable = noteCall(to: backup, answered: reply != nil, sentMs: sentMs, nowMs: nowMs)
+            let outcome: BackupAnswer = answer == .ok ? .accepted
+                : reply == nil ? .silent(backup: backup) : .refused(backup: backup)
+            return reachable + backupAnswered(pendingID, outcome, epoch: answer?.mentionedEpoch, nowMs: nowMs)
+        case .pull(let peer, let epoch, let after, let sentMs):
+            let reachable = noteCall(to: peer, answered: reply != nil, sentMs: sentMs, nowMs: nowMs)
             let page = answer == .ok ? reply?.objectValue : nil
             // A refusal to retry is the protocol at work (the peer has not reached this epoch yet); anything else
             // (no answer, an error such as a frame over the peer's limit) is worth a line in the log.
@@ -255,13 +272,36 @@ public struct ReplicaNode: Sendable {
             case nil: reply == nil ? "no answer" : "an unreadable reply"
             case let other?: "an unexpected reply \(other)"
             }
-            return pulled(from: peer, epoch: epoch, after: after, page: page, failure: failure,
-                          mentioned: answer?.mentionedEpoch, nowMs: nowMs)
+            return reachable + pulled(from: peer, epoch: epoch, after: after, page: page, failure: failure,
+                                      mentioned: answer?.mentionedEpoch, nowMs: nowMs)
+        }
+    }
+
+    /// Keeps track of which peers answer; a peer whose calls have failed for long enough is reported to the
+    /// viewleader, and each episode is logged when it is first reported and when it ends.
+    private mutating func noteCall(to peer: String, answered: Bool, sentMs: Int64, nowMs: Int64) -> [ReplicaAction] {
+        let decision = answered ? reachability.callAnswered(by: peer, sentMs: sentMs, nowMs: nowMs)
+            : reachability.callFailed(to: peer, sentMs: sentMs, nowMs: nowMs)
+        switch decision {
+        case .nothing:
+            return []
+        case .report(let peer, let unreachableMs, let firstReport):
+            guard core.view.epoch >= 0, core.view.addresses[peer] != nil else { return [] }
+            let report = ReplicaAction.reportSuspect(peer: peer, epoch: core.view.epoch, unreachableMs: unreachableMs)
+            guard firstReport else { return [report] }
+            return [.log("cannot reach peer \(peer) at \(core.view.addresses[peer] ?? "?"): its calls have gone "
+                + "unanswered for \(unreachableMs) ms; reporting it to the viewleader"), report]
+        case .reachableAgain(let peer, let unreachableMs, let wasReported):
+            guard wasReported else { return [] }
+            // Withdrawn at once: a report left standing could exclude a server that is reachable again.
+            return [.log("peer \(peer) answers again after \(unreachableMs) ms unreachable; withdrawing the report"),
+                    .reportSuspect(peer: peer, epoch: core.view.epoch, unreachableMs: 0)]
         }
     }
 
     /// The viewleader described the view, or nil when it could not be asked.
-    public mutating func viewFetched(_ description: ViewDescription?) -> [ReplicaAction] {
+    public mutating func viewFetched(_ description: ViewDescription?, nowMs: Int64) -> [ReplicaAction] {
+        latestMs = max(latestMs, nowMs)
         fetchingView = false
         var actions: [ReplicaAction] = []
         if let description {
@@ -275,6 +315,7 @@ public struct ReplicaNode: Sendable {
             if view.ring.ringSize == core.view.ring.ringSize && view.addresses[core.serverID] != nil {
                 let effects = core.adopt(view)
                 if !effects.isEmpty {
+                    reachability.keepOnly(view.addresses.keys)
                     actions.append(.log("adopted view of epoch \(view.epoch) with \(view.addresses.count) server(s)"))
                     actions += learn(epoch: view.epoch) + [.publishView(description)]
                 }
@@ -290,7 +331,8 @@ public struct ReplicaNode: Sendable {
         return actions
     }
 
-    public mutating func wake(_ alarm: Alarm) -> [ReplicaAction] {
+    public mutating func wake(_ alarm: Alarm, nowMs: Int64) -> [ReplicaAction] {
+        latestMs = max(latestMs, nowMs)
         switch alarm {
         case .refetchView: return fetchView()
         case .retryPull(let peer, let epoch, let after): return pull(from: peer, epoch: epoch, after: after)
@@ -299,17 +341,17 @@ public struct ReplicaNode: Sendable {
 
     // MARK: Internals
 
-    private mutating func backupAnswered(_ id: PendingWriteID, accepted: Bool, epoch: Int64?, nowMs: Int64)
+    private mutating func backupAnswered(_ id: PendingWriteID, _ answer: BackupAnswer, epoch: Int64?, nowMs: Int64)
         -> [ReplicaAction]
     {
         var actions = epoch.map { observe(mentioned: $0) } ?? []
-        switch core.backupAnswered(id, accepted: accepted, nowMs: nowMs) {
+        switch core.backupAnswered(id, answer, nowMs: nowMs) {
         case nil:
             break
         case .committed(let token):
             actions.insert(.reply(token, .ok), at: 0)
-        case .abandoned(let token):
-            let retry = ReplicationMessages.retry(.rangeInMotion, epoch: core.view.epoch, maybeApplied: true)
+        case .abandoned(let token, let failure):
+            let retry = ReplicationMessages.retry(failure.refusal, epoch: core.view.epoch, maybeApplied: true)
             actions.insert(.reply(token, retry), at: 0)
         }
         return actions
@@ -372,7 +414,7 @@ public struct ReplicaNode: Sendable {
         let ranges = Array(run.batches[run.batch])
         let have = core.store.summaries(in: ranges, after: after,
                                         limit: recordLimits.pullHeldPositionsMax(ranges: ranges.count))
-        return [call(.pull(peer: peer, epoch: epoch, after: after), address: address,
+        return [call(.pull(peer: peer, epoch: epoch, after: after, sentMs: latestMs), address: address,
                      message: ReplicationMessages.pull(epoch: epoch, ranges: ranges, after: after, have: have))]
     }
 

@@ -52,7 +52,7 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
                 let answer = heartbeat(message, timeoutMs: Int(timeoutMs))
                 server.execute { [self] in driver?.viewLeaderAnswered(purpose, answer) }
             }
-        case .viewFetch:
+        case .viewFetch, .suspect:
             DispatchQueue.global().async { [self] in
                 let answer: ViewLeaderAnswer
                 do {

@@ -1,4 +1,5 @@
 import FaultModel
+import Placement
 import Seeded
 
 extension Simulation {
@@ -14,10 +15,24 @@ enum Fault: Equatable {
     case isolateServer(machine: Int, forMs: Int64)
     case removeServer(machine: Int)
     case cutLink(Int, Int, forMs: Int64)
+    /// A partial partition: two servers cannot reach each other (or one cannot reach the other) for many leases,
+    /// while both reach the viewleader and the clients.
+    case cutLinkLong(Int, Int, forMs: Int64)
+    case cutLinkOneWay(from: Int, to: Int, forMs: Int64)
+    /// A server joins while its link to a member is cut.
+    case joinServerWithLinkCut(machine: Int, cutFrom: Int, forMs: Int64)
+    /// A long cut between the primary of `key` and its first backup, as the view stands when it is injected.
+    case cutPrimaryFromBackup(key: String, forMs: Int64)
     case killViewLeader(restartAfterMs: Int64, restoring: SavedStateChoice)
     case pauseViewLeader(forMs: Int64)
     case isolateViewLeader(forMs: Int64)
     case joinServer(machine: Int)
+}
+
+/// A fault a test injects at a fixed virtual time.
+struct ScriptedFault: Sendable {
+    let atMs: Int64
+    let fault: Fault
 }
 
 /// The end of a fault, scheduled when it starts.
@@ -26,6 +41,8 @@ enum FaultEnd: Equatable {
     case resumeServer(machine: Int)
     case reconnectServer(machine: Int)
     case healLink(Int, Int)
+    case healLongLink(Int, Int)
+    case healOneWay(from: Int, to: Int)
     case restartViewLeader
     case resumeViewLeader
     case reconnectViewLeader
@@ -89,6 +106,20 @@ struct Nemesis {
 
     private func dataLosingFaults(_ cluster: ClusterSnapshot, random: inout SplitMix64) -> [Fault] {
         let leaseMs = configuration.leaseMs
+        // A partial partition excludes one of the two servers: it costs one server's data, like the faults below.
+        if cluster.memberMachines.count >= 3 && random.chance(0.3) {
+            let pair = cluster.memberMachines.shuffled(using: &random).prefix(2)
+            let forMs = random.ms(in: (3 * leaseMs)...(8 * leaseMs))
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: return [.cutLinkLong(pair.first!, pair.last!, forMs: forMs)]
+            case 1: return [.cutLinkOneWay(from: pair.first!, to: pair.last!, forMs: forMs)]
+            default:
+                guard let machine = cluster.spareMachines.first else {
+                    return [.cutLinkLong(pair.first!, pair.last!, forMs: forMs)]
+                }
+                return [.joinServerWithLinkCut(machine: machine, cutFrom: pair.first!, forMs: forMs)]
+            }
+        }
         // Victims come from the view's members, and one always survives: a server that has not joined yet holds
         // nothing (seed 128 once killed both members of a two-server view while a third was still joining).
         let most = min(configuration.dataLosingFaultsMax, cluster.memberMachines.count - 1)
@@ -128,7 +159,7 @@ extension Simulation {
                                viewLeaderRunning: viewLeader.state == .running)
     }
 
-    private func inject(_ fault: Fault) {
+    func inject(_ fault: Fault) {
         note("nemesis: \(fault)")
         switch fault {
         case .killServer(let machine, let restartAfterMs):
@@ -155,6 +186,30 @@ extension Simulation {
             count(.cutLink)
             network.cut(.server(first), .server(second))
             schedule(.faultEnds(.healLink(first, second)), afterMs: forMs)
+        case .cutLinkLong(let first, let second, let forMs):
+            count(.cutLinkLong)
+            watchPartialPartition(first, second, forMs: forMs)
+            network.cut(.server(first), .server(second))
+            schedule(.faultEnds(.healLongLink(first, second)), afterMs: forMs)
+        case .cutPrimaryFromBackup(let key, let forMs):
+            let members = Array(viewLeader.core?.membership.members.values.map { $0 } ?? [])
+            let ring = HashRing(memberIDs: members.map(\.id), ringSize: configuration.ringSize)
+            let machines = ring.replicaSet(forKey: key).prefix(2).compactMap { id in
+                members.first { $0.id == id }.flatMap { SimulatedNetwork.machine(at: $0.address) }
+            }
+            guard machines.count == 2 else { return }
+            inject(.cutLinkLong(machines[0], machines[1], forMs: forMs))
+        case .cutLinkOneWay(let from, let to, let forMs):
+            count(.cutLinkOneWay)
+            watchPartialPartition(from, to, forMs: forMs)
+            network.cutOneWay(from: .server(from), to: .server(to))
+            schedule(.faultEnds(.healOneWay(from: from, to: to)), afterMs: forMs)
+        case .joinServerWithLinkCut(let machine, let cutFrom, let forMs):
+            count(.joinServerWithLinkCut)
+            network.cut(.server(machine), .server(cutFrom))
+            startServer(machine)
+            watchPartialPartition(machine, cutFrom, forMs: forMs)
+            schedule(.faultEnds(.healLongLink(machine, cutFrom)), afterMs: forMs)
         case .killViewLeader(let restartAfterMs, let restoring):
             switch restoring {
             case .latest: count(.killViewLeader)
@@ -190,6 +245,12 @@ extension Simulation {
             network.heal(.server(machine), .viewLeader)
         case .healLink(let first, let second):
             network.heal(.server(first), .server(second))
+        case .healLongLink(let first, let second):
+            network.heal(.server(first), .server(second))
+            endPartialPartition([first, second])
+        case .healOneWay(let from, let to):
+            network.healOneWay(from: .server(from), to: .server(to))
+            endPartialPartition([from, to])
         case .restartViewLeader:
             if viewLeader.state == .crashed { restartViewLeader() }
         case .resumeViewLeader:
@@ -204,6 +265,7 @@ extension Simulation {
         // A server cut off or paused past its lease may be healed before the viewleader noticed; it then stays a
         // member with its data intact, and must not keep the cluster from counting as stable.
         doomedServerIDs.removeAll()
+        partialPartitions.removeAll()
         network.healAll()
         if viewLeader.state == .crashed { restartViewLeader() }
         resumeViewLeader()

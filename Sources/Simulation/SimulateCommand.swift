@@ -83,6 +83,8 @@ public enum SimulateCommand {
         var figures = WriteOutcomeFigures.zero
         var operations = 0
         var faults = 0
+        var resolutionsMs: [Int64] = []
+        var writeGapsMs: [Int64] = []
         for seed in seeds {
             let simulation = Simulation(seed: seed, configuration: configuration)
             if verbose { simulation.trace = { print($0) } }
@@ -90,12 +92,24 @@ public enum SimulateCommand {
             operations += report.history.count
             figures = figures + report.figures
             faults += report.faults.values.reduce(0, +)
+            resolutionsMs += report.partialPartitionResolutionsMs
+            writeGapsMs += report.partialPartitionWriteGapsMs
             if verbose || !report.passed { print(report) }
             if !report.passed { failed.append(seed) }
         }
         print("\(seeds.count) seed(s) \(seeds.lowerBound)...\(seeds.upperBound): \(seeds.count - failed.count) passed, "
             + "\(failed.count) failed; \(operations) operations, \(faults) faults")
         print(figures)
+        if !resolutionsMs.isEmpty {
+            let sorted = resolutionsMs.sorted()
+            print("partial partitions the view resolved: \(sorted.count); cut to view change median "
+                + "\(sorted[sorted.count / 2]) ms, slowest \(sorted.last!) ms (lease \(configuration.leaseMs) ms)")
+        }
+        if !writeGapsMs.isEmpty {
+            let sorted = writeGapsMs.sorted()
+            print("writes to keys a partial partition cut: served again after median \(sorted[sorted.count / 2]) ms, "
+                + "slowest \(sorted.last!) ms from the cut (target 2.5 leases: \(5 * configuration.leaseMs / 2) ms)")
+        }
         if !failed.isEmpty { print("failing seeds: \(failed.map(String.init).joined(separator: " "))") }
         return failed.isEmpty ? 0 : 1
     }

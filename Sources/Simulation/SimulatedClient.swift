@@ -169,6 +169,8 @@ extension Simulation {
             outcome = .ok
             if case .read = kind {
                 if case .value(let value) = reply { kind = .read(observed: value) } else { kind = .read(observed: nil) }
+            } else {
+                notePartialPartitionWriteServed(key: current.key, invokedAtEvent: current.invokedAt)
             }
         case .failure(.unknownOutcome):
             outcome = .unknown

@@ -24,6 +24,7 @@ struct SimulatedNetwork {
     static let serverPort = DefaultPorts.server.lowerBound
 
     /// Unordered pairs of nodes that cannot reach each other, with a count so overlapping cuts nest.
+    /// (A one-way cut is as good as a full one for a request and its reply; both are modelled.)
     private var cuts: [LinkKey: Int] = [:]
 
     struct LinkKey: Hashable {
@@ -48,7 +49,28 @@ struct SimulatedNetwork {
         return number - 1
     }
 
-    func isCut(_ a: NodeID, _ b: NodeID) -> Bool { (cuts[LinkKey(a, b)] ?? 0) > 0 }
+    /// Ordered pairs: messages from the first to the second are lost, the other way gets through.
+    private var oneWayCuts: [Direction: Int] = [:]
+
+    struct Direction: Hashable {
+        let from: NodeID
+        let to: NodeID
+    }
+
+    /// Whether a message from `a` to `b` is lost.
+    func isCut(_ a: NodeID, _ b: NodeID) -> Bool {
+        (cuts[LinkKey(a, b)] ?? 0) > 0 || (oneWayCuts[Direction(from: a, to: b)] ?? 0) > 0
+    }
+
+    mutating func cutOneWay(from a: NodeID, to b: NodeID) {
+        oneWayCuts[Direction(from: a, to: b), default: 0] += 1
+    }
+
+    mutating func healOneWay(from a: NodeID, to b: NodeID) {
+        let key = Direction(from: a, to: b)
+        guard let count = oneWayCuts[key] else { return }
+        oneWayCuts[key] = count > 1 ? count - 1 : nil
+    }
 
     mutating func cut(_ a: NodeID, _ b: NodeID) {
         cuts[LinkKey(a, b), default: 0] += 1
@@ -62,5 +84,6 @@ struct SimulatedNetwork {
 
     mutating func healAll() {
         cuts.removeAll()
+        oneWayCuts.removeAll()
     }
 }

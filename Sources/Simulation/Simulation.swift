@@ -38,6 +38,13 @@ public final class Simulation {
     var faultCounts: [FaultKind: Int] = [:]
     /// Server IDs hit by a fault that loses their data; the cluster is not stable while one is still a member.
     var doomedServerIDs: Set<String> = []
+    /// Partial partitions in force (long cuts between servers); the cluster is not stable while one lasts.
+    var partialPartitions: [PartialPartitionWatch] = []
+    /// For each partial partition the view resolved, how long after the cut it dropped one of the two servers.
+    var partialPartitionResolutionsMs: [Int64] = []
+    /// For each partial partition with a shared key written during it: how long after the cut the first write
+    /// sent after it was acknowledged.
+    var partialPartitionWriteGapsMs: [Int64] = []
     /// The machine whose server handled the current event or resumed in it: the only one that may have started
     /// serving a key, so the only one the one-primary check must look at.
     var touchedMachine: Int?
@@ -83,6 +90,7 @@ public final class Simulation {
                 break
             }
             precondition(timeMs >= nowMs, "time runs forward")
+            let previousMs = nowMs
             nowMs = timeMs
             if let target = event.target, isPaused(target) {
                 backlogs[target, default: []].append(event)
@@ -90,6 +98,7 @@ public final class Simulation {
             }
             if case .server(let machine) = event.target { touchedMachine = machine }
             handle(event)
+            notePartialPartitionsResolved(sinceMs: previousMs)
             if violation == nil { violation = checkInvariants() }
             touchedMachine = nil
         }
@@ -109,6 +118,9 @@ public final class Simulation {
         for machine in 0..<configuration.initialServers { startServer(machine) }
         for client in 0..<configuration.clients { schedule(.clientWake(client), afterMs: random.ms(in: 0...50)) }
         if configuration.faultsEnabled { schedule(.nemesisTurn, afterMs: random.ms(in: configuration.nemesisIntervalMs)) }
+        for scripted in configuration.scriptedFaults {
+            schedule(.scriptedFault(scripted.fault), afterMs: scripted.atMs)
+        }
         schedule(.phaseEnds, afterMs: configuration.chaosMs)
     }
 
@@ -125,6 +137,7 @@ public final class Simulation {
         case viewLeaderTick(incarnation: Int)
         case clientWake(Int)
         case nemesisTurn
+        case scriptedFault(Fault)
         case faultEnds(FaultEnd)
         case phaseEnds
 
@@ -137,7 +150,7 @@ public final class Simulation {
             case .timer(let machine, _, _): return .server(machine)
             case .viewLeaderTick: return .viewLeader
             case .clientWake(let client): return .client(client)
-            case .nemesisTurn, .faultEnds, .phaseEnds: return nil
+            case .nemesisTurn, .scriptedFault, .faultEnds, .phaseEnds: return nil
             }
         }
     }
@@ -179,6 +192,7 @@ public final class Simulation {
             if viewLeader.isCurrent(incarnation) { viewLeaderTick() }
         case .clientWake(let client): clientWoke(client)
         case .nemesisTurn: nemesisTurn()
+        case .scriptedFault(let fault): if phase == .chaos { inject(fault) }
         case .faultEnds(let end): apply(end)
         case .phaseEnds: endPhase()
         }
@@ -349,7 +363,9 @@ public final class Simulation {
     /// True when every live member of the viewleader's view is up, has adopted its epoch and finished syncing.
     var isStable: Bool {
         guard viewLeader.state == .running, let core = viewLeader.core, !core.membership.members.isEmpty,
-              core.recovery == nil
+              core.recovery == nil, partialPartitions.isEmpty,
+              // A report or an exclusion under way will cost a server its data, as a fault does.
+              core.suspicions.excluding == nil, core.suspicions.reports.isEmpty
         else { return false }
         let epoch = core.membership.epoch
         // A viewleader that lost its state may form views before it hears that servers are ahead of it; until it
@@ -415,6 +431,8 @@ public final class Simulation {
         return SimulationReport(seed: seed, events: eventCount, virtualMs: nowMs, history: history,
                                 faults: faultCounts, figures: figures,
                                 answeredAfterPrimaryDied: clients.map(\.answeredAfterPrimaryDied).reduce(0, +),
+                                partialPartitionResolutionsMs: partialPartitionResolutionsMs,
+                                partialPartitionWriteGapsMs: partialPartitionWriteGapsMs,
                                 violation: violation, digest: digest.value, replayOptions: configuration.replayOptions)
     }
 

@@ -75,6 +75,8 @@ public struct SimulationConfiguration: Sendable {
     /// Servers that may lose their data in one stable period (killed, paused past the lease, cut from the
     /// viewleader, removed): with three replicas per key, two can go and one still holds every write.
     public var dataLosingFaultsMax = 2
+    /// Faults injected at fixed virtual times, besides the nemesis's (tests that need one fault at a known time).
+    var scriptedFaults: [ScriptedFault] = []
 
     // MARK: Timeouts of the real processes
 

@@ -13,6 +13,11 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public let figures: WriteOutcomeFigures
     /// Of the retries answered from a write ID, those whose first attempt went to a server that died since.
     public let answeredAfterPrimaryDied: Int
+    /// For each partial partition the view resolved, how long after the cut it dropped one of the two servers.
+    public let partialPartitionResolutionsMs: [Int64]
+    /// For each partial partition with a key its two servers share written during it: how long after the cut
+    /// the first write sent after it was acknowledged.
+    public let partialPartitionWriteGapsMs: [Int64]
     /// The first invariant broken, or why the history is not linearizable; nil when the run passed.
     public let violation: String?
     /// A fingerprint of the run: the same seed must always give the same digest.
@@ -34,6 +39,14 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
             "  \(figures) (\(answeredAfterPrimaryDied) after the primary first asked had died)",
             "  faults: \(faultList.isEmpty ? "none" : faultList.joined(separator: ", "))",
         ]
+        if let slowest = partialPartitionResolutionsMs.max() {
+            lines.append("  partial partitions resolved by the view: \(partialPartitionResolutionsMs.count), "
+                + "the slowest \(slowest) ms after its cut")
+        }
+        if let slowest = partialPartitionWriteGapsMs.max() {
+            lines.append("  writes to keys a partial partition cut served again: the slowest \(slowest) ms after "
+                + "its cut")
+        }
         if let violation {
             lines.append("  violation: \(violation)")
             lines.append("  replay: scripts/simulate \(replayOptions)--seed \(seed) --verbose")

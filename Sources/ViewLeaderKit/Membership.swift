@@ -7,10 +7,21 @@ public struct Member: Equatable, Sendable {
     public let id: String
     /// Where clients reach it, "host:port"; unique among live members.
     public let address: String
-    /// Monotonic milliseconds of its last accepted heartbeat.
+    /// Monotonic milliseconds of its last accepted heartbeat: its lease counts from here.
     public var lastHeartbeatMs: Int64
     /// Highest epoch the server reports having fully synced to; -1 until it says.
     public var syncedEpoch: Int64 = -1
+    /// Monotonic milliseconds of the last heartbeat heard from it, renewed or not (a member being excluded
+    /// heartbeats without renewing its lease): it is silent only when nothing is heard.
+    public var lastHeardMs: Int64
+
+    public init(id: String, address: String, lastHeartbeatMs: Int64, syncedEpoch: Int64 = -1) {
+        self.id = id
+        self.address = address
+        self.lastHeartbeatMs = lastHeartbeatMs
+        self.syncedEpoch = syncedEpoch
+        self.lastHeardMs = lastHeartbeatMs
+    }
 }
 
 /// One change of the set of live servers; each one advanced the epoch by exactly one.
@@ -131,6 +142,7 @@ public struct Membership: Sendable {
         if var member = members[id] {
             if member.address == address {
                 member.lastHeartbeatMs = nowMs
+                member.lastHeardMs = nowMs
                 member.syncedEpoch = max(member.syncedEpoch, min(syncedEpoch, epoch))
                 members[id] = member
                 heldIDs.remove(id)
@@ -164,7 +176,8 @@ public struct Membership: Sendable {
             .sorted { ($0.lastHeartbeatMs, $0.id) < ($1.lastHeartbeatMs, $1.id) }
         var changes: [ViewChange] = []
         for member in lapsed {
-            let silentTooLong = nowMs - member.lastHeartbeatMs > leaseMs * (1 + Self.heldExpiryLeasesMax)
+            // A member still heard (one being excluded) is not gone: it may hold the last copy of a range.
+            let silentTooLong = nowMs - member.lastHeardMs > leaseMs * (1 + Self.heldExpiryLeasesMax)
             guard expiredSinceSynced < Self.unsyncedExpiriesMax || silentTooLong else {
                 heldIDs.insert(member.id)
                 continue
@@ -190,7 +203,20 @@ public struct Membership: Sendable {
     /// Moves every live member's last heartbeat `ms` later: time the viewleader could not hear them in.
     public mutating func extendLeases(byMs ms: Int64) {
         precondition(ms >= 0, "leases are only ever extended")
-        for id in members.keys { members[id]!.lastHeartbeatMs += ms }
+        for id in members.keys {
+            members[id]!.lastHeartbeatMs += ms
+            members[id]!.lastHeardMs += ms
+        }
+    }
+
+    /// A heartbeat from member `id` was heard but renews nothing (it is being excluded): it is not silent, and
+    /// its synced epoch still counts.
+    public mutating func heardWithoutRenewing(_ id: String, syncedEpoch: Int64, nowMs: Int64) {
+        guard var member = members[id] else { return }
+        member.lastHeardMs = max(member.lastHeardMs, nowMs)
+        member.syncedEpoch = max(member.syncedEpoch, min(syncedEpoch, epoch))
+        members[id] = member
+        noteSyncProgress()
     }
 
     private mutating func rememberExpired(_ id: String) {

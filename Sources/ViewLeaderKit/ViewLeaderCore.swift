@@ -20,6 +20,8 @@ public struct ViewLeaderCore: Sendable {
 
     public private(set) var membership: Membership
     public private(set) var locks: LockTable
+    /// Members that report each other unreachable, and the one being excluded (see `SuspicionBoard`).
+    public private(set) var suspicions: SuspicionBoard
 
     /// Ring size announced in every view, so members can never disagree on it.
     public let ringSize: Int
@@ -60,6 +62,7 @@ public struct ViewLeaderCore: Sendable {
         membership = saved.map { Membership(leaseMs: leaseMs, restoring: $0, nowMs: nowMs) }
             ?? Membership(leaseMs: leaseMs)
         locks = LockTable(waiterTimeoutMs: lockWaiterTimeoutMs)
+        suspicions = SuspicionBoard(leaseMs: leaseMs)
         self.ringSize = ringSize
         lastEventMs = nowMs
         lastHeartbeatHeardMs = nowMs
@@ -94,6 +97,7 @@ public struct ViewLeaderCore: Sendable {
         case .queryServers: return (queryServers(nowMs: nowMs), [])
         case .lockGet(let lockID, let requestor): return lockGet(lockID, by: requestor, nowMs: nowMs)
         case .lockRelease(let lockID, let requestor): return lockRelease(lockID, by: requestor)
+        case .suspect(let report): return (suspect(report, nowMs: nowMs), [])
         }
     }
 
@@ -112,7 +116,44 @@ public struct ViewLeaderCore: Sendable {
         }
         effects += apply(changes)
         if !changes.isEmpty { effects.append(announcement()) }
-        return effects + dropSilentWaiters(nowMs: nowMs)
+        return effects + decideSuspicions(nowMs: nowMs) + dropSilentWaiters(nowMs: nowMs)
+    }
+
+    // MARK: Partial partitions
+
+    /// A member's report that it cannot reach another. Noted only from a live member about a live member in the
+    /// current epoch, outside a recovery; the reply says whether it was (`noted`) and, if not, why.
+    private mutating func suspect(_ report: ViewLeaderRequest.Suspicion, nowMs: Int64) -> JSONValue {
+        func setAside(_ reason: String) -> JSONValue { ["status": "ok", "noted": false, "reason": .string(reason)] }
+        guard recovery == nil else { return setAside("the viewleader is confirming or recovering its view") }
+        guard report.epoch == membership.epoch else {
+            return setAside("the report is for epoch \(report.epoch); the view is at \(membership.epoch)")
+        }
+        guard membership.members[report.requestor] != nil, membership.members[report.peer] != nil else {
+            return setAside("the reporter and the peer must both be live members")
+        }
+        guard suspicions.record(reporter: report.requestor, peer: report.peer, unreachableMs: report.unreachableMs,
+                                nowMs: nowMs)
+        else { return setAside("one of the two is already being excluded") }
+        return ["status": "ok", "noted": true]
+    }
+
+    /// Excludes one member of a standing report once its reports have gathered (see `SuspicionBoard`).
+    private mutating func decideSuspicions(nowMs: Int64) -> [ViewLeaderEffect] {
+        let members = membership.members.mapValues { (address: $0.address, syncedEpoch: $0.syncedEpoch) }
+        let mayExclude = membership.expiredSinceSynced < Membership.unsyncedExpiriesMax
+        guard let decision = suspicions.decide(members: members, mayExclude: mayExclude, nowMs: nowMs) else {
+            return []
+        }
+        let report = decision.report
+        let other = decision.excluded == report.peer ? report.reporter : report.peer
+        let counts = decision.counterparts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        return [.log("server \(report.reporter) cannot reach server \(report.peer) (unanswered for "
+            + "\(report.unreachableMs) ms) though both heartbeat: excluding \(decision.excluded) at "
+            + "\(members[decision.excluded]!.address), not \(other) (peers each cannot reach: "
+            + counts.joined(separator: ", ") + "). Its lease is not renewed, so it leaves the view within "
+            + "\(membership.leaseMs) ms; a server at its address may join again after \(decision.quarantineMs) ms "
+            + "more")]
     }
 
     private mutating func dropSilentWaiters(nowMs: Int64) -> [ViewLeaderEffect] {
@@ -254,6 +295,18 @@ public struct ViewLeaderCore: Sendable {
             }
             if let stillGathering = recovery { return (Self.gatheringReply(stillGathering, nowMs: nowMs), heard) }
         }
+        if suspicions.isExcluding(id), membership.members[id]?.address == address {
+            membership.heardWithoutRenewing(id, syncedEpoch: syncedEpoch, nowMs: nowMs)
+            return (HeartbeatReply.retry(reason: "this server is being excluded from the view: a peer cannot reach "
+                + "it (see the viewleader's log); its lease is not renewed, and it may join again under a new ID "
+                + "after a quarantine", epoch: membership.epoch, reportView: nil).json, heard)
+        }
+        if membership.members[id] == nil, !membership.isExpired(id),
+           let untilMs = suspicions.quarantinedUntil(address, nowMs: nowMs) {
+            return (HeartbeatReply.retry(reason: "\(address) is quarantined for \(untilMs - nowMs) ms more: the "
+                + "server there was excluded because a peer could not reach it", epoch: membership.epoch,
+                                         reportView: nil).json, heard)
+        }
         let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs, syncedEpoch: syncedEpoch)
         let effects = heard + apply(changes)
         switch outcome {
@@ -296,7 +349,10 @@ public struct ViewLeaderCore: Sendable {
             ViewDescription.Server(id: $0.id, address: $0.address, syncedEpoch: $0.syncedEpoch,
                                    position: HashRing.position(of: $0.id, ringSize: ringSize),
                                    lastHeartbeatAgeMs: max(0, nowMs - $0.lastHeartbeatMs))
-        }).json
+        }, quarantined: suspicions.quarantined.compactMap { address, quarantine in
+            quarantine.untilMs > nowMs
+                ? ViewDescription.Quarantine(address: address, remainingMs: quarantine.untilMs - nowMs) : nil
+        }, excluding: suspicions.excluding?.id, suspicions: suspicions.reports.count).json
     }
 
     private mutating func lockGet(_ lockID: String, by requestor: String, nowMs: Int64)

@@ -23,14 +23,40 @@ public struct ViewDescription: Equatable, Sendable {
         }
     }
 
+    /// An address no server may join from yet: the one there was excluded because a peer could not reach it
+    /// (see PROTOCOL.md, "Partial partitions").
+    public struct Quarantine: Equatable, Sendable {
+        public let address: String
+        public let remainingMs: Int64
+
+        public init(address: String, remainingMs: Int64) {
+            self.address = address
+            self.remainingMs = remainingMs
+        }
+    }
+
+    /// Most quarantined addresses a reply lists (the soonest to end first), so the largest view still fits a frame.
+    public static let quarantinesListedMax = 100
+
     public let epoch: Int64
     public let ringSize: Int
     public let servers: [Server]
+    /// Addresses in quarantine now; empty when the viewleader did not say.
+    public let quarantined: [Quarantine]
+    /// The member being excluded because a peer cannot reach it, if any.
+    public let excluding: String?
+    /// Standing reports of members that cannot reach another (`suspect`), not yet decided on.
+    public let suspicions: Int
 
-    public init(epoch: Int64, ringSize: Int = RingSize.classic, servers: [Server]) {
+    public init(epoch: Int64, ringSize: Int = RingSize.classic, servers: [Server], quarantined: [Quarantine] = [],
+                excluding: String? = nil, suspicions: Int = 0) {
         self.epoch = epoch
         self.ringSize = ringSize
         self.servers = servers
+        self.excluding = excluding
+        self.suspicions = suspicions
+        self.quarantined = Array(quarantined.sorted { $0.remainingMs < $1.remainingMs }
+            .prefix(Self.quarantinesListedMax))
     }
 
     /// Reads a `query_servers` reply.
@@ -52,7 +78,15 @@ public struct ViewDescription: Equatable, Sendable {
                                   position: server["position"]?.integerValue.map { Int(clamping: $0) },
                                   lastHeartbeatAgeMs: server["last_heartbeat_age_ms"]?.integerValue))
         }
-        self.init(epoch: epoch, ringSize: Int(ringSize), servers: servers)
+        let quarantined = (fields["quarantined"]?.arrayValue ?? []).prefix(Self.quarantinesListedMax).compactMap {
+            entry -> Quarantine? in
+            guard let fields = entry.objectValue, let address = fields["address"]?.stringValue,
+                  let remainingMs = fields["remaining_ms"]?.integerValue else { return nil }
+            return Quarantine(address: address, remainingMs: remainingMs)
+        }
+        self.init(epoch: epoch, ringSize: Int(ringSize), servers: servers, quarantined: quarantined,
+                  excluding: fields["excluding"]?.stringValue,
+                  suspicions: Int(clamping: fields["suspicions"]?.integerValue ?? 0))
     }
 
     /// The `query_servers` reply: `result` lists the addresses (what classic clients read), `servers` the rest.
@@ -64,12 +98,20 @@ public struct ViewDescription: Equatable, Sendable {
             if let age = server.lastHeartbeatAgeMs { fields["last_heartbeat_age_ms"] = .integer(age) }
             return .object(fields)
         }
-        return [
+        var reply: JSONObject = [
             "result": .array(servers.map { .string($0.address) }),
             "epoch": .integer(epoch),
             "ring_size": .integer(Int64(ringSize)),
             "servers": .array(described),
         ]
+        if let excluding { reply["excluding"] = .string(excluding) }
+        if suspicions > 0 { reply["suspicions"] = .integer(Int64(suspicions)) }
+        if !quarantined.isEmpty {
+            reply["quarantined"] = .array(quarantined.map {
+                ["address": .string($0.address), "remaining_ms": .integer($0.remainingMs)]
+            })
+        }
+        return .object(reply)
     }
 
     /// Where server `id` listens, or nil when it is not in the view.

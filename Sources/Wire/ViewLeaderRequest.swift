@@ -7,9 +7,11 @@ public enum ViewLeaderRequest: Equatable, Sendable {
     case lockGet(lockID: String, requestor: String)
     /// Release lock `lockID`, or leave its queue.
     case lockRelease(lockID: String, requestor: String)
+    /// A member cannot reach another (its calls go unanswered): see PROTOCOL.md, "Partial partitions".
+    case suspect(Suspicion)
 
     /// The commands, for the error naming them when another arrives.
-    public static let commands = ["heartbeat", "query_servers", "lock_get", "lock_release"]
+    public static let commands = ["heartbeat", "query_servers", "lock_get", "lock_release", "suspect"]
     /// Longest lock name or lock requestor, in UTF-8 bytes.
     public static let nameBytesMax = 1_024
     /// Longest server ID (`requestor` of a heartbeat), in UTF-8 bytes.
@@ -50,6 +52,28 @@ public enum ViewLeaderRequest: Equatable, Sendable {
         }
     }
 
+    /// A member's report that calls to `peer` have gone unanswered for `unreachableMs`, in `epoch`; 0 withdraws
+    /// its earlier report (the peer answers again).
+    public struct Suspicion: Equatable, Sendable {
+        /// How often a member repeats a report while the peer stays unreachable.
+        public static let repeatIntervalMs: Int64 = 1_000
+
+        /// The reporting member's ID.
+        public var requestor: String
+        /// The member it cannot reach.
+        public var peer: String
+        /// The epoch the reporter serves.
+        public var epoch: Int64
+        public var unreachableMs: Int64
+
+        public init(requestor: String, peer: String, epoch: Int64, unreachableMs: Int64) {
+            self.requestor = requestor
+            self.peer = peer
+            self.epoch = epoch
+            self.unreachableMs = unreachableMs
+        }
+    }
+
     /// A view as a server reports it: its epoch and its members' IDs and addresses.
     public struct ReportedView: Equatable, Sendable {
         public var epoch: Int64
@@ -77,7 +101,7 @@ public enum ViewLeaderRequest: Equatable, Sendable {
     /// opens with one may keep a slot of the member reserve (`WireLimits.memberConnectionsReserved`).
     public var isMemberMessage: Bool {
         switch self {
-        case .heartbeat, .queryServers: true
+        case .heartbeat, .queryServers, .suspect: true
         case .lockGet, .lockRelease: false
         }
     }
@@ -101,6 +125,18 @@ public enum ViewLeaderRequest: Equatable, Sendable {
                                         view: try Self.reportedView(request)))
         case "query_servers":
             self = .queryServers
+        case "suspect":
+            var ids: [String] = []
+            for name in ["requestor", "peer"] {
+                let id = try request.identifier(name)
+                guard !id.isEmpty, id.utf8.count <= Self.serverIDBytesMax else {
+                    throw .outOfRange(field: name, range: "1...\(Self.serverIDBytesMax) bytes")
+                }
+                ids.append(id)
+            }
+            self = .suspect(Suspicion(requestor: ids[0], peer: ids[1],
+                                      epoch: try request.integer("epoch", in: 0...Int64.max),
+                                      unreachableMs: try request.integer("unreachable_ms", in: 0...Int64.max)))
         case "lock_get", "lock_release":
             let lockID = try request.identifier("lockid")
             let requestor = try request.identifier("requestor")
@@ -153,6 +189,9 @@ public enum ViewLeaderRequest: Equatable, Sendable {
             return ["cmd": "lock_get", "lockid": .string(lockID), "requestor": .string(requestor)]
         case .lockRelease(let lockID, let requestor):
             return ["cmd": "lock_release", "lockid": .string(lockID), "requestor": .string(requestor)]
+        case .suspect(let report):
+            return ["cmd": "suspect", "requestor": .string(report.requestor), "peer": .string(report.peer),
+                    "epoch": .integer(report.epoch), "unreachable_ms": .integer(report.unreachableMs)]
         }
     }
 }

@@ -341,12 +341,14 @@ extension ReplicaCore {
     /// Every backup of `write` accepts it; true when that committed it.
     mutating func allBackupsAccepted(_ write: PendingWrite, nowMs: Int64) -> Bool {
         var outcome: WriteOutcome?
-        for _ in write.backups { outcome = backupAnswered(write.id, accepted: true, nowMs: nowMs) }
+        for _ in write.backups { outcome = backupAnswered(write.id, .accepted, nowMs: nowMs) }
         return outcome == .committed(write.token)
     }
 
     /// The first backup of `write` refuses it and the others accept.
     mutating func oneBackupRefused(_ write: PendingWrite) {
-        for index in write.backups.indices { _ = backupAnswered(write.id, accepted: index != 0, nowMs: 0) }
+        for (index, backup) in write.backups.enumerated() {
+            _ = backupAnswered(write.id, index == 0 ? .refused(backup: backup) : .accepted, nowMs: 0)
+        }
     }
 }

@@ -68,9 +68,9 @@ struct ReplicaCoreWriteIDTests {
         }
         // Every backup of the first attempt accepted, but in the old view: abandoned, answered once.
         var outcomes: [WriteOutcome?] = []
-        for _ in first.backups { outcomes.append(core.backupAnswered(first.id, accepted: true, nowMs: 2)) }
-        #expect(outcomes.compactMap { $0 } == [.abandoned(RequestToken(7))])
-        let late = core.backupAnswered(first.id, accepted: true, nowMs: 2)
+        for _ in first.backups { outcomes.append(core.backupAnswered(first.id, .accepted, nowMs: 2)) }
+        #expect(outcomes.compactMap { $0 } == [.abandoned(RequestToken(7), .viewChanged)])
+        let late = core.backupAnswered(first.id, .accepted, nowMs: 2)
         #expect(late == nil, "answered exactly once")
         // The retry is still in flight under the ID: a third attempt waits for it.
         let third = core.write(Self.key, value: "v", writeID: writeID, resent: true, epoch: 2, nowMs: 3,

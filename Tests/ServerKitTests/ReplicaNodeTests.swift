@@ -31,7 +31,7 @@ struct ReplicaNodeTests {
         var node = ReplicaNode(serverID: "a")
         let first = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
         #expect(first == [.publishKnownEpoch(1), .fetchView])
-        let last = answerEveryPull(&node, startingWith: node.viewFetched(description), epoch: 1)
+        let last = answerEveryPull(&node, startingWith: node.viewFetched(description, nowMs: 0), epoch: 1)
         #expect(last.first == .publishSyncedEpoch(1))
         // The next heartbeat reply says every member has synced too: moved ranges may be served from now on.
         #expect(node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: 1).isEmpty)
@@ -94,10 +94,51 @@ struct ReplicaNodeTests {
         #expect(Self.replies(read)[RequestToken(2)] == Reply.status("not_found"), "never committed")
     }
 
+    /// Partial partitions: a backup that leaves a `replicate` unanswered for a whole call time is reported to the
+    /// viewleader (and logged, once per episode); the write's refusal names it; a quick failure (a reset
+    /// connection) is not evidence of a cut; an answer ends the episode.
+    @Test func aBackupSilentForACallTimeIsReportedAndNamedInTheRefusal() throws {
+        var node = try Self.ready()
+        func write(_ token: UInt64, at nowMs: Int64) throws -> (silent: CallID, answering: CallID) {
+            let sent = Self.calls(try node.handle(Self.setr(Self.key, "v\(token)"), token: RequestToken(token),
+                                                  nowMs: nowMs))
+            let silent = try #require(sent.first { $0.address == "h:c" })
+            let answering = try #require(sent.first { $0.address == "h:b" })
+            _ = node.peerAnswered(answering.id, reply: Reply.ok, nowMs: nowMs)
+            return (silent.id, answering.id)
+        }
+        let reset = try write(1, at: 1_000)
+        let quick = node.peerAnswered(reset.silent, reply: nil, nowMs: 1_005)
+        #expect(!quick.contains { if case .reportSuspect = $0 { true } else { false } }, "a reset is not a cut")
+        _ = node.peerAnswered(try write(2, at: 1_010).silent, reply: Reply.ok, nowMs: 1_020)
+        let first = try write(3, at: 2_000)
+        let timedOut = node.peerAnswered(first.silent, reply: nil, nowMs: 3_000)
+        #expect(timedOut.contains(.reportSuspect(peer: "c", epoch: 1, unreachableMs: 1_000)), "\(timedOut)")
+        #expect(timedOut.contains {
+            if case .log(let line) = $0 { line.hasPrefix("cannot reach peer c") } else { false }
+        })
+        let refusal = try #require(Self.replies(timedOut)[RequestToken(3)]?.objectValue)
+        #expect(refusal["status"] == "retry" && refusal["maybe_applied"] == true)
+        #expect(refusal["error"]?.stringValue?.hasPrefix("backup c did not answer within 1000 ms") == true,
+                "\(refusal)")
+        // Still unreachable: reported again after the interval, without another log line.
+        let second = node.peerAnswered(try write(4, at: 3_010).silent, reply: nil, nowMs: 4_010)
+        #expect(second.contains(.reportSuspect(peer: "c", epoch: 1, unreachableMs: 2_010)), "\(second)")
+        #expect(!second.contains { if case .log = $0 { true } else { false } })
+        let healed = node.peerAnswered(try write(5, at: 4_100).silent, reply: Reply.ok, nowMs: 4_110)
+        #expect(healed.contains(.log("peer c answers again after 2110 ms unreachable; withdrawing the report")))
+        #expect(healed.contains(.reportSuspect(peer: "c", epoch: 1, unreachableMs: 0)), "the report is withdrawn")
+        // A call sent before one the peer answered, and failed later (lost, or reset), is no evidence.
+        let earlier = try write(6, at: 5_000)
+        _ = node.peerAnswered(try write(7, at: 5_100).silent, reply: Reply.ok, nowMs: 5_110)
+        let stale = node.peerAnswered(earlier.silent, reply: nil, nowMs: 6_000)
+        #expect(!stale.contains { if case .reportSuspect = $0 { true } else { false } }, "\(stale)")
+    }
+
     @Test func pullsFollowPagesRetryAfterAFailureAndTellLaterPeersWhatIsHeld() throws {
         var node = ReplicaNode(serverID: "a")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
-        let first = try #require(Self.calls(node.viewFetched(Self.description)).first)
+        let first = try #require(Self.calls(node.viewFetched(Self.description, nowMs: 0)).first)
         #expect(first.message.objectValue?["have"] == nil, "an empty store holds nothing to skip")
         let peer = String(first.address.dropFirst(2))
         let page: JSONValue = ["status": "ok", "more": true,
@@ -110,7 +151,7 @@ struct ReplicaNodeTests {
             .log("syncing epoch 1: pull from \(peer) failed (no answer); retrying every 50 ms"),
             .wake(afterMs: ReplicaNode.pullRetryMs, .retryPull(peer: peer, epoch: 1, after: Self.key)),
         ])
-        let again = Self.calls(node.wake(.retryPull(peer: peer, epoch: 1, after: Self.key)))
+        let again = Self.calls(node.wake(.retryPull(peer: peer, epoch: 1, after: Self.key), nowMs: 0))
         #expect(again.map { $0.address } == [first.address])
         let second = Self.calls(node.peerAnswered(again[0].id, reply: Self.emptyPage, nowMs: 1))
         #expect(second.count == 1 && second[0].address != first.address, "then the other peer")
@@ -141,8 +182,8 @@ struct ReplicaNodeTests {
         #expect(try node.handle(change, token: RequestToken(1), nowMs: 0)
             == [.reply(RequestToken(1), .ok), .publishKnownEpoch(2), .fetchView])
         #expect(try node.handle(change, token: RequestToken(2), nowMs: 0) == [.reply(RequestToken(2), .ok)])
-        #expect(node.viewFetched(nil) == [.wake(afterMs: ReplicaNode.viewFetchRetryMs, .refetchView)])
-        #expect(node.wake(.refetchView) == [.fetchView])
+        #expect(node.viewFetched(nil, nowMs: 0) == [.wake(afterMs: ReplicaNode.viewFetchRetryMs, .refetchView)])
+        #expect(node.wake(.refetchView, nowMs: 0) == [.fetchView])
     }
 
     @Test func restartAnswersWaitingWritesAsMaybeAppliedAndForgetsEverything() throws {
@@ -162,14 +203,14 @@ struct ReplicaNodeTests {
     @Test func answersToTheOldIncarnationNeverCountForTheNewOnesCalls() throws {
         var node = ReplicaNode(serverID: "a")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
-        let oldPulls = Self.calls(node.viewFetched(Self.description))
+        let oldPulls = Self.calls(node.viewFetched(Self.description, nowMs: 0))
         #expect(oldPulls.count == 1)
         _ = node.restart(as: "z")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 2, leaseMs: 10_000, allSyncedEpoch: -1)
         let view = ViewDescription(epoch: 2, ringSize: 10_000, servers: ["z", "b", "c"].map {
             ViewDescription.Server(id: $0, address: "h:\($0)", syncedEpoch: -1)
         })
-        let newPulls = Self.calls(node.viewFetched(view))
+        let newPulls = Self.calls(node.viewFetched(view, nowMs: 0))
         #expect(newPulls.count == 1)
         #expect(Set(newPulls.map(\.id)).isDisjoint(with: oldPulls.map(\.id)), "call IDs never repeat in a process")
         for old in oldPulls { #expect(node.peerAnswered(old.id, reply: Self.emptyPage, nowMs: 1).isEmpty) }
@@ -221,7 +262,7 @@ struct ReplicaNodeTests {
     @Test func aPullPageWithAnUnreadableEntryIsAskedForAgainNotMergedWithoutIt() throws {
         var node = ReplicaNode(serverID: "a")
         _ = node.heartbeatAccepted(sentMs: 0, epoch: 1, leaseMs: 10_000, allSyncedEpoch: -1)
-        let pull = try #require(Self.calls(node.viewFetched(Self.description)).first)
+        let pull = try #require(Self.calls(node.viewFetched(Self.description, nowMs: 0)).first)
         let page: JSONValue = ["status": "ok", "entries": [["key": "x", "val": "v", "version": [1, 1]],
                                                            ["key": "y", "version": "bad"]], "more": false]
         let actions = node.peerAnswered(pull.id, reply: page, nowMs: 1)

@@ -185,3 +185,53 @@ struct SyncedEpochTests {
         #expect(view.objectValue?["servers"]?.arrayValue?.map { $0.objectValue?["synced_epoch"] } == [2, 2])
     }
 }
+
+/// Partial partitions end to end through the core: a report, the exclusion (no lease renewed), the expiry a lease
+/// later, and the quarantine of the address.
+struct ViewLeaderSuspicionTests {
+    static let leaseMs: Int64 = 1_000
+
+    func beat(_ core: inout ViewLeaderCore, _ id: String, address: String, at nowMs: Int64) throws -> JSONValue {
+        try core.handle(Request(fields: ["cmd": "heartbeat", "port": 1, "requestor": .string(id),
+                                         "addr": .string(address)]), peerHost: "h", nowMs: nowMs).reply
+    }
+
+    @Test func aReportedMemberStopsBeingRenewedLeavesWithinALeaseAndWaitsOutItsQuarantine() throws {
+        var core = ViewLeaderCore(leaseMs: Self.leaseMs, lockWaiterTimeoutMs: 1_000)
+        for id in ["a", "b", "c"] { _ = try beat(&core, id, address: id, at: 0) }
+        let epoch = core.membership.epoch
+        let report = try core.handle(Request(fields: ["cmd": "suspect", "requestor": "a", "peer": "b",
+                                                      "epoch": .integer(epoch), "unreachable_ms": 1_000]),
+                                     peerHost: "h", nowMs: 100)
+        #expect(report.reply == ["status": "ok", "noted": true])
+        let stale = try core.handle(Request(fields: ["cmd": "suspect", "requestor": "a", "peer": "c",
+                                                     "epoch": .integer(epoch - 1), "unreachable_ms": 1_000]),
+                                    peerHost: "h", nowMs: 100)
+        #expect(stale.reply.objectValue?["noted"] == false, "a report for another epoch is set aside")
+        var log: [String] = []
+        var nowMs: Int64 = 100
+        var excludedReplies: [String] = []
+        while core.membership.members["b"] != nil && nowMs < 5_000 {
+            nowMs += 50
+            for id in ["a", "c"] { _ = try beat(&core, id, address: id, at: nowMs) }
+            let reply = try beat(&core, "b", address: "b", at: nowMs)
+            excludedReplies.append(reply.objectValue?["status"]?.stringValue ?? "")
+            log += core.tick(nowMs: nowMs).compactMap { if case .log(let line) = $0 { line } else { nil } }
+        }
+        #expect(log.contains { $0.hasPrefix("server a cannot reach server b") && $0.contains("excluding b at b:1") },
+                "\(log)")
+        #expect(excludedReplies.contains("retry") && !excludedReplies.dropFirst(5).contains("ok"),
+                "once excluded, its heartbeats renew nothing: \(excludedReplies)")
+        #expect(core.membership.members["b"] == nil && core.membership.epoch == epoch + 1)
+        #expect(nowMs <= 100 + core.suspicions.gatherMs + Self.leaseMs + 2 * ViewLeaderCore.tickIntervalMs(
+            leaseMs: Self.leaseMs), "it leaves once its last renewed lease has run out: \(nowMs) ms")
+        // Denied under its old ID, it comes back under a new one: quarantined first, then let in.
+        #expect(try beat(&core, "b", address: "b", at: nowMs + 10).objectValue?["status"] == "deny")
+        let quarantined = try beat(&core, "b2", address: "b", at: nowMs + 20)
+        #expect(quarantined.objectValue?["status"] == "retry")
+        #expect(quarantined.objectValue?["error"]?.stringValue?.contains("quarantined") == true, "\(quarantined)")
+        let untilMs = try #require(core.suspicions.quarantinedUntil("b:1", nowMs: nowMs))
+        for id in ["a", "c"] { _ = try beat(&core, id, address: id, at: untilMs) }
+        #expect(try beat(&core, "b2", address: "b", at: untilMs).objectValue?["status"] == "ok")
+    }
+}

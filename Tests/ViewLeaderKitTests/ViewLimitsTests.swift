@@ -35,6 +35,23 @@ struct ViewLimitsTests {
         #expect(refused.objectValue?["status"] == "retry")
     }
 
+    /// With partial partitions: a full view, the longest ID being excluded and as many of the longest quarantined
+    /// addresses as a reply lists (more are cut) still fit.
+    @Test func theLargestViewWithQuarantinesFitsInOneFrame() {
+        let servers = (0..<ViewLeaderRequest.membersMax).map { index in
+            ViewDescription.Server(id: Self.id(index), address: "[\(Self.host(index))]:65535", syncedEpoch: .max,
+                                   position: 9_999_999, lastHeartbeatAgeMs: .max)
+        }
+        let quarantined = (0..<(2 * ViewDescription.quarantinesListedMax)).map { index in
+            ViewDescription.Quarantine(address: "[\(Self.host(index))]:65535", remainingMs: .max - Int64(index))
+        }
+        let view = ViewDescription(epoch: .max, ringSize: 10_000, servers: servers, quarantined: quarantined,
+                                   excluding: Self.id(0), suspicions: .max)
+        #expect(view.quarantined.count == ViewDescription.quarantinesListedMax)
+        let bytes = JSONWriter.encode(view.json).count
+        #expect(bytes <= WireLimits().frameBytesMax, "\(bytes) bytes")
+    }
+
     @Test func theLargestReportedViewFitsInOneHeartbeatFrame() throws {
         let members = (0..<ViewLeaderRequest.membersMax).map { index in
             ViewLeaderRequest.ReportedView.Member(id: Self.id(index), address: "[\(Self.host(index))]:65535")

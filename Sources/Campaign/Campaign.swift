@@ -475,12 +475,18 @@ public final class Campaign: @unchecked Sendable {
 
     /// Waits until the cluster is stable; returns what still kept it from being so at the deadline.
     private func settle() -> String? {
-        let deadline = now() + Int64(configuration.settleTimeoutMs)
+        var deadline = now() + Int64(configuration.settleTimeoutMs)
+        // A server excluded for a partial partition waits out its quarantine (at most 32 leases) before it may
+        // join again; the cluster has the usual time to settle after that.
+        let latest = deadline + Int64(32 * configuration.leaseMs)
         var problem = "the viewleader never answered"
         while now() < deadline {
             if let view = observeView() {
                 guard let found = stabilityProblem(view) else { return nil }
                 problem = found
+                if let quarantineMs = view.quarantined.map(\.remainingMs).max() {
+                    deadline = min(latest, max(deadline, now() + quarantineMs + Int64(configuration.settleTimeoutMs)))
+                }
             }
             usleep(useconds_t(Self.pollIntervalMs * 1_000))
         }

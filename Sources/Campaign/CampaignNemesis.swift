@@ -87,19 +87,21 @@ struct CampaignNemesis {
         case .cutLink:
             guard cluster.healthyMachines.count >= 2 else { return nil }
             let pair = cluster.healthyMachines.shuffled(using: &random).prefix(2)
-            return .cutLink(pair.first!, pair.last!, forMs: Int.random(in: 200...(2 * lease), using: &random))
+            return .cutLink(pair.first!, pair.last!,
+                            forMs: Int.random(in: 200...FaultKind.briefCutMsMax, using: &random))
         case .cutLinkLong, .cutLinkOneWay:
             guard cluster.memberMachines.count >= 3 else { return nil }
             let pair = cluster.memberMachines.shuffled(using: &random).prefix(2)
-            let forMs = Int.random(in: (3 * lease)...(8 * lease), using: &random)
+            let partialPartitionMs = FaultKind.partialPartitionMsMin...FaultKind.partialPartitionMsMax(leaseMs: lease)
+            let forMs = Int.random(in: partialPartitionMs, using: &random)
             return kind == .cutLinkLong ? .cutLinkLong(pair.first!, pair.last!, forMs: forMs)
                 : .cutLinkOneWay(from: pair.first!, to: pair.last!, forMs: forMs)
         case .joinServerWithLinkCut:
             guard cluster.activeServerCount < configuration.serversMax, cluster.memberMachines.count >= 3,
                   let member = victim
             else { return nil }
-            return .joinServerWithLinkCut(cutFrom: member, forMs: Int.random(in: (3 * lease)...(8 * lease),
-                                                                               using: &random))
+            let partialPartitionMs = FaultKind.partialPartitionMsMin...FaultKind.partialPartitionMsMax(leaseMs: lease)
+            return .joinServerWithLinkCut(cutFrom: member, forMs: Int.random(in: partialPartitionMs, using: &random))
         case .killViewLeader, .killViewLeaderLosingState, .killViewLeaderWithOlderState:
             guard cluster.viewLeaderHealthy else { return nil }
             let restoring: SavedStateChoice = kind == .killViewLeader ? .latest

@@ -16,8 +16,8 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
     case isolatePrimary = "cut a primary off from the viewleader and every peer"
     case isolateViewLeader = "cut the viewleader off from every server"
     case cutLink = "cut the link between two servers"
-    case cutLinkLong = "cut the link between two servers for many leases"
-    case cutLinkOneWay = "cut one direction between two servers for many leases"
+    case cutLinkLong = "cut the link between two servers past a call's time"
+    case cutLinkOneWay = "cut one direction between two servers past a call's time"
     case joinServerWithLinkCut = "join a server whose link to a member is cut"
 
     /// Faults that cut links; the campaign injects them only on network namespaces.
@@ -41,6 +41,15 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
         default: return false
         }
     }
+
+    /// Longest brief cut between two servers (`cutLink`): short enough that what was sent across it arrives within
+    /// a call's 1000 ms even through TCP's retransmissions (200 ms, then 400 ms more), so neither server reports
+    /// the other and the view never changes. A longer cut is a partial partition (`cutLinkLong` and the others),
+    /// which excludes one of the two servers and so costs it its data.
+    public static let briefCutMsMax = 500
+    /// Shortest partial partition: just past a call's time, up to many leases.
+    public static let partialPartitionMsMin = 1_000
+    public static func partialPartitionMsMax(leaseMs: Int) -> Int { 8 * leaseMs }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!

@@ -84,7 +84,7 @@ struct Nemesis {
         case 2:
             guard cluster.healthyMachines.count >= 2 else { return [] }
             let pair = cluster.healthyMachines.shuffled(using: &random).prefix(2)
-            return [.cutLink(pair.first!, pair.last!, forMs: random.ms(in: 100...2 * leaseMs))]
+            return [.cutLink(pair.first!, pair.last!, forMs: random.ms(in: 100...Int64(FaultKind.briefCutMsMax)))]
         case 3:
             guard cluster.viewLeaderRunning else { return [] }
             // A restart finds its last state, none (lost, or another --state-dir), or an older one (a backup).
@@ -109,7 +109,8 @@ struct Nemesis {
         // A partial partition excludes one of the two servers: it costs one server's data, like the faults below.
         if cluster.memberMachines.count >= 3 && random.chance(0.3) {
             let pair = cluster.memberMachines.shuffled(using: &random).prefix(2)
-            let forMs = random.ms(in: (3 * leaseMs)...(8 * leaseMs))
+            let forMs = random.ms(in: Int64(FaultKind.partialPartitionMsMin)...Int64(
+                FaultKind.partialPartitionMsMax(leaseMs: Int(leaseMs))))
             switch Int.random(in: 0..<3, using: &random) {
             case 0: return [.cutLinkLong(pair.first!, pair.last!, forMs: forMs)]
             case 1: return [.cutLinkOneWay(from: pair.first!, to: pair.last!, forMs: forMs)]

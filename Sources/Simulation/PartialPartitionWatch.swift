@@ -10,7 +10,7 @@ struct PartialPartitionWatch: Equatable {
     /// The event count when the cut began: operations are stamped with event counts.
     let startEvent: Int64
     let endMs: Int64
-    /// The workload's keys whose replica set held both servers when the cut began.
+    /// The workload's keys with one of the two servers as primary and the other as a backup when the cut began.
     let sharedKeys: Set<String>
     /// When the viewleader's view first lacked one of the two; nil while both are in it.
     var resolvedMs: Int64?
@@ -21,7 +21,7 @@ struct PartialPartitionWatch: Equatable {
     var viewLeaderAbleMs: Int64 = 0
 
     /// Whether the view must have dropped one of the two by the cut's end: the clients write the keys the two
-    /// share all the time, so the cut is noticed one call time after it begins, decided on a fifth of a lease
+    /// share all the time, so the cut is noticed one call time after it begins, decided on a check interval
     /// later, and the excluded server's lease runs out within one more; four leases of a viewleader able to act
     /// leave room to spare. (With no shared key, nothing may cross the link, and nothing need change.)
     var mustHaveResolved: Bool { !sharedKeys.isEmpty && viewLeaderAbleMs >= 4 * leaseMs }
@@ -33,7 +33,11 @@ extension Simulation {
         let ids = [servers[first].node.serverID, servers[second].node.serverID]
         let ring = HashRing(memberIDs: Array(viewLeader.core?.membership.members.keys ?? [:].keys),
                             ringSize: configuration.ringSize)
-        let shared = keys.filter { key in ids.allSatisfy(ring.replicaSet(forKey: key).contains) }
+        // Writes cross the link only where one of the two is the key's primary and the other a backup.
+        let shared = keys.filter { key in
+            let replicas = ring.replicaSet(forKey: key)
+            return replicas.first.map(ids.contains) == true && ids.allSatisfy(replicas.contains)
+        }
         partialPartitions.append(PartialPartitionWatch(
             serverIDs: ids, machines: [first, second], startMs: nowMs, startEvent: Int64(eventCount),
             endMs: nowMs + forMs, sharedKeys: Set(shared), leaseMs: configuration.leaseMs))
@@ -65,6 +69,19 @@ extension Simulation {
                 partialPartitionResolutionsMs.append(nowMs - partialPartitions[index].startMs)
             }
         }
+    }
+
+    /// How much longer the cluster gets to settle because of partial partitions: the usual settling time after
+    /// the last quarantine ends (an exclusion under way, or reports that may lead to one, first take a lease and
+    /// start a quarantine); nil when none held anyone back recently enough.
+    func partialPartitionSettleMs() -> Int64? {
+        guard let suspicions = viewLeader.core?.suspicions else { return nil }
+        let afterQuarantineMs = suspicions.quarantined.values.map { $0.untilMs + configuration.settleMs - nowMs }
+            .max() ?? 0
+        let afterExclusionMs = suspicions.excluding != nil || !suspicions.reports.isEmpty
+            ? configuration.leaseMs + suspicions.quarantineMs(strikes: 5) + configuration.settleMs : 0
+        let waitMs = max(afterQuarantineMs, afterExclusionMs)
+        return waitMs > 0 ? waitMs : nil
     }
 
     /// The cut between `machines` healed: it ends its watch, and fails the run if it lasted long enough to

@@ -38,6 +38,9 @@ public final class Simulation {
     var faultCounts: [FaultKind: Int] = [:]
     /// Server IDs hit by a fault that loses their data; the cluster is not stable while one is still a member.
     var doomedServerIDs: Set<String> = []
+    /// Times the settling phase waited for an exclusion and its quarantine to end.
+    var settleExtensions = 0
+    static let settleExtensionsMax = 3
     /// Partial partitions in force (long cuts between servers); the cluster is not stable while one lasts.
     var partialPartitions: [PartialPartitionWatch] = []
     /// For each partial partition the view resolved, how long after the cut it dropped one of the two servers.
@@ -349,6 +352,14 @@ public final class Simulation {
             schedule(.phaseEnds, afterMs: configuration.settleMs)
         case .settling:
             guard isStable else {
+                // A server excluded for a partial partition waits out its quarantine before it may join again: the
+                // cluster has the usual time to settle after that (a quarantine is at most 32 leases).
+                if let waitMs = partialPartitionSettleMs(), settleExtensions < Self.settleExtensionsMax {
+                    settleExtensions += 1
+                    note("settling: \(waitMs) ms more, to settle after an exclusion and its quarantine")
+                    schedule(.phaseEnds, afterMs: waitMs)
+                    return
+                }
                 violation = "the cluster did not settle within \(configuration.settleMs) ms of healing every fault"
                 return
             }

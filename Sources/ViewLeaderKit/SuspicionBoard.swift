@@ -56,8 +56,10 @@ public struct SuspicionBoard: Sendable {
         self.leaseMs = leaseMs
     }
 
-    /// How long reports are gathered before a decision: a fifth of a lease.
-    public var gatherMs: Int64 { leaseMs / 5 }
+    /// How long reports are gathered before a decision: one check interval of the viewleader (a tenth of a lease,
+    /// at most 250 ms). Both sides of a cut find their calls unanswered within milliseconds of each other, and
+    /// each report costs the cut's keys this much more time unserved.
+    public var gatherMs: Int64 { ViewLeaderCore.tickIntervalMs(leaseMs: leaseMs) }
     /// A report not made again within this long no longer stands: servers repeat theirs every
     /// `Suspicion.repeatIntervalMs` while calls keep failing (and withdraw it when the peer answers).
     public var reportStandsMs: Int64 { 2 * ViewLeaderRequest.Suspicion.repeatIntervalMs + gatherMs }

@@ -66,7 +66,7 @@ import Testing
     /// Seeds where a write reached its backups, its primary died before answering, and a backup that became the
     /// key's primary answered the client's retry from the write ID instead of applying it a second time.
     /// (Seeds re-picked whenever the nemesis draws differently: 6 and 43 before partial partitions joined it.)
-    @Test(arguments: [UInt64(9), 14])
+    @Test(arguments: [UInt64(35), 36])
     func aRetryAfterThePrimaryDiedIsAnsweredFromItsWriteID(_ seed: UInt64) {
         let report = Simulation(seed: seed, configuration: .bounded).run()
         #expect(report.passed, "\(report)")
@@ -109,9 +109,10 @@ import Testing
         #expect(other.digest != first.digest, "different seeds take different paths")
     }
 
+    /// Four bounded seeds that between them draw every kind (re-picked whenever the nemesis draws differently).
     @Test func theNemesisInjectsEveryKindOfFaultAcrossTheBoundedSeeds() {
         var seen: Set<FaultKind> = []
-        for seed in Self.boundedSeeds.prefix(12) {
+        for seed in [UInt64(18), 25, 29, 50] {
             seen.formUnion(Simulation(seed: seed, configuration: .bounded).run().faults.keys)
         }
         #expect(seen == Set(Simulation.faultKinds), "missing: \(Set(Simulation.faultKinds).subtracting(seen))")

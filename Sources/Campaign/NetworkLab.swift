@@ -80,16 +80,17 @@ public final class NetworkLab: @unchecked Sendable {
 
     /// Drops traffic both ways between two hosts until a matching `heal`.
     public func cut(_ first: Host, _ second: Host) {
-        for pair in [Pair(from: first, to: second), Pair(from: second, to: first)] {
-            let count = lock.withLock { () -> Int in
-                cutCounts[pair, default: 0] += 1
-                return cutCounts[pair]!
-            }
-            if count == 1 { route("add", pair) }
-        }
+        cutOneWay(from: first, to: second)
+        cutOneWay(from: second, to: first)
     }
 
-    /// Drops traffic from `from` to `to` only (a blackhole route on `from`'s side), until `healOneWay`.
+    public func heal(_ first: Host, _ second: Host) {
+        healOneWay(from: first, to: second)
+        healOneWay(from: second, to: first)
+    }
+
+    /// Drops traffic from `from` to `to` only (a blackhole route on `from`'s side), until `healOneWay`. Cuts
+    /// nest: a direction cut twice is healed by the second heal.
     public func cutOneWay(from: Host, to: Host) {
         let pair = Pair(from: from, to: to)
         let count = lock.withLock { () -> Int in
@@ -107,17 +108,6 @@ public final class NetworkLab: @unchecked Sendable {
             return count - 1
         }
         if count == 0 { route("del", pair) }
-    }
-
-    public func heal(_ first: Host, _ second: Host) {
-        for pair in [Pair(from: first, to: second), Pair(from: second, to: first)] {
-            let count = lock.withLock { () -> Int in
-                guard let count = cutCounts[pair] else { return -1 }
-                cutCounts[pair] = count > 1 ? count - 1 : nil
-                return count - 1
-            }
-            if count == 0 { route("del", pair) }
-        }
     }
 
     public func healAll() {

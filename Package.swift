@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "CommandLineKit", dependencies: ["Wire", "Transport"]),
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
         .target(name: "ViewLeaderKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement"]),
+        // What a server keeps on disk, pure: CRC-32C, framed records and how a file of them ended, log entries.
+        .target(name: "Durability", dependencies: ["Wire", "Placement"]),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
-        .target(name: "ServerKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement"]),
+        .target(name: "ServerKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement", "Durability"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
         // The client library users link: connections, typed clients, the replicated store and its retry rules.
         .target(name: "ClientKit", dependencies: ["Wire", "Transport", "Placement"]),
@@ -58,7 +60,8 @@ let package = Package(
         .testTarget(name: "LinearizabilityCheckerTests", dependencies: ["Linearizability"]),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit", "Seeded", "Wire"]),
-        .testTarget(name: "ServerKitTests", dependencies: ["ServerKit"]),
+        .testTarget(name: "ServerKitTests", dependencies: ["ServerKit", "Durability", "Seeded"]),
+        .testTarget(name: "DurabilityTests", dependencies: ["Durability", "Wire", "Placement"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FaultModel"]),
         .testTarget(name: "CampaignTests", dependencies: ["Campaign", "ClientKit", "Linearizability", "Seeded", "FaultModel"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Transport", "Placement"]),

@@ -1,3 +1,4 @@
+import Durability
 import Placement
 import Wire
 
@@ -17,6 +18,10 @@ public struct VersionedStore: Sendable {
     public private(set) var heldBytes = 0
     /// IDs of recent writes, by key; every key remembered here has an entry in `buckets`.
     private(set) var writeIDs: WriteIDMemory
+    /// The changes made since the last `takeJournal()`, in order, as log entries, while journaling (a server with
+    /// a data directory); nil when the store lives in memory only. Replaying every entry taken, in order, onto an
+    /// empty store (`replay`) rebuilds this one, write IDs included.
+    private var journal: [LogEntry]?
 
     public init(ringSize: Int = HashRing.defaultRingSize) {
         precondition(ringSize > 0, "ring size must be positive")
@@ -95,19 +100,65 @@ public struct VersionedStore: Sendable {
                                nowMs: Int64 = 0) -> Bool {
         // Hashing again would undo the point of passing the position, so only debug builds check it.
         assert(position == self.position(of: key), "a key is stored at its own position")
-        let heldBefore = buckets[position].heldBytes
-        let (applied, inserted) = buckets[position].apply(entry, to: key)
-        heldBytes += buckets[position].heldBytes - heldBefore
-        if inserted { count += 1 }
+        let applied = store(entry, to: key, at: position)
         if let writeID { writeIDs.remember(writeID, version: entry.version, key: key, position: position, nowMs: nowMs) }
+        if applied || writeID != nil {
+            let remembered = writeID.map { [RememberedWrite(writeID: $0, version: entry.version)] } ?? []
+            journal?.append(.replicated(PulledEntry(key: key, entry: entry, writeIDs: remembered)))
+        }
         return applied
     }
 
     /// Merges a pulled key: its entry by version, and every write ID remembered with it.
     public mutating func merge(_ pulled: PageEntry, at position: Int, nowMs: Int64) {
-        apply(pulled.entry, to: pulled.key, at: position)
+        mergeWithoutJournal(pulled, at: position, nowMs: nowMs)
+        journal?.append(.replicated(pulled))
+    }
+
+    private mutating func mergeWithoutJournal(_ pulled: PageEntry, at position: Int, nowMs: Int64) {
+        store(pulled.entry, to: pulled.key, at: position)
         for record in pulled.writeIDs {
             writeIDs.remember(record.writeID, version: record.version, key: pulled.key, position: position, nowMs: nowMs)
+        }
+    }
+
+    /// Puts `entry` in `key`'s bucket if it is newer than what the key holds; returns whether it did.
+    @discardableResult
+    private mutating func store(_ entry: VersionedEntry, to key: String, at position: Int) -> Bool {
+        let heldBefore = buckets[position].heldBytes
+        let (applied, inserted) = buckets[position].apply(entry, to: key)
+        heldBytes += buckets[position].heldBytes - heldBefore
+        if inserted { count += 1 }
+        return applied
+    }
+
+    // MARK: Journal
+
+    /// From now on, records every change for `takeJournal()`.
+    public mutating func startJournaling() {
+        if journal == nil { journal = [] }
+    }
+
+    /// The changes made since the last call, in order; empty when not journaling.
+    public mutating func takeJournal() -> [LogEntry] {
+        guard let taken = journal, !taken.isEmpty else { return [] }
+        journal = []
+        return taken
+    }
+
+    /// Applies one logged change, as recovery replays a log; records nothing. `nowMs` starts the retention of the
+    /// write IDs it restores (recovery keeps them a full retention from the restart, which only remembers longer).
+    public mutating func replay(_ entry: LogEntry, nowMs: Int64) {
+        switch entry {
+        case .replicated(let pulled):
+            mergeWithoutJournal(pulled, at: position(of: pulled.key), nowMs: nowMs)
+        case .dropped(let ranges):
+            let journaling = journal
+            journal = nil
+            defer { journal = journaling }
+            removeAll { position in ranges.contains { $0.contains(position) } }
+        case .classicSet:
+            preconditionFailure("the classic store replays its own entries")
         }
     }
 
@@ -183,13 +234,22 @@ public struct VersionedStore: Sendable {
     @discardableResult
     public mutating func removeAll(atPositions leaves: (Int) -> Bool) -> Int {
         var removed = 0
-        for position in 0..<ringSize where buckets[position].count > 0 && leaves(position) {
+        // The runs of positions that leave, empty or not, so the journal records the few ranges that moved away.
+        var leaving: [PositionRange] = []
+        for position in 0..<ringSize where leaves(position) {
+            if let last = leaving.last, last.upperBound == position - 1 {
+                leaving[leaving.count - 1] = PositionRange(last.lowerBound, position)
+            } else {
+                leaving.append(PositionRange(position, position))
+            }
+            guard buckets[position].count > 0 else { continue }
             removed += buckets[position].count
             heldBytes -= buckets[position].heldBytes
             buckets[position] = StoreBucket()
         }
         count -= removed
         writeIDs.removeAll(atPositions: leaves)
+        if removed > 0 { journal?.append(.dropped(leaving)) }
         return removed
     }
 

@@ -25,7 +25,8 @@ let package = Package(
         .target(name: "CommandLineKit", dependencies: ["Wire", "Transport"]),
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
         .target(name: "ViewLeaderKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement"]),
-        // What a server keeps on disk, pure: CRC-32C, framed records and how a file of them ended, log entries.
+        // What a server keeps on disk: CRC-32C, framed records and how a file of them ended, log entries, group
+        // commit and recovery (pure), over a real data directory or a simulated disk that loses unsynced writes.
         .target(name: "Durability", dependencies: ["Wire", "Placement"]),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement", "Durability"]),

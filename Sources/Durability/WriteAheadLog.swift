@@ -1,0 +1,123 @@
+/// How a server's log reaches the disk before writes are acknowledged: group commit.
+///
+/// Entries are framed into a buffer as the stores make them. One batch at a time goes to the writer (another
+/// thread in production, the simulated disk in the simulator); every entry framed while a batch is being written
+/// and synced waits in the buffer and goes in the next batch, so one sync covers every write that arrived during
+/// the previous one and throughput grows with load instead of collapsing to one write per sync. Pure: no I/O, no
+/// clock; the caller passes `nowMs` and carries batches out.
+public struct WriteAheadLog: Sendable {
+    /// When the log is synced, and so which writes a crash of the machine may lose (README, "Durability").
+    public enum SyncMode: String, Sendable, CaseIterable {
+        /// Synced before any reply that depends on it: a power cut loses nothing acknowledged.
+        case always
+        /// Written before replies, synced at least once a second: a power cut may lose the last second of
+        /// acknowledged writes; a crash of the process alone loses nothing.
+        case everysec
+        /// Written before replies, synced when the operating system decides.
+        case no
+    }
+
+    /// One batch for the writer: append `bytes` to `segment`, then sync it if `sync`.
+    public struct Batch: Equatable, Sendable {
+        public let bytes: [UInt8]
+        public let segment: String
+        /// The sequence of the last entry in the batch (or of the last entry already written, for a sync alone).
+        public let through: UInt64
+        public let sync: Bool
+    }
+
+    public let mode: SyncMode
+    /// Longest `everysec` goes without a sync while entries wait to be synced.
+    public static let everysecSyncIntervalMs: Int64 = 1_000
+    /// Most bytes one batch carries; the rest waits for the next, so one write never holds the disk for long.
+    public static let batchBytesMax = 16 << 20
+
+    public private(set) var segment: String
+    /// The sequence of the last entry appended (0 before the first).
+    public private(set) var appendedSequence: UInt64
+    /// The sequence of the last entry written to the file.
+    public private(set) var writtenSequence: UInt64
+    /// The sequence of the last entry synced.
+    public private(set) var syncedSequence: UInt64
+    /// Framed entries not yet handed to the writer, and the sequence of the last one.
+    private var buffer: [UInt8] = []
+    /// The batch the writer is carrying out.
+    public private(set) var inFlight: Batch?
+    private var lastSyncMs: Int64
+
+    /// A log that continues after what recovery read.
+    public init(mode: SyncMode, recovered: LogRecovery.Recovered, nowMs: Int64) {
+        self.mode = mode
+        segment = recovered.currentSegment
+        appendedSequence = recovered.lastSequence
+        writtenSequence = recovered.lastSequence
+        syncedSequence = recovered.lastSequence
+        lastSyncMs = nowMs
+    }
+
+    /// The sequence a reply made now must wait for before it is sent: everything the replying server changed
+    /// so far reaches the disk (synced in `always`, written otherwise) before anyone hears of it.
+    public var replyBarrier: UInt64 { appendedSequence }
+
+    /// The sequence up to which replies may go out.
+    public var releasedSequence: UInt64 { mode == .always ? syncedSequence : writtenSequence }
+
+    /// Frames `entries` into the buffer.
+    public mutating func append(_ entries: [LogEntry]) {
+        for entry in entries {
+            LogFrame.append(entry.payload, to: &buffer)
+            appendedSequence += 1
+        }
+    }
+
+    /// The next batch to carry out, when none is in flight: whatever is buffered (synced unless the mode says
+    /// otherwise), or in `everysec` a sync alone once one is due.
+    public mutating func nextBatch(nowMs: Int64) -> Batch? {
+        guard inFlight == nil else { return nil }
+        let syncDue = mode == .everysec && syncedSequence < writtenSequence
+            && nowMs - lastSyncMs >= Self.everysecSyncIntervalMs
+        guard !buffer.isEmpty || syncDue else { return nil }
+        let sync = mode == .always || syncDue
+        let batch = Batch(bytes: buffer, segment: segment, through: appendedSequence, sync: sync)
+        buffer = []
+        inFlight = batch
+        return batch
+    }
+
+    /// The writer carried out the batch in flight.
+    public mutating func finished(nowMs: Int64) {
+        guard let batch = inFlight else { preconditionFailure("no batch is in flight") }
+        inFlight = nil
+        writtenSequence = batch.through
+        if batch.sync {
+            syncedSequence = batch.through
+            lastSyncMs = nowMs
+        }
+    }
+
+    /// Carries out `batch` on `files`: what the writer thread does.
+    public static func carryOut(_ batch: Batch, on files: DataFiles) throws(DiskError) {
+        if !batch.bytes.isEmpty { try files.append(batch.bytes, to: batch.segment) }
+        if batch.sync { try files.sync(batch.segment) }
+    }
+
+    // MARK: Segment names
+
+    static let segmentPrefix = "wal-"
+    static let segmentSuffix = ".log"
+
+    /// The name of the segment whose first entry has sequence `firstSequence`.
+    public static func segmentName(firstSequence: UInt64) -> String {
+        let digits = String(firstSequence, radix: 16)
+        return segmentPrefix + String(repeating: "0", count: 16 - digits.count) + digits + segmentSuffix
+    }
+
+    /// The first sequence of segment `name`, or nil when `name` is not a segment's name.
+    public static func firstSequence(ofSegment name: String) -> UInt64? {
+        guard name.hasPrefix(segmentPrefix), name.hasSuffix(segmentSuffix),
+              name.utf8.count == segmentPrefix.utf8.count + 16 + segmentSuffix.utf8.count else { return nil }
+        let digits = name.dropFirst(segmentPrefix.count).dropLast(segmentSuffix.count)
+        guard digits.allSatisfy(\.isHexDigit), let value = UInt64(digits, radix: 16), value >= 1 else { return nil }
+        return value
+    }
+}

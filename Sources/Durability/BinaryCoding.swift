@@ -82,7 +82,9 @@ struct ByteReader {
         guard bytes.count - offset >= length else { throw .truncated }
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
         offset += length
-        guard let text = String(validating: slice, as: UTF8.self) else { throw .malformed("a string that is not UTF-8") }
+        guard let text = String(validating: slice, as: UTF8.self) else {
+            throw .malformed("a string that is not UTF-8")
+        }
         return text
     }
 }

@@ -19,7 +19,8 @@ public enum LogRecovery {
     public static func recover(_ files: DataFiles, limits: LogEntryLimits) throws(RecoveryError) -> Recovered {
         let segments: [(name: String, first: UInt64)]
         do throws(DiskError) {
-            segments = try files.names().compactMap { name in WriteAheadLog.firstSequence(ofSegment: name).map { (name, $0) } }
+            segments = try files.names()
+                .compactMap { name in WriteAheadLog.firstSequence(ofSegment: name).map { (name, $0) } }
                 .sorted { $0.first < $1.first }
         } catch {
             throw .disk(error)
@@ -47,7 +48,9 @@ public enum LogRecovery {
                     }
                 }
             }
-            if let entryError { throw .unreadableEntry(segment: segment.name, offset: entryError.offset, entryError.error) }
+            if let entryError {
+                throw .unreadableEntry(segment: segment.name, offset: entryError.offset, entryError.error)
+            }
             recovered.currentSegment = segment.name
             switch end {
             case .clean:

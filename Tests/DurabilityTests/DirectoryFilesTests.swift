@@ -49,7 +49,9 @@ struct DirectoryFilesTests {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let limits = LogEntryLimits(valueBytesMax: 1 << 16)
-        let entries = (1...10).map { LogEntry.classicSet(key: "k\($0)", value: String(repeating: "v", count: $0 * 100)) }
+        let entries = (1...10).map {
+            LogEntry.classicSet(key: "k\($0)", value: String(repeating: "v", count: $0 * 100))
+        }
         do {
             let files = try DirectoryFiles(path: path)
             var log = WriteAheadLog(mode: .always, recovered: LogRecovery.Recovered(), nowMs: 0)

@@ -7,10 +7,12 @@ struct LogEntryTests {
     let limits = LogEntryLimits(valueBytesMax: 4096, ringSize: 10_000)
 
     let entries: [LogEntry] = [
-        .replicated(PulledEntry(key: "account:alice", entry: VersionedEntry(value: "100", version: Version(epoch: 3, counter: 17)),
+        .replicated(PulledEntry(key: "account:alice",
+                                entry: VersionedEntry(value: "100", version: Version(epoch: 3, counter: 17)),
                                 writeIDs: [RememberedWrite(writeID: WriteID(client: .max, sequence: 1 << 53),
                                                            version: Version(epoch: 3, counter: 17))])),
-        .replicated(PulledEntry(key: "gone", entry: VersionedEntry(value: nil, version: Version(epoch: .max, counter: 0)))),
+        .replicated(PulledEntry(key: "gone",
+                                entry: VersionedEntry(value: nil, version: Version(epoch: .max, counter: 0)))),
         .replicated(PulledEntry(key: "", entry: VersionedEntry(value: "", version: .zero))),
         .classicSet(key: "é\u{0}\"", value: String(repeating: "v", count: 4096)),
         .dropped([PositionRange(0, 0), PositionRange(17, 9_999)]),

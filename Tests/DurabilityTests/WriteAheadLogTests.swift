@@ -74,7 +74,9 @@ struct WriteAheadLogTests {
             let survivors = Self.wholeRecords(in: tornBytes, of: Array(entries[20...]))
             #expect(recovered.entries == Array(entries[0..<20 + survivors]), "torn after \(tornBytes) bytes")
             #expect(recovered.lastSequence == UInt64(20 + survivors))
-            let frameEnds = entries[20...].reduce(into: [0]) { $0.append($0.last! + LogFrame.headerBytes + $1.payload.count) }
+            let frameEnds = entries[20...].reduce(into: [0]) {
+                $0.append($0.last! + LogFrame.headerBytes + $1.payload.count)
+            }
             #expect((recovered.cutOff != nil) == !frameEnds.contains(min(tornBytes, unsynced.bytes.count)))
             // The cut is durable: reading again finds a clean log.
             #expect(try LogRecovery.recover(disk, limits: limits).cutOff == nil)
@@ -113,7 +115,8 @@ struct WriteAheadLogTests {
         } throws: { error in
             guard case RecoveryError.corrupt(let segment, let offset, .payloadChecksum) = error else { return false }
             return segment == batch.segment && offset == secondRecord
-                && "\(error)".contains("\(batch.segment) holds a record whose checksum does not match at offset \(secondRecord)")
+                && "\(error)".contains(
+                    "\(batch.segment) holds a record whose checksum does not match at offset \(secondRecord)")
         }
         #expect(try disk.read(batch.segment) == bytes, "nothing was cut")
     }

@@ -24,8 +24,8 @@ struct StoreJournalTests {
             switch generator.next() % 10 {
             case 0:
                 let pulled = PulledEntry(key: key, entry: VersionedEntry(value: "pulled\(step)", version: version),
-                                         writeIDs: [RememberedWrite(writeID: WriteID(client: 9, sequence: Int64(step + 1)),
-                                                                    version: version)])
+                                         writeIDs: [RememberedWrite(
+                                            writeID: WriteID(client: 9, sequence: Int64(step + 1)), version: version)])
                 store.merge(pulled, at: position, nowMs: 0)
             case 1:
                 let low = Int(generator.next() % 9_000)
@@ -33,15 +33,19 @@ struct StoreJournalTests {
             case 2:
                 store.apply(VersionedEntry(value: nil, version: version), to: key, at: position)
             default:
-                let writeID = generator.next() % 2 == 0 ? WriteID(client: generator.next() % 3, sequence: Int64(step + 1)) : nil
-                store.apply(VersionedEntry(value: "v\(step)", version: version), to: key, at: position, writeID: writeID)
+                let writeID = generator.next() % 2 == 0
+                    ? WriteID(client: generator.next() % 3, sequence: Int64(step + 1)) : nil
+                store.apply(VersionedEntry(value: "v\(step)", version: version), to: key, at: position,
+                            writeID: writeID)
             }
             for entry in store.takeJournal() {
                 let limits = LogEntryLimits(valueBytesMax: 1 << 20)
                 let decoded = try entry.payload.withUnsafeBytes { try LogEntry(payload: $0, limits: limits) }
                 replayed.replay(decoded, nowMs: 0)
             }
-            if step % 20 == 19 { #expect(replayed.entries(in: whole) == store.entries(in: whole), "after step \(step)") }
+            if step % 20 == 19 {
+                #expect(replayed.entries(in: whole) == store.entries(in: whole), "after step \(step)")
+            }
         }
         #expect(store.count > 0)
         replayed.checkInvariants()

@@ -6,6 +6,8 @@ public enum ToolExit {
     public static let usage: Int32 = 64
     /// The process could not start, for example because no port was free.
     public static let startFailure: Int32 = 71
+    /// A running server could not write its data directory and stopped (EX_IOERR).
+    public static let diskFailure: Int32 = 74
 }
 
 /// Prints `message` and a hint to stderr, then exits with `ToolExit.usage`.

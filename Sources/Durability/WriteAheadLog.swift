@@ -29,8 +29,6 @@ public struct WriteAheadLog: Sendable {
     public let mode: SyncMode
     /// Longest `everysec` goes without a sync while entries wait to be synced.
     public static let everysecSyncIntervalMs: Int64 = 1_000
-    /// Most bytes one batch carries; the rest waits for the next, so one write never holds the disk for long.
-    public static let batchBytesMax = 16 << 20
 
     public private(set) var segment: String
     /// The sequence of the last entry appended (0 before the first).

@@ -1,3 +1,4 @@
+import Durability
 import Placement
 import Wire
 
@@ -144,14 +145,21 @@ public struct ReplicaCore: Sendable {
     /// The pending writes that carry a client's write ID, by that ID.
     private var pendingByWriteID: [WriteID: PendingWriteID] = [:]
 
-    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize) {
+    /// A core that starts with `store`: empty, or what a data directory's log held. A recovered store is never
+    /// served as it is: like any newcomer's, every range is pulled from its replicas before this server serves it,
+    /// merging by version, and what this server does not replicate is collected with the first view's garbage.
+    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize, store: VersionedStore? = nil) {
+        precondition(store.map { $0.ringSize == ringSize } ?? true, "a recovered store has the ring's size")
         self.serverID = serverID
         view = .initial(ringSize: ringSize)
         synced = [Bool](repeating: false, count: ringSize)
         awaitsEveryone = [Bool](repeating: true, count: ringSize)
         replicates = [Bool](repeating: false, count: ringSize)
-        store = VersionedStore(ringSize: ringSize)
+        self.store = store ?? VersionedStore(ringSize: ringSize)
     }
+
+    /// The store's changes since the last call, as log entries (see `VersionedStore.takeJournal`).
+    public mutating func takeJournal() -> [LogEntry] { store.takeJournal() }
 
     // MARK: Views and leases
 

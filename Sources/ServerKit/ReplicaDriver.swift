@@ -1,3 +1,4 @@
+import Durability
 import Placement
 import Wire
 
@@ -31,15 +32,37 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     /// The data this server holds before it refuses writes.
     public let memoryQuota: MemoryQuota
 
+    /// The log every change reaches before any reply or heartbeat reveals it; nil when nothing is kept on disk.
+    public private(set) var log: WriteAheadLog?
+    /// Replies made while handling the current event; sent, or held for the log, once the event's changes are in
+    /// it (`finishEvent`).
+    private var eventReplies: [(responder: Host.Responder, reply: ServerReply)] = []
+    /// Replies waiting for the log to reach `barrier`, oldest first (barriers never decrease), from `heldStart` on.
+    private var heldReplies: [(barrier: UInt64, responder: Host.Responder, reply: ServerReply)] = []
+    private var heldStart = 0
+    /// A heartbeat is due (set by its timer; sent or held at the end of the event).
+    private var heartbeatDue = false
+    /// The barrier a due heartbeat waits for: it may report a synced epoch, which must not outrun the disk.
+    private var heldHeartbeatBarrier: UInt64?
+    /// True once a log write failed: nothing more is acknowledged.
+    public private(set) var stoppedByDisk = false
+
+    /// A driver whose node and classic store start from `recovered` (a data directory's contents, logged from now
+    /// on), or empty and in memory only when it is nil.
     public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
                 ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard,
-                memoryQuota: MemoryQuota = .unlimited) {
+                memoryQuota: MemoryQuota = .unlimited, recovered: RecoveredState? = nil) {
         self.host = host
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.recordLimits = recordLimits
         self.memoryQuota = memoryQuota
-        node = ReplicaNode(serverID: serverID, ringSize: ringSize, recordLimits: recordLimits)
+        node = ReplicaNode(serverID: serverID, ringSize: ringSize, recordLimits: recordLimits,
+                           store: recovered?.store)
         session = HeartbeatSession(serverID: serverID, port: port, advertisedHost: advertisedHost)
+        if let recovered {
+            classic = recovered.classic
+            log = recovered.log
+        }
     }
 
     public var serverID: String { node.serverID }
@@ -52,29 +75,31 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     /// Starts heartbeating: the first after `firstHeartbeatAfterMs`, then one interval after each answer.
     public func start(firstHeartbeatAfterMs: Int64 = 0) {
         host.startTimer(afterMs: firstHeartbeatAfterMs, .heartbeat)
+        if log?.mode == .everysec { host.startTimer(afterMs: WriteAheadLog.everysecSyncIntervalMs, .logSync) }
     }
 
     // MARK: Events
 
     /// A request from a client or a peer; answered now or later through the host.
     public func receive(_ request: ServerRequest, from responder: Host.Responder) {
+        defer { finishEvent() }
         do throws(RequestError) {
             try request.check(recordLimits)
         } catch {
-            host.answer(responder, with: ServerReply(error))
+            answer(responder, with: ServerReply(error))
             return
         }
         if let refusal = memoryRefusal(of: request) {
-            host.answer(responder, with: .error(refusal.description))
+            answer(responder, with: .error(refusal.description))
             return
         }
         switch request {
         case .print, .set, .get:
             let (reply, logLine) = classic.handle(request)
-            host.answer(responder, with: reply)
+            answer(responder, with: reply)
             if let logLine { host.log(logLine, .info) }
         case .queryAllKeys:
-            host.answer(responder, with: .keys(fitting: allKeys, frameBytesMax: recordLimits.frameBytesMax))
+            answer(responder, with: .keys(fitting: allKeys, frameBytesMax: recordLimits.frameBytesMax))
         case .getr, .write, .replicate, .pull, .viewChange:
             let token = RequestToken(nextToken)
             nextToken += 1
@@ -82,7 +107,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             do throws(RequestError) {
                 actions = try node.handle(request, token: token, nowMs: host.nowMs)
             } catch {
-                host.answer(responder, with: ServerReply(error))
+                answer(responder, with: ServerReply(error))
                 return
             }
             responders[token] = responder
@@ -115,10 +140,12 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     /// A peer answered call `id` (nil: no answer came).
     public func peerAnswered(_ id: CallID, reply: JSONValue?) {
+        defer { finishEvent() }
         perform(node.peerAnswered(id, reply: reply, nowMs: host.nowMs))
     }
 
     public func viewLeaderAnswered(_ call: ViewLeaderCall, _ answer: ViewLeaderAnswer) {
+        defer { finishEvent() }
         switch call {
         case .heartbeat(let sentMs):
             heartbeatAnswered(answer, sentMs: sentMs)
@@ -156,13 +183,102 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     }
 
     public func timerFired(_ timer: ReplicaTimer) {
+        guard !stoppedByDisk else { return }
+        defer { finishEvent() }
         switch timer {
         case .heartbeat:
-            let request = session.request(syncedEpoch: syncedEpoch, knownEpoch: knownEpoch, view: adoptedView)
-            host.callViewLeader(request, purpose: .heartbeat(sentMs: host.nowMs),
-                                timeoutMs: HeartbeatTiming.callTimeoutMs(intervalMs: heartbeatIntervalMs))
+            heartbeatDue = true
         case .node(let alarm):
             perform(node.wake(alarm, nowMs: host.nowMs))
+        case .logSync:
+            host.startTimer(afterMs: WriteAheadLog.everysecSyncIntervalMs, .logSync)
+        }
+    }
+
+    private func sendHeartbeat() {
+        let request = session.request(syncedEpoch: syncedEpoch, knownEpoch: knownEpoch, view: adoptedView)
+        host.callViewLeader(request, purpose: .heartbeat(sentMs: host.nowMs),
+                            timeoutMs: HeartbeatTiming.callTimeoutMs(intervalMs: heartbeatIntervalMs))
+    }
+
+    // MARK: The log
+
+    /// Sends `reply` once whatever this server changed so far is in the log (see `finishEvent`).
+    private func answer(_ responder: Host.Responder, with reply: ServerReply) {
+        guard log != nil else {
+            host.answer(responder, with: reply)
+            return
+        }
+        eventReplies.append((responder, reply))
+    }
+
+    /// Ends every event: the stores' changes go into the log; the event's replies, and a due heartbeat, go out at
+    /// once if the log already holds everything they may reveal (synced in `--fsync always`, written otherwise),
+    /// or wait for it; and the next batch goes to the disk if none is in flight.
+    private func finishEvent() {
+        guard var log else {
+            if heartbeatDue {
+                heartbeatDue = false
+                sendHeartbeat()
+            }
+            return
+        }
+        guard !stoppedByDisk else {
+            eventReplies = []
+            return
+        }
+        log.append(node.takeJournal())
+        log.append(classic.takeJournal())
+        let barrier = log.replyBarrier
+        let released = log.releasedSequence >= barrier && heldStart == heldReplies.count
+        for (responder, reply) in eventReplies {
+            if released { host.answer(responder, with: reply) } else { heldReplies.append((barrier, responder, reply)) }
+        }
+        eventReplies = []
+        if heartbeatDue {
+            heartbeatDue = false
+            if log.releasedSequence >= barrier { sendHeartbeat() } else { heldHeartbeatBarrier = barrier }
+        }
+        let batch = log.nextBatch(nowMs: host.nowMs)
+        self.log = log
+        if let batch { host.writeLog(batch) }
+    }
+
+    /// The host carried out the batch in flight (`failure` nil), or could not: then this server stops, because
+    /// it can no longer tell what reached the disk, and a write it acknowledged could be lost.
+    public func logWritten(_ failure: DiskError?) {
+        guard var log, !stoppedByDisk else { return }
+        if let failure {
+            stoppedByDisk = true
+            heldReplies = []
+            heldStart = 0
+            host.stopAfterDiskFailure("cannot write the log: \(failure). Stopping without acknowledging anything more; "
+                + "writes not yet acknowledged may or may not have been applied. Free space or fix the disk, then "
+                + "restart the server on the same data directory")
+            return
+        }
+        log.finished(nowMs: host.nowMs)
+        self.log = log
+        releaseHeld()
+        finishEvent()
+    }
+
+    private func releaseHeld() {
+        guard let released = log?.releasedSequence else { return }
+        while heldStart < heldReplies.count && heldReplies[heldStart].barrier <= released {
+            host.answer(heldReplies[heldStart].responder, with: heldReplies[heldStart].reply)
+            heldStart += 1
+        }
+        if heldStart == heldReplies.count {
+            heldReplies.removeAll(keepingCapacity: true)
+            heldStart = 0
+        } else if heldStart > 1_024 && heldStart * 2 > heldReplies.count {
+            heldReplies.removeFirst(heldStart)
+            heldStart = 0
+        }
+        if let barrier = heldHeartbeatBarrier, barrier <= released {
+            heldHeartbeatBarrier = nil
+            sendHeartbeat()
         }
     }
 
@@ -214,7 +330,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         for action in actions {
             switch action {
             case .reply(let token, let reply):
-                if let responder = responders.removeValue(forKey: token) { host.answer(responder, with: reply) }
+                if let responder = responders.removeValue(forKey: token) { answer(responder, with: reply) }
             case .call(let id, let address, let message):
                 host.callPeer(id, address: address, message: message, timeoutMs: ReplicaNode.peerCallTimeoutMs)
             case .fetchView:

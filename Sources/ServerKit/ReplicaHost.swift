@@ -1,3 +1,4 @@
+import Durability
 import Wire
 
 /// The world a `ReplicaDriver` runs in: how it answers, calls, waits and logs, and what time it is.
@@ -34,6 +35,24 @@ public protocol ReplicaHost: AnyObject {
 
     /// The server now heartbeats under `serverID` (printed as `server id: ID` by the real server).
     func registered(as serverID: String)
+
+    /// Carries out `batch` of the server's log (append, then sync when it says so), then hands the outcome to
+    /// `ReplicaDriver.logWritten(_:)`. The driver hands over one batch at a time.
+    func writeLog(_ batch: WriteAheadLog.Batch)
+
+    /// The log could not be written: the process stops at once, acknowledging nothing more, with `message`.
+    func stopAfterDiskFailure(_ message: String)
+}
+
+extension ReplicaHost {
+    /// A driver without a log never writes one; hosts that never run one need not say how.
+    public func writeLog(_ batch: WriteAheadLog.Batch) {
+        preconditionFailure("this host keeps no log")
+    }
+
+    public func stopAfterDiskFailure(_ message: String) {
+        preconditionFailure("this host keeps no log")
+    }
 }
 
 /// Why the driver called the viewleader.
@@ -64,6 +83,8 @@ public enum ReplicaTimer: Equatable, Sendable {
     case heartbeat
     /// A reminder the replica node asked for.
     case node(Alarm)
+    /// Time to sync the log, in `--fsync everysec`.
+    case logSync
 }
 
 public enum ReplicaLogLevel: Sendable {

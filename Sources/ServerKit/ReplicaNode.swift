@@ -1,3 +1,4 @@
+import Durability
 import Placement
 import Wire
 
@@ -109,10 +110,14 @@ public struct ReplicaNode: Sendable {
     /// Sizes of keys and values, and so of the pull pages this node writes.
     public let recordLimits: RecordLimits
 
-    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard) {
-        core = ReplicaCore(serverID: serverID, ringSize: ringSize)
+    public init(serverID: String, ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard,
+                store: VersionedStore? = nil) {
+        core = ReplicaCore(serverID: serverID, ringSize: ringSize, store: store)
         self.recordLimits = recordLimits
     }
+
+    /// The replicated store's changes since the last call, as log entries.
+    public mutating func takeJournal() -> [LogEntry] { core.takeJournal() }
 
     public var serverID: String { core.serverID }
 
@@ -145,7 +150,15 @@ public struct ReplicaNode: Sendable {
         let callIDsUsed = nextCallID
         let epochKnown = knownEpoch
         let timeKnown = latestMs
-        self = ReplicaNode(serverID: freshID, ringSize: core.view.ring.ringSize, recordLimits: recordLimits)
+        let ringSize = core.view.ring.ringSize
+        // A logged store starts over empty in the log too: its last changes, then everything dropped.
+        var emptied: VersionedStore?
+        if core.store.isJournaling {
+            var store = VersionedStore(ringSize: ringSize)
+            store.startJournaling(continuing: core.takeJournal() + [.dropped([PositionRange(0, ringSize - 1)])])
+            emptied = store
+        }
+        self = ReplicaNode(serverID: freshID, ringSize: ringSize, recordLimits: recordLimits, store: emptied)
         nextCallID = callIDsUsed
         knownEpoch = epochKnown
         latestMs = timeKnown

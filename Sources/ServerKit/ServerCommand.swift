@@ -1,4 +1,5 @@
 import CommandLineKit
+import Durability
 import Glibc
 import Transport
 import Wire
@@ -16,6 +17,12 @@ public enum ServerCommand {
         .value("advertise", placeholder: "HOST",
                help: "host clients should use to reach this server (default: the --bind address, or the address "
                    + "the viewleader sees when binding to all interfaces)"),
+        .value("data-dir", placeholder: "DIR",
+               help: "log every change to DIR (created if missing) and recover from it at start-up; without it "
+                   + "the server keeps its data in memory only"),
+        .value("fsync", placeholder: "MODE",
+               help: "with --data-dir: always (sync before acknowledging; the default), everysec (a power cut may "
+                   + "lose the last second of acknowledged writes) or no (the operating system decides)"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
@@ -36,6 +43,7 @@ public enum ServerCommand {
             "server                                      # first free port of 38000-38009, viewleader on 127.0.0.1",
             "server --port 0 --viewleader 127.0.0.1:39000",
             "server --max-memory 1073741824              # refuse writes past 1 GiB of keys and values",
+            "server --data-dir /var/lib/replicatedkv/s1  # keep every change on disk, synced before each reply",
         ])
 
     /// Runs the server with command-line `arguments` (without the program name); returns the exit status.
@@ -44,7 +52,11 @@ public enum ServerCommand {
                                                       helpText: helpText) { parsed throws(OptionError) in
             let listener = try ListenerOptions(parsed, defaultPorts: DefaultPorts.server)
             let wildcard = ["0.0.0.0", "::", "[::]"].contains(listener.bindAddress)
-            return ServerConfiguration(
+            let fsyncText = parsed.string("fsync", default: WriteAheadLog.SyncMode.always.rawValue)
+            guard let fsync = WriteAheadLog.SyncMode(rawValue: fsyncText) else {
+                throw .invalidValue(option: "fsync", value: fsyncText, expected: "always, everysec or no")
+            }
+            var configuration = ServerConfiguration(
                 listener: listener,
                 viewLeader: try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1")),
                 heartbeatIntervalMs: Int(1000 * (try parsed.seconds(
@@ -54,13 +66,18 @@ public enum ServerCommand {
                 memoryQuota: MemoryQuota(limitBytes: try parsed.integer(
                     "max-memory", default: ServerConfiguration.defaultMemoryQuota.limitBytes,
                     range: ServerConfiguration.memoryQuotaBytesMin...Int.max)))
+            configuration.dataDirectory = parsed.value("data-dir")
+            configuration.fsync = fsync
+            return configuration
         }
         Socket.ignoreBrokenPipes()
         let serverID = ServerConfiguration.makeServerID()
         let log = Log(component: "server")
+        let (files, recovered) = openDataDirectory(configuration, recordLimits: RecordLimits(
+            frameBytesMax: configuration.listener.limits.frameBytesMax), log: log)
         let service: ServerService
         do {
-            service = try ServerService(configuration: configuration, log: log)
+            service = try ServerService(configuration: configuration, log: log, files: files, recovered: recovered)
         } catch {
             exitWithError("server", "cannot listen: \(error); pass --port to choose another port",
                           status: ToolExit.startFailure)
@@ -72,5 +89,29 @@ public enum ServerCommand {
                 printLine("listening on \(service.server.host):\(service.server.port)")
             },
             serve: { service.run(serverID: serverID) }, stop: service.stop)
+    }
+
+    /// Opens and recovers the data directory, if there is one; exits with the reason when it cannot.
+    static func openDataDirectory(_ configuration: ServerConfiguration, recordLimits: RecordLimits, log: Log)
+        -> (DirectoryFiles?, RecoveredState?)
+    {
+        guard let path = configuration.dataDirectory else { return (nil, nil) }
+        let startedMs = MonotonicClock.nowMs()
+        do throws(DiskError) {
+            let files = try DirectoryFiles(path: path)
+            do throws(RecoveryError) {
+                let recovered = try RecoveredState.recover(from: files, mode: configuration.fsync,
+                                                           recordLimits: recordLimits, nowMs: MonotonicClock.nowMs())
+                if let cutOff = recovered.cutOff { log.warning("\(cutOff): a write in progress when it stopped") }
+                log.info("recovered \(recovered.entriesReplayed) log entries from \(path) in "
+                    + "\(MonotonicClock.nowMs() - startedMs) ms (fsync \(configuration.fsync.rawValue))")
+                return (files, recovered)
+            } catch {
+                exitWithError("server", "cannot recover the data directory \(path): \(error)",
+                              status: ToolExit.startFailure)
+            }
+        } catch {
+            exitWithError("server", "\(error); pass --data-dir with another directory", status: ToolExit.startFailure)
+        }
     }
 }

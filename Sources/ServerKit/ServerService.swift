@@ -1,4 +1,5 @@
 import CommandLineKit
+import Durability
 import Glibc
 import Transport
 import Wire
@@ -11,10 +12,17 @@ public final class ServerService: @unchecked Sendable {
     public let server: FrameServer
     public let configuration: ServerConfiguration
     private let log: Log
+    /// The open data directory and what was recovered from it; nil in memory only.
+    private let files: DirectoryFiles?
+    private let recovered: RecoveredState?
 
-    public init(configuration: ServerConfiguration, log: Log) throws(SocketError) {
+    public init(configuration: ServerConfiguration, log: Log, files: DirectoryFiles? = nil,
+                recovered: RecoveredState? = nil) throws(SocketError) {
+        precondition((files == nil) == (recovered == nil), "a data directory comes with what was recovered from it")
         self.configuration = configuration
         self.log = log
+        self.files = files
+        self.recovered = recovered
         server = try FrameServer(listener: configuration.listener)
         server.onLimitReached = { [log] line in log.warning(line) }
         server.isMemberRequest = { frame in (try? ServerRequest(frame: frame))?.isMemberMessage == true }
@@ -23,13 +31,13 @@ public final class ServerService: @unchecked Sendable {
     /// Serves and heartbeats until `stop`.
     public func run(serverID: String) {
         let host = SocketReplicaHost(server: server, log: log, viewLeaderHost: configuration.viewLeader.host,
-                                     viewLeaderPorts: configuration.viewLeaderPorts)
+                                     viewLeaderPorts: configuration.viewLeaderPorts, files: files)
         let driver = ReplicaDriver(host: host, serverID: serverID, port: server.port,
                                    advertisedHost: configuration.advertisedHost,
                                    heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs),
                                    recordLimits: RecordLimits(
                                        frameBytesMax: configuration.listener.limits.frameBytesMax),
-                                   memoryQuota: configuration.memoryQuota)
+                                   memoryQuota: configuration.memoryQuota, recovered: recovered)
         host.driver = driver
         driver.start()
         // The handler runs only inside `server.run`, which keeps `driver` alive: an unowned reference that is never
@@ -60,6 +68,10 @@ public struct ServerConfiguration: Sendable {
     public var advertisedHost: String?
     /// The data held before writes are refused.
     public var memoryQuota = ServerConfiguration.defaultMemoryQuota
+    /// Where the server logs every change; nil keeps everything in memory only.
+    public var dataDirectory: String?
+    /// When the log is synced (`--fsync`).
+    public var fsync = WriteAheadLog.SyncMode.always
 
     /// A quarter of this machine's physical memory.
     public static let defaultMemoryQuota = MemoryQuota.standard(

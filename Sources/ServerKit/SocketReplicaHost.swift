@@ -1,5 +1,6 @@
 import CommandLineKit
 import Dispatch
+import Durability
 import Transport
 import Wire
 
@@ -22,12 +23,17 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
     /// Heartbeats go one at a time on this queue, over `heartbeatConnection` (touched only there).
     private let heartbeatQueue = DispatchQueue(label: "replicatedkv.heartbeat")
     private var heartbeatConnection: FrameConnection?
+    /// The data directory, touched only on `logQueue` once the loop runs; nil in memory only.
+    private let files: DirectoryFiles?
+    /// Log batches are written and synced here, one at a time, so the loop never waits for the disk.
+    private let logQueue = DispatchQueue(label: "replicatedkv.log")
 
-    init(server: FrameServer, log: Log, viewLeaderHost: String, viewLeaderPorts: [Int]) {
+    init(server: FrameServer, log: Log, viewLeaderHost: String, viewLeaderPorts: [Int], files: DirectoryFiles?) {
         self.server = server
         self.log = log
         self.viewLeaderHost = viewLeaderHost
         self.viewLeaderPorts = viewLeaderPorts
+        self.files = files
     }
 
     var nowMs: Int64 { MonotonicClock.nowMs() }
@@ -83,6 +89,25 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
 
     func registered(as serverID: String) {
         printLine("server id: \(serverID)")
+    }
+
+    func writeLog(_ batch: WriteAheadLog.Batch) {
+        precondition(files != nil, "a server in memory only writes no log")
+        logQueue.async { [self] in
+            let failure: DiskError?
+            do throws(DiskError) {
+                try WriteAheadLog.carryOut(batch, on: files!)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            server.execute { [self] in driver?.logWritten(failure) }
+        }
+    }
+
+    func stopAfterDiskFailure(_ message: String) {
+        log.warning(message)
+        exitWithError("server", message, status: ToolExit.diskFailure)
     }
 
     /// One heartbeat on the kept connection, opening it first if needed; a failure closes it, so the next

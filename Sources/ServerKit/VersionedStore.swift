@@ -134,10 +134,13 @@ public struct VersionedStore: Sendable {
 
     // MARK: Journal
 
-    /// From now on, records every change for `takeJournal()`.
-    public mutating func startJournaling() {
-        if journal == nil { journal = [] }
+    /// From now on, records every change for `takeJournal()`, after `earlier` (changes another store made that
+    /// this one replaces, not yet taken).
+    public mutating func startJournaling(continuing earlier: [LogEntry] = []) {
+        journal = (journal ?? []) + earlier
     }
+
+    public var isJournaling: Bool { journal != nil }
 
     /// The changes made since the last call, in order; empty when not journaling.
     public mutating func takeJournal() -> [LogEntry] {

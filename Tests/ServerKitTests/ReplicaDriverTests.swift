@@ -1,3 +1,4 @@
+import Durability
 import ServerKit
 import Testing
 import Wire
@@ -11,6 +12,8 @@ final class RecordingHost: ReplicaHost {
         case timer(afterMs: Int64, ReplicaTimer)
         case log(String, warning: Bool)
         case registered(String)
+        case writeLog(WriteAheadLog.Batch)
+        case stopped(String)
     }
 
     var nowMs: Int64 = 1_000
@@ -41,6 +44,10 @@ final class RecordingHost: ReplicaHost {
     }
 
     func registered(as serverID: String) { effects.append(.registered(serverID)) }
+
+    func writeLog(_ batch: WriteAheadLog.Batch) { effects.append(.writeLog(batch)) }
+
+    func stopAfterDiskFailure(_ message: String) { effects.append(.stopped(message)) }
 
     /// The effects since the last call, cleared.
     func take() -> [Effect] {

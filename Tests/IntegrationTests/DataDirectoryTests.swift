@@ -1,0 +1,111 @@
+import ClientKit
+import Foundation
+import Glibc
+import Testing
+import Transport
+import Wire
+
+/// Servers with a data directory, as real processes on a real disk: SIGKILL loses nothing acknowledged, a torn
+/// last record is cut off, damage before it stops start-up with its place named, and one directory has one owner.
+@Suite(.serialized)
+struct DataDirectoryTests {
+    func classicSet(port: Int, _ key: String, _ value: String) throws -> JSONValue {
+        try rawConnection(port: port).call(["cmd": "set", "key": .string(key), "val": .string(value)], timeoutMs: 5_000)
+    }
+
+    func classicGet(port: Int, _ key: String) throws -> JSONValue? {
+        try rawConnection(port: port).call(["cmd": "get", "key": .string(key)], timeoutMs: 5_000).objectValue?["value"]
+    }
+
+    /// Every server killed at once, mid-stream, then started again on its directory: every write acknowledged
+    /// before the kill is read back, replicated (`setr`) and classic (`set`) alike.
+    @Test func everyAcknowledgedWriteSurvivesKillingEveryServerAtOnce() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directories = (0..<3).map { cluster.directory.appendingPathComponent("data\($0)").path }
+        var ports: [Int] = []
+        for directory in directories {
+            ports.append(try cluster.startServer(arguments: ["--data-dir", directory]).port)
+        }
+        _ = try cluster.waitForView { $0.servers.count == 3 }
+        let client = cluster.replicatedClient()
+        var acknowledged: [String: String] = [:]
+        for index in 0..<150 {
+            let key = "key\(index)"
+            try client.setr(key, "value\(index)")
+            acknowledged[key] = "value\(index)"
+        }
+        try client.delr("key7")
+        acknowledged["key7"] = nil
+        #expect(try classicSet(port: ports[0], "classic", "kept").objectValue?["status"] == "ok")
+
+        for server in cluster.servers { server.kill(SIGKILL) }
+        var restartedPorts: [Int] = []
+        for directory in directories {
+            let restarted = try cluster.startServer(arguments: ["--data-dir", directory])
+            restartedPorts.append(restarted.port)
+            #expect(restarted.process.log.contains("recovered"), "\(restarted.process.log)")
+        }
+        let reader = cluster.replicatedClient()
+        for index in 0..<150 {
+            let key = "key\(index)"
+            #expect(try reader.getr(key) == acknowledged[key], "\(key)")
+        }
+        #expect(try classicGet(port: restartedPorts[0], "classic") == "kept")
+    }
+
+    /// A crash in the middle of an append leaves half a record at the end: the restart cuts it off, says so, and
+    /// serves everything before it.
+    @Test func aTornLastRecordIsCutOffAndTheRestServed() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directory = cluster.directory.appendingPathComponent("data").path
+        let server = try cluster.startServer(arguments: ["--data-dir", directory])
+        #expect(try classicSet(port: server.port, "k", "before the tear").objectValue?["status"] == "ok")
+        server.process.kill(SIGKILL)
+        let segment = URL(fileURLWithPath: directory).appendingPathComponent("wal-0000000000000001.log")
+        let handle = try FileHandle(forWritingTo: segment)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0, 0, 0, 40, 1, 2, 3, 4]))
+        try handle.close()
+
+        let restarted = try cluster.startServer(arguments: ["--data-dir", directory])
+        #expect(try classicGet(port: restarted.port, "k") == "before the tear")
+        #expect(restarted.process.log.contains("cut off a record header cut short (8 of 12 bytes) at offset"),
+                "\(restarted.process.log)")
+    }
+
+    /// A damaged record with records after it is not a torn write: start-up stops, naming the file and offset and
+    /// what to do, and the file is left as it was.
+    @Test func damageBeforeTheEndStopsStartUpNamingTheFileAndOffset() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directory = cluster.directory.appendingPathComponent("data").path
+        let server = try cluster.startServer(arguments: ["--data-dir", directory])
+        for value in ["one", "two", "three"] { _ = try classicSet(port: server.port, "k", value) }
+        server.process.kill(SIGKILL)
+        let segment = URL(fileURLWithPath: directory).appendingPathComponent("wal-0000000000000001.log")
+        var bytes = try Data(contentsOf: segment)
+        bytes[14] ^= 0xFF
+        try bytes.write(to: segment)
+
+        let result = try runTool("server", ["--port", "0", "--viewleader", "127.0.0.1:\(cluster.viewLeaderPort)",
+                                            "--data-dir", directory])
+        #expect(result.status == 71)
+        #expect(result.stderr.contains("wal-0000000000000001.log holds a record whose checksum does not match at "
+            + "offset 0"), "\(result.stderr)")
+        #expect(result.stderr.contains("restore the data directory from a backup"))
+        #expect(try Data(contentsOf: segment) == bytes, "nothing was cut")
+    }
+
+    @Test func aSecondServerOnTheSameDirectoryIsRefused() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directory = cluster.directory.appendingPathComponent("data").path
+        _ = try cluster.startServer(arguments: ["--data-dir", directory])
+        let result = try runTool("server", ["--port", "0", "--viewleader", "127.0.0.1:\(cluster.viewLeaderPort)",
+                                            "--data-dir", directory])
+        #expect(result.status == 71)
+        #expect(result.stderr.contains("another process is using this data directory"), "\(result.stderr)")
+    }
+}

@@ -1,0 +1,102 @@
+import Durability
+import Testing
+import Wire
+@testable import ServerKit
+
+/// A server with a data directory: nothing it changed is revealed (a reply, a heartbeat) before the log holds it.
+struct ReplicaDriverLogTests {
+    func makeDriver(_ mode: WriteAheadLog.SyncMode = .always) throws -> (ReplicaDriver<RecordingHost>, RecordingHost) {
+        let host = RecordingHost()
+        let recovered = try RecoveredState.recover(from: SimulatedFiles(), mode: mode, recordLimits: .standard,
+                                                   nowMs: host.nowMs)
+        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+                                   heartbeatIntervalMs: 200, recovered: recovered)
+        return (driver, host)
+    }
+
+    func batches(_ effects: [RecordingHost.Effect]) -> [WriteAheadLog.Batch] {
+        effects.compactMap { if case .writeLog(let batch) = $0 { batch } else { nil } }
+    }
+
+    func answers(_ effects: [RecordingHost.Effect]) -> [Int] {
+        effects.compactMap { if case .answer(let responder, _) = $0 { responder } else { nil } }
+    }
+
+    /// A `set` is answered only once its batch is synced; a `get` that arrives meanwhile waits behind it (it could
+    /// reveal the value), and both go out in order when the sync completes. Everything that arrives while one batch
+    /// is being synced goes to the disk in one next batch.
+    @Test func repliesWaitForTheSyncThatCoversWhatTheyMayReveal() throws {
+        let (driver, host) = try makeDriver()
+        driver.receive(.set(key: "k", value: "v1"), from: 1)
+        var effects = host.take()
+        #expect(answers(effects).isEmpty)
+        let first = try #require(batches(effects).first)
+        #expect(first.through == 1 && first.sync)
+
+        driver.receive(.get(key: "k"), from: 2)
+        driver.receive(.set(key: "k", value: "v2"), from: 3)
+        driver.receive(.set(key: "k", value: "v3"), from: 4)
+        effects = host.take()
+        #expect(answers(effects).isEmpty && batches(effects).isEmpty, "one batch at a time")
+
+        driver.logWritten(nil)
+        effects = host.take()
+        #expect(answers(effects) == [1, 2], "the set and the read behind it, in order")
+        let second = try #require(batches(effects).first)
+        #expect(second.through == 3, "both later sets in one batch")
+        #expect(LogScan.payloads(of: second.bytes).payloads.count == 2)
+
+        driver.logWritten(nil)
+        #expect(answers(host.take()) == [3, 4])
+        driver.receive(.get(key: "k"), from: 5)
+        #expect(host.take() == [.answer(responder: 5, .storedValue(EncodedString("v3")))], "nothing to wait for")
+    }
+
+    /// A heartbeat may report a synced epoch, so it waits for the log like a reply does.
+    @Test func aHeartbeatWaitsForTheLog() throws {
+        let (driver, host) = try makeDriver()
+        driver.timerFired(.heartbeat)
+        #expect(host.take().contains { if case .callViewLeader(_, .heartbeat, _) = $0 { true } else { false } })
+        driver.receive(.set(key: "k", value: "v"), from: 1)
+        _ = host.take()
+        driver.timerFired(.heartbeat)
+        #expect(!host.take().contains { if case .callViewLeader = $0 { true } else { false } })
+        driver.logWritten(nil)
+        #expect(host.take().contains { if case .callViewLeader(_, .heartbeat, _) = $0 { true } else { false } })
+    }
+
+    /// A failed write or sync is never retried: the server stops, and nothing waiting on it is acknowledged.
+    @Test func aFailedLogWriteStopsTheServerWithoutAcknowledging() throws {
+        let (driver, host) = try makeDriver()
+        driver.receive(.set(key: "k", value: "v"), from: 1)
+        _ = host.take()
+        driver.logWritten(.failed(operation: "sync", path: "/data/wal-0000000000000001.log", reason: "I/O error"))
+        let effects = host.take()
+        guard case .stopped(let message)? = effects.first, effects.count == 1 else {
+            Issue.record("expected only a stop, got \(effects)")
+            return
+        }
+        #expect(message.contains("cannot sync /data/wal-0000000000000001.log: I/O error"))
+        driver.receive(.get(key: "k"), from: 2)
+        driver.logWritten(nil)
+        #expect(answers(host.take()).isEmpty)
+    }
+
+    /// `everysec` answers once a batch is written, and syncs on its timer.
+    @Test func everysecAnswersOnceWrittenAndSyncsOnItsTimer() throws {
+        let (driver, host) = try makeDriver(.everysec)
+        driver.start()
+        #expect(host.take().contains(.timer(afterMs: WriteAheadLog.everysecSyncIntervalMs, .logSync)))
+        driver.receive(.set(key: "k", value: "v"), from: 1)
+        let written = try #require(batches(host.take()).first)
+        #expect(!written.sync)
+        driver.logWritten(nil)
+        #expect(answers(host.take()) == [1])
+        host.nowMs += WriteAheadLog.everysecSyncIntervalMs
+        driver.timerFired(.logSync)
+        let effects = host.take()
+        #expect(effects.contains(.timer(afterMs: WriteAheadLog.everysecSyncIntervalMs, .logSync)))
+        let sync = try #require(batches(effects).first)
+        #expect(sync.sync && sync.bytes.isEmpty)
+    }
+}

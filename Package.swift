@@ -43,7 +43,7 @@ let package = Package(
         // Test support: the real cores on a seeded, simulated network and clock, with a nemesis and invariants.
         .target(name: "Simulation",
                 dependencies: ["ViewLeaderKit", "ServerKit", "ClientKit", "Linearizability", "CommandLineKit", "Seeded",
-                               "FaultModel"]),
+                               "FaultModel", "Durability"]),
         // Test support: real processes under a nemesis (kills, pauses, joins, network namespaces and cut links).
         .target(name: "Campaign",
                 dependencies: ["ClientKit", "Linearizability", "Placement", "Wire", "Transport", "CommandLineKit",

@@ -27,6 +27,9 @@ enum Fault: Equatable {
     case pauseViewLeader(forMs: Int64)
     case isolateViewLeader(forMs: Int64)
     case joinServer(machine: Int)
+    /// Every server killed at once (a power cut of the whole cluster), each restarted on its own disk after
+    /// `restartAfterMs`: with data directories, nothing acknowledged may be lost.
+    case killEveryServer(restartAfterMs: Int64)
 }
 
 /// A fault a test injects at a fixed virtual time.
@@ -232,6 +235,12 @@ extension Simulation {
         case .joinServer(let machine):
             count(.joinServer)
             startServer(machine)
+        case .killEveryServer(let restartAfterMs):
+            for machine in servers.indices where servers[machine].state.isAlive {
+                doom(machine)
+                killServer(machine, retiring: false)
+                schedule(.faultEnds(.restartServer(machine: machine)), afterMs: restartAfterMs)
+            }
         }
     }
 

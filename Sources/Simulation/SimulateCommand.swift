@@ -1,4 +1,5 @@
 import CommandLineKit
+import Durability
 import Glibc
 import Linearizability
 
@@ -17,6 +18,9 @@ public enum SimulateCommand {
                help: "how long a client retries one operation (default 15, at most 30); a short budget ends many "
                    + "writes unknown, and checks that none is reported failed when it may have taken effect"),
         .flag("no-faults", help: "run the workload without the nemesis"),
+        .flag("data-dirs", help: "servers keep a data directory on a simulated disk that loses unsynced writes and "
+                  + "tears the last one when they crash, and recover from it when restarted"),
+        .value("fsync", placeholder: "MODE", help: "with --data-dirs: always (default), everysec or no"),
         .flag("verbose", short: "v", help: "print each fault, view change and operation of every run"),
         .flag("help", short: "h", help: "show this help"),
     ]
@@ -34,6 +38,7 @@ public enum SimulateCommand {
         examples: [
             "simulate --seeds 1000                        # seeds 1-1000",
             "simulate --seed 464 --verbose                # replay one seed, printing every fault and operation",
+            "simulate --seeds 500 --data-dirs             # servers that log to a simulated disk and recover from it",
         ])
 
     public static func main(arguments: [String]) -> Int32 {
@@ -59,6 +64,16 @@ public enum SimulateCommand {
                 configuration.clientRetryBudgetMs = Int64(1000 * (try parsed.seconds("client-budget", default: 15,
                                                                                     range: 0.05...30)))
                 configuration.replayOptions += "--client-budget \(parsed.value("client-budget")!) "
+            }
+            if parsed.has("data-dirs") {
+                configuration.dataDirectories = true
+                configuration.replayOptions += "--data-dirs "
+                let mode = parsed.string("fsync", default: "always")
+                guard let fsync = WriteAheadLog.SyncMode(rawValue: mode) else {
+                    throw .invalidValue(option: "fsync", value: mode, expected: "always, everysec or no")
+                }
+                configuration.fsync = fsync
+                configuration.replayOptions += "--fsync \(mode) "
             }
             configuration.faultsEnabled = !parsed.has("no-faults")
             if !configuration.faultsEnabled { configuration.replayOptions += "--no-faults " }

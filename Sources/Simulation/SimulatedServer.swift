@@ -1,3 +1,4 @@
+import Durability
 import Placement
 import Seeded
 import ServerKit
@@ -28,6 +29,10 @@ struct SimulatedServer {
     var incarnation = 0
     /// The running process's driver; nil before the first start. A crashed process's stays for inspection.
     var driver: ReplicaDriver<SimulatedReplicaHost>?
+    /// The machine's disk, holding the server's data directory across its crashes (with data directories on).
+    var disk: SimulatedFiles?
+    /// The log batch the disk is carrying out for the running process.
+    var logInFlight: WriteAheadLog.Batch?
 
     init(machine: Int, ringSize: Int) {
         self.machine = machine
@@ -90,6 +95,18 @@ final class SimulatedReplicaHost: ReplicaHost {
     func registered(as serverID: String) {
         simulation.note("machine \(machine) now heartbeats as \(serverID)")
     }
+
+    func writeLog(_ batch: WriteAheadLog.Batch) {
+        precondition(simulation.servers[machine].logInFlight == nil, "the driver hands over one batch at a time")
+        simulation.servers[machine].logInFlight = batch
+        simulation.schedule(.logWritten(machine: machine, incarnation: incarnation),
+                            afterMs: simulation.random.ms(in: simulation.configuration.diskBatchMs))
+    }
+
+    func stopAfterDiskFailure(_ message: String) {
+        // The simulated disk fails only when a test makes it; a run that did not is broken.
+        simulation.violation = "server on machine \(machine) stopped: \(message)"
+    }
 }
 
 extension Simulation {
@@ -98,17 +115,33 @@ extension Simulation {
         return "s\(nextServerNumber)"
     }
 
-    /// Starts a fresh process on `machine`, with nothing in memory; it heartbeats within one interval, as a real
-    /// one does at start-up.
+    /// Starts a fresh process on `machine`, with nothing in memory but what its data directory holds (with data
+    /// directories on); it heartbeats within one interval, as a real one does at start-up.
     func startServer(_ machine: Int) {
         servers[machine].state = .running
         servers[machine].incarnation += 1
+        servers[machine].logInFlight = nil
         let host = SimulatedReplicaHost(simulation: self, machine: machine, incarnation: servers[machine].incarnation)
+        let recordLimits = RecordLimits(frameBytesMax: configuration.frameBytesMax)
+        var recovered: RecoveredState?
+        if configuration.dataDirectories {
+            let disk = servers[machine].disk ?? SimulatedFiles()
+            servers[machine].disk = disk
+            do throws(RecoveryError) {
+                recovered = try RecoveredState.recover(from: disk, mode: configuration.fsync, recordLimits: recordLimits,
+                                                       ringSize: configuration.ringSize, nowMs: nowMs)
+            } catch {
+                violation = "machine \(machine) could not recover its data directory: \(error)"
+                return
+            }
+            note("machine \(machine) recovered \(recovered!.entriesReplayed) log entries"
+                + (recovered!.cutOff.map { "; \($0)" } ?? ""))
+        }
         let driver = ReplicaDriver(host: host, serverID: freshServerID(), port: SimulatedNetwork.serverPort,
                                    advertisedHost: SimulatedNetwork.host(ofMachine: machine),
                                    heartbeatIntervalMs: configuration.heartbeatIntervalMs,
-                                   ringSize: configuration.ringSize,
-                                   recordLimits: RecordLimits(frameBytesMax: configuration.frameBytesMax))
+                                   ringSize: configuration.ringSize, recordLimits: recordLimits,
+                                   recovered: recovered)
         servers[machine].driver = driver
         backlogs[.server(machine)] = nil
         driver.start(firstHeartbeatAfterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))
@@ -117,6 +150,35 @@ extension Simulation {
     func killServer(_ machine: Int, retiring: Bool) {
         servers[machine].kill(retiring: retiring)
         backlogs[.server(machine)] = nil
+        crashDisk(machine, retiring: retiring)
+    }
+
+    /// The machine's disk as the crash leaves it: a batch being written may have reached it in part, and nothing
+    /// unsynced survives but a torn prefix. A retired machine's disk goes with it.
+    private func crashDisk(_ machine: Int, retiring: Bool) {
+        defer { servers[machine].logInFlight = nil }
+        guard let disk = servers[machine].disk else { return }
+        guard !retiring else {
+            servers[machine].disk = nil
+            return
+        }
+        if let batch = servers[machine].logInFlight, !batch.bytes.isEmpty {
+            try? disk.append(batch.bytes, to: batch.segment)
+        }
+        let lost = disk.crash { [self] pending in Int(random.ms(in: 0...Int64(pending))) }
+        if lost > 0 { note("machine \(machine)'s disk lost \(lost) unsynced bytes") }
+    }
+
+    /// The disk carried out the batch in flight: its bytes are on the disk now (synced if it said so).
+    func diskFinished(_ machine: Int) {
+        guard let batch = servers[machine].logInFlight, let disk = servers[machine].disk else { return }
+        servers[machine].logInFlight = nil
+        do throws(DiskError) {
+            try WriteAheadLog.carryOut(batch, on: disk)
+            servers[machine].driver?.logWritten(nil)
+        } catch {
+            servers[machine].driver?.logWritten(error)
+        }
     }
 
     func serverReceives(_ request: Request, _ delivery: Delivery, machine: Int) {

@@ -137,6 +137,8 @@ public final class Simulation {
         case callTimedOut(callID: UInt64, caller: NodeID)
         /// A timer a server's driver set.
         case timer(machine: Int, incarnation: Int, ReplicaTimer)
+        /// The disk finished the log batch a server's driver handed it.
+        case logWritten(machine: Int, incarnation: Int)
         case viewLeaderTick(incarnation: Int)
         case clientWake(Int)
         case nemesisTurn
@@ -150,7 +152,7 @@ public final class Simulation {
             case .deliverRequest(let delivery): return delivery.callee
             case .deliverReply(_, let caller, _), .callFailed(_, let caller, _), .callTimedOut(_, let caller):
                 return caller
-            case .timer(let machine, _, _): return .server(machine)
+            case .timer(let machine, _, _), .logWritten(let machine, _): return .server(machine)
             case .viewLeaderTick: return .viewLeader
             case .clientWake(let client): return .client(client)
             case .nemesisTurn, .scriptedFault, .faultEnds, .phaseEnds: return nil
@@ -191,6 +193,8 @@ public final class Simulation {
         case .callTimedOut(let id, _): finishCall(id, .mayHaveArrived("no reply in time"))
         case .timer(let machine, let incarnation, let timer):
             if servers[machine].isCurrent(incarnation) { servers[machine].driver?.timerFired(timer) }
+        case .logWritten(let machine, let incarnation):
+            if servers[machine].isCurrent(incarnation) { diskFinished(machine) }
         case .viewLeaderTick(let incarnation):
             if viewLeader.isCurrent(incarnation) { viewLeaderTick() }
         case .clientWake(let client): clientWoke(client)

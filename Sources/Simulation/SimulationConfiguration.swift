@@ -1,3 +1,4 @@
+import Durability
 import Placement
 import ServerKit
 import ViewLeaderKit
@@ -77,6 +78,16 @@ public struct SimulationConfiguration: Sendable {
     public var dataLosingFaultsMax = 2
     /// Faults injected at fixed virtual times, besides the nemesis's (tests that need one fault at a known time).
     var scriptedFaults: [ScriptedFault] = []
+
+    // MARK: Disk
+
+    /// Servers keep a data directory on a simulated disk that survives their crashes (`SimulatedFiles`: a crash
+    /// loses what was not synced and may leave part of the last write), and recover from it when they start again
+    /// on their machine. Off, servers keep everything in memory, as without `--data-dir`.
+    public var dataDirectories = false
+    public var fsync = WriteAheadLog.SyncMode.always
+    /// Time the disk takes to carry out one log batch (write, and sync if asked).
+    public var diskBatchMs: ClosedRange<Int64> = 1...4
 
     // MARK: Timeouts of the real processes
 

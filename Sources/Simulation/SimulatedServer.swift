@@ -128,8 +128,9 @@ extension Simulation {
             let disk = servers[machine].disk ?? SimulatedFiles()
             servers[machine].disk = disk
             do throws(RecoveryError) {
-                recovered = try RecoveredState.recover(from: disk, mode: configuration.fsync, recordLimits: recordLimits,
-                                                       ringSize: configuration.ringSize, nowMs: nowMs)
+                recovered = try RecoveredState.recover(from: disk, mode: configuration.fsync,
+                                                       recordLimits: recordLimits, ringSize: configuration.ringSize,
+                                                       nowMs: nowMs)
             } catch {
                 violation = "machine \(machine) could not recover its data directory: \(error)"
                 return

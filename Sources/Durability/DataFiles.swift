@@ -20,6 +20,8 @@ public protocol DataFiles: AnyObject {
     func replace(_ name: String, with bytes: [UInt8]) throws(DiskError)
     /// Removes `name`, durably; removing a missing file does nothing.
     func remove(_ name: String) throws(DiskError)
+    /// Bytes an unprivileged writer may still add on the disk holding these files.
+    func freeBytes() throws(DiskError) -> Int
 }
 
 /// A file operation that failed.

@@ -122,6 +122,12 @@ public final class DirectoryFiles: DataFiles {
         try syncDirectory()
     }
 
+    public func freeBytes() throws(DiskError) -> Int {
+        var status = statvfs()
+        guard statvfs(path, &status) == 0 else { throw Self.error("inspect", path) }
+        return Int(status.f_bavail) * Int(status.f_frsize)
+    }
+
     // MARK: Helpers
 
     private func filePath(_ name: String) -> String {

@@ -11,6 +11,8 @@ public final class SimulatedFiles: DataFiles {
     }
 
     private var files: [String: File] = [:]
+    /// Bytes the disk holds in all; an append past it fails as a full disk does.
+    public var capacityBytes = Int.max
     /// When set, the next operation of that kind fails (then the setting clears): for disk-fault tests.
     public var failNextAppend: DiskError?
     public var failNextSync: DiskError?
@@ -26,7 +28,12 @@ public final class SimulatedFiles: DataFiles {
             failNextAppend = nil
             throw failure
         }
+        guard try freeBytes() >= bytes.count else { throw .full(operation: "write", path: name) }
         files[name, default: File()].pending.append(bytes)
+    }
+
+    public func freeBytes() throws(DiskError) -> Int {
+        capacityBytes == .max ? .max : capacityBytes - files.values.reduce(0) { $0 + $1.content.count }
     }
 
     public func sync(_ name: String) throws(DiskError) {

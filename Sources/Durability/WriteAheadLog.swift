@@ -57,6 +57,10 @@ public struct WriteAheadLog: Sendable {
     /// so far reaches the disk (synced in `always`, written otherwise) before anyone hears of it.
     public var replyBarrier: UInt64 { appendedSequence }
 
+    /// Bytes framed and not yet handed to the writer, plus those of the batch in flight: what the disk will still
+    /// have to take.
+    public var unwrittenBytes: Int { buffer.count + (inFlight?.bytes.count ?? 0) }
+
     /// The sequence up to which replies may go out.
     public var releasedSequence: UInt64 { mode == .always ? syncedSequence : writtenSequence }
 

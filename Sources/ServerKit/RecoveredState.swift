@@ -12,6 +12,8 @@ public struct RecoveredState {
     public let entriesReplayed: Int
     /// A torn end that was cut off, for the operator's log.
     public let cutOff: String?
+    /// Free bytes on the directory's disk after recovery.
+    public let freeBytes: Int
 
     /// Reads `files`' log and replays it onto empty stores. `nowMs` starts the retention of restored write IDs.
     public static func recover(from files: DataFiles, mode: WriteAheadLog.SyncMode, recordLimits: RecordLimits,
@@ -28,8 +30,14 @@ public struct RecoveredState {
         store.startJournaling()
         classic.startJournaling()
         let cutOff = recovered.cutOff.map { "cut off \($0.damage) at offset \($0.offset) of \($0.segment)" }
+        let freeBytes: Int
+        do throws(DiskError) {
+            freeBytes = try files.freeBytes()
+        } catch {
+            throw .disk(error)
+        }
         return RecoveredState(store: store, classic: classic,
                               log: WriteAheadLog(mode: mode, recovered: recovered, nowMs: nowMs),
-                              entriesReplayed: recovered.entries.count, cutOff: cutOff)
+                              entriesReplayed: recovered.entries.count, cutOff: cutOff, freeBytes: freeBytes)
     }
 }

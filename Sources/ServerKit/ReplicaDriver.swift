@@ -46,13 +46,19 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     private var heldHeartbeatBarrier: UInt64?
     /// True once a log write failed: nothing more is acknowledged.
     public private(set) var stoppedByDisk = false
+    /// The free space the data directory keeps before writes are refused.
+    public let diskReserve: DiskReserve
+    /// Free bytes on the data directory's disk, as last measured (after recovery, then after each batch).
+    public private(set) var diskFreeBytes = Int.max
 
     /// A driver whose node and classic store start from `recovered` (a data directory's contents, logged from now
     /// on), or empty and in memory only when it is nil.
     public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
                 ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard,
-                memoryQuota: MemoryQuota = .unlimited, recovered: RecoveredState? = nil) {
+                memoryQuota: MemoryQuota = .unlimited, recovered: RecoveredState? = nil,
+                diskReserve: DiskReserve = .standard) {
         self.host = host
+        self.diskReserve = diskReserve
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.recordLimits = recordLimits
         self.memoryQuota = memoryQuota
@@ -62,6 +68,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         if let recovered {
             classic = recovered.classic
             log = recovered.log
+            diskFreeBytes = recovered.freeBytes
         }
     }
 
@@ -89,8 +96,8 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             answer(responder, with: ServerReply(error))
             return
         }
-        if let refusal = memoryRefusal(of: request) {
-            answer(responder, with: .error(refusal.description))
+        if let refusal = spaceRefusal(of: request) {
+            answer(responder, with: .error(refusal))
             return
         }
         switch request {
@@ -122,7 +129,10 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     /// value are refused (deletes free memory), only where they would be applied (a replicated write at the key's
     /// serving primary; elsewhere the node refuses it anyway), and never a write that may already have taken
     /// effect (resent, or with an ID the key remembers): an error would report failed a write that happened.
-    private func memoryRefusal(of request: ServerRequest) -> MemoryQuota.Refusal? {
+    ///
+    /// The same writes are refused, with a reason of their own, when the data directory's disk would be left with
+    /// less than `diskReserve`: a log that filled its disk would stop the server.
+    private func spaceRefusal(of request: ServerRequest) -> String? {
         let incomingBytes: Int
         switch request {
         case .set(let key, let value):
@@ -135,7 +145,12 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         default:
             return nil
         }
-        return memoryQuota.refusal(heldBytes: heldBytes, incomingBytes: incomingBytes)
+        if let refusal = memoryQuota.refusal(heldBytes: heldBytes, incomingBytes: incomingBytes) {
+            return refusal.description
+        }
+        guard let log else { return nil }
+        return diskReserve.refusal(freeBytes: diskFreeBytes, unwrittenBytes: log.unwrittenBytes,
+                                   incomingBytes: incomingBytes)?.description
     }
 
     /// A peer answered call `id` (nil: no answer came).
@@ -246,7 +261,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     /// The host carried out the batch in flight (`failure` nil), or could not: then this server stops, because
     /// it can no longer tell what reached the disk, and a write it acknowledged could be lost.
-    public func logWritten(_ failure: DiskError?) {
+    public func logWritten(_ failure: DiskError?, freeBytes: Int? = nil) {
         guard var log, !stoppedByDisk else { return }
         if let failure {
             stoppedByDisk = true
@@ -259,6 +274,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         }
         log.finished(nowMs: host.nowMs)
         self.log = log
+        if let freeBytes { diskFreeBytes = freeBytes }
         releaseHeld()
         finishEvent()
     }

@@ -37,7 +37,8 @@ public protocol ReplicaHost: AnyObject {
     func registered(as serverID: String)
 
     /// Carries out `batch` of the server's log (append, then sync when it says so), then hands the outcome to
-    /// `ReplicaDriver.logWritten(_:)`. The driver hands over one batch at a time.
+    /// `ReplicaDriver.logWritten(_:freeBytes:)` with the disk's free space after it (nil when it could not be
+    /// read). The driver hands over one batch at a time.
     func writeLog(_ batch: WriteAheadLog.Batch)
 
     /// The log could not be written: the process stops at once, acknowledging nothing more, with `message`.

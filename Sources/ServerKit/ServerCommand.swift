@@ -23,6 +23,9 @@ public enum ServerCommand {
         .value("fsync", placeholder: "MODE",
                help: "with --data-dir: always (sync before acknowledging; the default), everysec (a power cut may "
                    + "lose the last second of acknowledged writes) or no (the operating system decides)"),
+        .value("min-free-disk", placeholder: "BYTES",
+               help: "with --data-dir: free bytes the data directory's disk keeps; past them set and setr are "
+                   + "refused with \"disk full\" (reads and deletes go on); default \(DiskReserve.standard.freeBytesMin)"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
@@ -67,6 +70,8 @@ public enum ServerCommand {
                     "max-memory", default: ServerConfiguration.defaultMemoryQuota.limitBytes,
                     range: ServerConfiguration.memoryQuotaBytesMin...Int.max)))
             configuration.dataDirectory = parsed.value("data-dir")
+            configuration.diskReserve = DiskReserve(freeBytesMin: try parsed.integer(
+                "min-free-disk", default: DiskReserve.standard.freeBytesMin, range: 0...Int.max))
             configuration.fsync = fsync
             return configuration
         }

@@ -37,7 +37,8 @@ public final class ServerService: @unchecked Sendable {
                                    heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs),
                                    recordLimits: RecordLimits(
                                        frameBytesMax: configuration.listener.limits.frameBytesMax),
-                                   memoryQuota: configuration.memoryQuota, recovered: recovered)
+                                   memoryQuota: configuration.memoryQuota, recovered: recovered,
+                                   diskReserve: configuration.diskReserve)
         host.driver = driver
         driver.start()
         // The handler runs only inside `server.run`, which keeps `driver` alive: an unowned reference that is never
@@ -72,6 +73,8 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String?
     /// When the log is synced (`--fsync`).
     public var fsync = WriteAheadLog.SyncMode.always
+    /// Free space the data directory's disk keeps (`--min-free-disk`).
+    public var diskReserve = DiskReserve.standard
 
     /// A quarter of this machine's physical memory.
     public static let defaultMemoryQuota = MemoryQuota.standard(

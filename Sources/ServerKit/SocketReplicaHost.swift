@@ -101,7 +101,8 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
             } catch {
                 failure = error
             }
-            server.execute { [self] in driver?.logWritten(failure) }
+            let freeBytes = try? files!.freeBytes()
+            server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
         }
     }
 

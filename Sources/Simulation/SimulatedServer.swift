@@ -176,7 +176,7 @@ extension Simulation {
         servers[machine].logInFlight = nil
         do throws(DiskError) {
             try WriteAheadLog.carryOut(batch, on: disk)
-            servers[machine].driver?.logWritten(nil)
+            servers[machine].driver?.logWritten(nil, freeBytes: try? disk.freeBytes())
         } catch {
             servers[machine].driver?.logWritten(error)
         }
@@ -206,7 +206,14 @@ extension Simulation {
         // The version the write took effect at: for a write with an ID, the one its key remembers (a retry answered
         // from memory acknowledges an earlier attempt, not whatever the key holds now).
         let store = servers[machine].node.core.store
+        // A reply waits for the replier's log, and meanwhile its store may have dropped the key (the range moved
+        // away, or a denied server started over empty); the write's version then travels with its ID on the
+        // replicas that hold the key now.
+        let elsewhere = writeID.flatMap { id in
+            servers.lazy.compactMap { $0.node.core.store.rememberedVersion(of: key, writeID: id) }.first
+        }
         let version = writeID.flatMap { store.rememberedVersion(of: key, writeID: $0) } ?? store[key]?.version
+            ?? elsewhere
         guard let version else {
             violation = "server \(servers[machine].node.serverID) acknowledged a write of \(key) it does not hold"
             return

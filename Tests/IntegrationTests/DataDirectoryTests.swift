@@ -108,4 +108,29 @@ struct DataDirectoryTests {
         #expect(result.status == 71)
         #expect(result.stderr.contains("another process is using this data directory"), "\(result.stderr)")
     }
+
+    /// A disk filling up: before the log could fail, `set` is refused with a reason naming the reserve, reads go
+    /// on, and the server keeps running. The reserve is set 8 MiB below what this disk has free now, so the test
+    /// fills 8 MiB of the real disk, not all of it.
+    @Test func aFillingDiskRefusesSetsWithAReasonWhileReadsGoOn() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directory = cluster.directory.appendingPathComponent("data").path
+        var status = statvfs()
+        #expect(statvfs(cluster.directory.path, &status) == 0)
+        let freeBytes = Int(status.f_bavail) * Int(status.f_frsize)
+        let reserve = freeBytes - (8 << 20)
+        let server = try cluster.startServer(arguments: ["--data-dir", directory, "--min-free-disk", String(reserve)])
+        let value = String(repeating: "v", count: 512 << 10)
+        var refusal: String?
+        var stored = 0
+        while refusal == nil && stored < 100 {
+            let reply = try classicSet(port: server.port, "k\(stored)", value)
+            if reply.objectValue?["status"] == "ok" { stored += 1 } else { refusal = reply.objectValue?["error"]?.stringValue }
+        }
+        let message = try #require(refusal, "no refusal after \(stored) writes of 512 KiB")
+        #expect(message.contains("disk full") && message.contains("--min-free-disk"), "\(message)")
+        #expect(try classicGet(port: server.port, "k0")?.stringValue == value)
+        #expect(server.process.isRunning)
+    }
 }

@@ -100,3 +100,54 @@ struct ReplicaDriverLogTests {
         #expect(sync.sync && sync.bytes.isEmpty)
     }
 }
+
+/// A data directory's disk running out of room: writes that add a value are refused while room remains, with a
+/// reason; reads go on; nothing that was acknowledged is lost and the server never stops for it.
+struct DiskReserveTests {
+    @Test func aWriteIsRefusedWhenItWouldLeaveLessThanTheReserve() {
+        let reserve = DiskReserve(freeBytesMin: 1_000)
+        #expect(reserve.refusal(freeBytes: 2_000, unwrittenBytes: 0, incomingBytes: 872) == nil)
+        #expect(reserve.refusal(freeBytes: 2_000, unwrittenBytes: 0, incomingBytes: 873) != nil)
+        #expect(reserve.refusal(freeBytes: 2_000, unwrittenBytes: 1, incomingBytes: 872) != nil,
+                "bytes logged and not yet written count")
+        #expect(reserve.refusal(freeBytes: .max, unwrittenBytes: 0, incomingBytes: 1 << 20) == nil)
+    }
+
+    @Test func aServerOnAFillingDiskRefusesSetsAndGoesOnReading() throws {
+        let disk = SimulatedFiles()
+        disk.capacityBytes = 20_000
+        let host = RecordingHost()
+        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   nowMs: host.nowMs)
+        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+                                   heartbeatIntervalMs: 200, recovered: recovered,
+                                   diskReserve: DiskReserve(freeBytesMin: 5_000))
+        let value = String(repeating: "v", count: 1_000)
+        var refusal: String?
+        var stored = 0
+        for index in 0..<30 where refusal == nil {
+            driver.receive(.set(key: "k\(index)", value: value), from: index)
+            for effect in host.take() {
+                switch effect {
+                case .writeLog(let batch):
+                    try WriteAheadLog.carryOut(batch, on: disk)
+                    driver.logWritten(nil, freeBytes: try disk.freeBytes())
+                    #expect(host.take() == [.answer(responder: index, .ok)])
+                    stored += 1
+                case .answer(_, .error(let message)):
+                    refusal = message
+                default:
+                    Issue.record("unexpected \(effect)")
+                }
+            }
+        }
+        let message = try #require(refusal)
+        #expect(message.hasPrefix("disk full: the data directory's disk has "), "\(message)")
+        #expect(message.contains("keeps 5000 (--min-free-disk)"))
+        let freeAtTheEnd = try disk.freeBytes()
+        #expect(stored >= 10 && freeAtTheEnd >= 5_000, "refused while room remained")
+        driver.receive(.get(key: "k0"), from: 100)
+        #expect(host.take() == [.answer(responder: 100, .storedValue(EncodedString(value)))])
+        #expect(!driver.stoppedByDisk)
+    }
+}

@@ -25,7 +25,8 @@ public enum ServerCommand {
                    + "lose the last second of acknowledged writes) or no (the operating system decides)"),
         .value("min-free-disk", placeholder: "BYTES",
                help: "with --data-dir: free bytes the data directory's disk keeps; past them set and setr are "
-                   + "refused with \"disk full\" (reads and deletes go on); default \(DiskReserve.standard.freeBytesMin)"),
+                   + "refused with \"disk full\" (reads and deletes go on); default "
+                   + "\(DiskReserve.standard.freeBytesMin)"),
         .flag("help", short: "h", help: "show this help"),
     ]
 

@@ -126,7 +126,11 @@ struct DataDirectoryTests {
         var stored = 0
         while refusal == nil && stored < 100 {
             let reply = try classicSet(port: server.port, "k\(stored)", value)
-            if reply.objectValue?["status"] == "ok" { stored += 1 } else { refusal = reply.objectValue?["error"]?.stringValue }
+            if reply.objectValue?["status"] == "ok" {
+                stored += 1
+            } else {
+                refusal = reply.objectValue?["error"]?.stringValue
+            }
         }
         let message = try #require(refusal, "no refusal after \(stored) writes of 512 KiB")
         #expect(message.contains("disk full") && message.contains("--min-free-disk"), "\(message)")

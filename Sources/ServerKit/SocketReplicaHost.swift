@@ -99,28 +99,23 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
     func writeLog(_ batch: WriteAheadLog.Batch) {
         precondition(files != nil, "a server in memory only writes no log")
         guard batch.sync else {
-            let failure: DiskError?
-            do throws(DiskError) {
-                try WriteAheadLog.carryOut(batch, on: files!)
-                failure = nil
-            } catch {
-                failure = error
-            }
-            let freeBytes = try? files!.freeBytes()
-            server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
+            carryOut(batch)
             return
         }
-        logQueue.async { [self] in
-            let failure: DiskError?
-            do throws(DiskError) {
-                try WriteAheadLog.carryOut(batch, on: files!)
-                failure = nil
-            } catch {
-                failure = error
-            }
-            let freeBytes = try? files!.freeBytes()
-            server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
+        logQueue.async { [self] in carryOut(batch) }
+    }
+
+    /// Writes (and syncs) `batch`, then hands the outcome and the disk's free space to the driver on the loop.
+    private func carryOut(_ batch: WriteAheadLog.Batch) {
+        let failure: DiskError?
+        do throws(DiskError) {
+            try WriteAheadLog.carryOut(batch, on: files!)
+            failure = nil
+        } catch {
+            failure = error
         }
+        let freeBytes = try? files!.freeBytes()
+        server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
     }
 
     func stopAfterDiskFailure(_ message: String) {

@@ -18,6 +18,8 @@ public protocol DataFiles: AnyObject {
     func truncate(_ name: String, to length: Int) throws(DiskError)
     /// Replaces `name` with `bytes` atomically and durably: a crash leaves the old content or the new.
     func replace(_ name: String, with bytes: [UInt8]) throws(DiskError)
+    /// Renames `name` to `newName` (replacing any file of that name), atomically and durably.
+    func rename(_ name: String, to newName: String) throws(DiskError)
     /// Removes `name`, durably; removing a missing file does nothing.
     func remove(_ name: String) throws(DiskError)
     /// Bytes an unprivileged writer may still add on the disk holding these files.

@@ -1,16 +1,19 @@
 import Glibc
+import Synchronization
 
 /// A real data directory: `DataFiles` over POSIX calls, holding an exclusive lock on the directory for as long as
 /// it is open, so two processes never write one directory.
 ///
 /// Appends go through a descriptor kept open per file (O_APPEND); `sync` is `fdatasync`; `replace` writes a
 /// temporary file, syncs it, renames it over the old one and syncs the directory; `truncate` and `remove` sync
-/// the directory or file they change. Not thread-safe: one owner at a time.
-public final class DirectoryFiles: DataFiles {
+/// the directory or file they change. Two threads may work at once on different files (the log's writer and the
+/// snapshot's), never on the same one.
+public final class DirectoryFiles: DataFiles, @unchecked Sendable {
     public let path: String
     /// The lock file's descriptor, holding `flock(LOCK_EX)` until `close`.
     private var lockDescriptor: Int32
-    private var appendDescriptors: [String: Int32] = [:]
+    /// One descriptor per file appended to, by name; shared by the threads that write different files.
+    private let appendDescriptors = Mutex<[String: Int32]>([:])
 
     /// The name of the lock file in every data directory.
     public static let lockName = "LOCK"
@@ -40,8 +43,11 @@ public final class DirectoryFiles: DataFiles {
 
     /// Closes every file and releases the lock.
     public func close() {
-        for descriptor in appendDescriptors.values { Glibc.close(descriptor) }
-        appendDescriptors = [:]
+        let descriptors = appendDescriptors.withLock { descriptors in
+            defer { descriptors = [:] }
+            return Array(descriptors.values)
+        }
+        for descriptor in descriptors { Glibc.close(descriptor) }
         if lockDescriptor >= 0 {
             Glibc.close(lockDescriptor)
             lockDescriptor = -1
@@ -112,7 +118,14 @@ public final class DirectoryFiles: DataFiles {
         }
         Glibc.close(descriptor)
         forget(name)
-        guard rename(temporary, filePath(name)) == 0 else { throw Self.error("rename", temporary) }
+        guard Glibc.rename(temporary, filePath(name)) == 0 else { throw Self.error("rename", temporary) }
+        try syncDirectory()
+    }
+
+    public func rename(_ name: String, to newName: String) throws(DiskError) {
+        forget(name)
+        forget(newName)
+        guard Glibc.rename(filePath(name), filePath(newName)) == 0 else { throw Self.error("rename", filePath(name)) }
         try syncDirectory()
     }
 
@@ -136,18 +149,18 @@ public final class DirectoryFiles: DataFiles {
     }
 
     private func appendDescriptor(_ name: String) throws(DiskError) -> Int32 {
-        if let descriptor = appendDescriptors[name] { return descriptor }
+        if let descriptor = appendDescriptors.withLock({ $0[name] }) { return descriptor }
         let file = filePath(name)
         let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.error("open", file) }
-        appendDescriptors[name] = descriptor
+        appendDescriptors.withLock { $0[name] = descriptor }
         // A new file's name must survive a crash too, or its synced records would vanish with it.
         try syncDirectory()
         return descriptor
     }
 
     private func forget(_ name: String) {
-        if let descriptor = appendDescriptors.removeValue(forKey: name) { Glibc.close(descriptor) }
+        if let descriptor = appendDescriptors.withLock({ $0.removeValue(forKey: name) }) { Glibc.close(descriptor) }
     }
 
     private func syncDirectory() throws(DiskError) {

@@ -56,6 +56,11 @@ public final class SimulatedFiles: DataFiles {
         files[name] = File(durable: bytes)
     }
 
+    /// Moves the file, unsynced appends and all: a crash still loses those.
+    public func rename(_ name: String, to newName: String) throws(DiskError) {
+        files[newName] = files.removeValue(forKey: name)
+    }
+
     public func remove(_ name: String) throws(DiskError) {
         files[name] = nil
     }

@@ -41,12 +41,18 @@ public struct WriteAheadLog: Sendable {
     private var buffer: [UInt8] = []
     /// The batch the writer is carrying out.
     public private(set) var inFlight: Batch?
+    /// The last batch of the segment `startSegment` closed: it goes before any batch of the new segment and is
+    /// always synced, so no segment but the last can ever end torn.
+    private var sealing: Batch?
     private var lastSyncMs: Int64
+    /// Framed bytes in the current segment: those recovered, plus those appended since.
+    public private(set) var segmentBytes: Int
 
     /// A log that continues after what recovery read.
     public init(mode: SyncMode, recovered: LogRecovery.Recovered, nowMs: Int64) {
         self.mode = mode
         segment = recovered.currentSegment
+        segmentBytes = recovered.currentSegmentBytes
         appendedSequence = recovered.lastSequence
         writtenSequence = recovered.lastSequence
         syncedSequence = recovered.lastSequence
@@ -59,23 +65,50 @@ public struct WriteAheadLog: Sendable {
 
     /// Bytes framed and not yet handed to the writer, plus those of the batch in flight: what the disk will still
     /// have to take.
-    public var unwrittenBytes: Int { buffer.count + (inFlight?.bytes.count ?? 0) }
+    public var unwrittenBytes: Int { buffer.count + (sealing?.bytes.count ?? 0) + (inFlight?.bytes.count ?? 0) }
 
     /// The sequence up to which replies may go out.
     public var releasedSequence: UInt64 { mode == .always ? syncedSequence : writtenSequence }
 
     /// Frames `entries` into the buffer.
     public mutating func append(_ entries: [LogEntry]) {
+        let before = buffer.count
         for entry in entries {
             LogFrame.append(entry.payload, to: &buffer)
             appendedSequence += 1
         }
+        segmentBytes += buffer.count - before
+    }
+
+    /// True while the batch closing the previous segment has not been handed to the writer.
+    public var isSealing: Bool { sealing != nil }
+
+    /// True once the writer is done with every segment before the current one: they are synced, and nothing
+    /// will touch them again, so a snapshot covering them may remove them.
+    public var earlierSegmentsSettled: Bool { sealing == nil && (inFlight == nil || inFlight!.segment == segment) }
+
+    /// Ends the current segment after the last entry appended and begins the next, named after the entry that will
+    /// follow; returns the sequence of the last entry of the closed segment. A snapshot of the stores taken now
+    /// holds exactly the entries up to it, so once the snapshot is durable every segment before the new one can
+    /// go. Not while the previous segment is still being closed.
+    public mutating func startSegment() -> UInt64 {
+        precondition(sealing == nil, "the previous segment is still being closed")
+        sealing = Batch(bytes: buffer, segment: segment, through: appendedSequence, sync: true)
+        buffer = []
+        segment = Self.segmentName(firstSequence: appendedSequence + 1)
+        segmentBytes = 0
+        return appendedSequence
     }
 
     /// The next batch to carry out, when none is in flight: whatever is buffered (synced unless the mode says
     /// otherwise), or in `everysec` a sync alone once one is due.
     public mutating func nextBatch(nowMs: Int64) -> Batch? {
         guard inFlight == nil else { return nil }
+        if let sealed = sealing {
+            sealing = nil
+            inFlight = sealed
+            return sealed
+        }
         let syncDue = mode == .everysec && syncedSequence < writtenSequence
             && nowMs - lastSyncMs >= Self.everysecSyncIntervalMs
         guard !buffer.isEmpty || syncDue else { return nil }

@@ -33,6 +33,11 @@ public struct KeyValueStore: Sendable {
         return key.utf8.count + value.json.count + entryOverheadBytes
     }
 
+    /// Hands every key and value to `body`, in no particular order.
+    public func forEachEntry<E: Error>(_ body: (String, EncodedString) throws(E) -> Void) throws(E) {
+        for (key, value) in values { try body(key.text, value) }
+    }
+
     /// Every key, in byte order, so replies are deterministic.
     public var keys: [String] { values.keys.sorted().map(\.text) }
 }

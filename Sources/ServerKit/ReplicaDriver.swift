@@ -50,15 +50,26 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     public let diskReserve: DiskReserve
     /// Free bytes on the data directory's disk, as last measured (after recovery, then after each batch).
     public private(set) var diskFreeBytes = Int.max
+    /// When a snapshot replaces the log.
+    public let snapshotPolicy: SnapshotPolicy
+    /// The size of the last snapshot written or recovered (0 when there is none).
+    public private(set) var lastSnapshotBytes = 0
+    /// A snapshot taken as the log began a new segment, waiting for the closed one to be synced.
+    private var snapshotWaiting: StoreSnapshot?
+    /// The snapshot the host is writing, and when it was handed over.
+    private var snapshotWriting: (through: UInt64, startedMs: Int64)?
+    /// Snapshots written since the start.
+    public private(set) var snapshotsWritten = 0
 
     /// A driver whose node and classic store start from `recovered` (a data directory's contents, logged from now
     /// on), or empty and in memory only when it is nil.
     public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
                 ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard,
                 memoryQuota: MemoryQuota = .unlimited, recovered: RecoveredState? = nil,
-                diskReserve: DiskReserve = .standard) {
+                diskReserve: DiskReserve = .standard, snapshotPolicy: SnapshotPolicy = .standard) {
         self.host = host
         self.diskReserve = diskReserve
+        self.snapshotPolicy = snapshotPolicy
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.recordLimits = recordLimits
         self.memoryQuota = memoryQuota
@@ -69,6 +80,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             classic = recovered.classic
             log = recovered.log
             diskFreeBytes = recovered.freeBytes
+            lastSnapshotBytes = recovered.snapshotBytes
         }
     }
 
@@ -244,6 +256,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         }
         log.append(node.takeJournal())
         log.append(classic.takeJournal())
+        takeSnapshotIfDue(&log)
         let barrier = log.replyBarrier
         let released = log.releasedSequence >= barrier && heldStart == heldReplies.count
         for (responder, reply) in eventReplies {
@@ -257,6 +270,38 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         let batch = log.nextBatch(nowMs: host.nowMs)
         self.log = log
         if let batch { host.writeLog(batch) }
+        if let snapshot = snapshotWaiting, log.earlierSegmentsSettled {
+            snapshotWaiting = nil
+            snapshotWriting = (snapshot.through, host.nowMs)
+            host.writeSnapshot(snapshot)
+        }
+    }
+
+    /// When the log has grown past the policy's size, begins a new segment and takes the stores as they are: once
+    /// the segments before it are synced, the host writes them as a snapshot, which replaces those segments.
+    private func takeSnapshotIfDue(_ log: inout WriteAheadLog) {
+        guard snapshotWaiting == nil, snapshotWriting == nil, !log.isSealing,
+              snapshotPolicy.isDue(logBytes: log.segmentBytes, lastSnapshotBytes: lastSnapshotBytes) else { return }
+        let through = log.startSegment()
+        snapshotWaiting = StoreSnapshot(through: through, store: node.core.store, classic: classic.store)
+    }
+
+    /// The host wrote the snapshot it was given (`bytes` long), or could not. A failure loses nothing: the log
+    /// segments it would have replaced are still there, and the next snapshot is tried once the log grows again.
+    public func snapshotWritten(_ outcome: Result<Int, DiskError>) {
+        guard let (through, startedMs) = snapshotWriting, !stoppedByDisk else { return }
+        snapshotWriting = nil
+        switch outcome {
+        case .success(let bytes):
+            lastSnapshotBytes = bytes
+            snapshotsWritten += 1
+            host.log("wrote a snapshot of the stores through log entry \(through) (\(bytes) bytes) in "
+                + "\(host.nowMs - startedMs) ms; the log before it is removed", .info)
+        case .failure(let error):
+            host.log("could not write a snapshot: \(error). Nothing is lost: the log still holds every change; the "
+                + "snapshot is tried again once the log grows by another "
+                + "\(max(snapshotPolicy.logBytesMin, lastSnapshotBytes)) bytes", .warning)
+        }
     }
 
     /// The host carried out the batch in flight (`failure` nil), or could not: then this server stops, because

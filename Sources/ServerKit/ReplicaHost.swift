@@ -43,6 +43,10 @@ public protocol ReplicaHost: AnyObject {
 
     /// The log could not be written: the process stops at once, acknowledging nothing more, with `message`.
     func stopAfterDiskFailure(_ message: String)
+
+    /// Writes `snapshot` to the data directory (`StoreSnapshot.write`) without holding up the driver, then hands
+    /// the outcome to `ReplicaDriver.snapshotWritten(_:)`. The driver hands over one snapshot at a time.
+    func writeSnapshot(_ snapshot: StoreSnapshot)
 }
 
 extension ReplicaHost {
@@ -52,6 +56,10 @@ extension ReplicaHost {
     }
 
     public func stopAfterDiskFailure(_ message: String) {
+        preconditionFailure("this host keeps no log")
+    }
+
+    public func writeSnapshot(_ snapshot: StoreSnapshot) {
         preconditionFailure("this host keeps no log")
     }
 }

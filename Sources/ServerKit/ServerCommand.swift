@@ -27,6 +27,10 @@ public enum ServerCommand {
                help: "with --data-dir: free bytes the data directory's disk keeps; past them set and setr are "
                    + "refused with \"disk full\" (reads and deletes go on); default "
                    + "\(DiskReserve.standard.freeBytesMin)"),
+        .value("snapshot-log-bytes", placeholder: "BYTES",
+               help: "with --data-dir: log bytes after which the stores are written as a snapshot and the log "
+                   + "before it removed (also never before the log outgrows the last snapshot); default "
+                   + "\(SnapshotPolicy.standard.logBytesMin)"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
@@ -74,6 +78,9 @@ public enum ServerCommand {
             configuration.diskReserve = DiskReserve(freeBytesMin: try parsed.integer(
                 "min-free-disk", default: DiskReserve.standard.freeBytesMin, range: 0...Int.max))
             configuration.fsync = fsync
+            configuration.snapshotPolicy = SnapshotPolicy(logBytesMin: try parsed.integer(
+                "snapshot-log-bytes", default: SnapshotPolicy.standard.logBytesMin,
+                range: SnapshotPolicy.logBytesMinLeast...Int.max))
             return configuration
         }
         Socket.ignoreBrokenPipes()
@@ -109,8 +116,8 @@ public enum ServerCommand {
                 let recovered = try RecoveredState.recover(from: files, mode: configuration.fsync,
                                                            recordLimits: recordLimits, nowMs: MonotonicClock.nowMs())
                 if let cutOff = recovered.cutOff { log.warning("\(cutOff): a write in progress when it stopped") }
-                log.info("recovered \(recovered.entriesReplayed) log entries from \(path) in "
-                    + "\(MonotonicClock.nowMs() - startedMs) ms (fsync \(configuration.fsync.rawValue))")
+                log.info("\(recovered.summary) from \(path) in \(MonotonicClock.nowMs() - startedMs) ms "
+                    + "(fsync \(configuration.fsync.rawValue))")
                 return (files, recovered)
             } catch {
                 exitWithError("server", "cannot recover the data directory \(path): \(error)",

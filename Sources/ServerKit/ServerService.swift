@@ -38,7 +38,8 @@ public final class ServerService: @unchecked Sendable {
                                    recordLimits: RecordLimits(
                                        frameBytesMax: configuration.listener.limits.frameBytesMax),
                                    memoryQuota: configuration.memoryQuota, recovered: recovered,
-                                   diskReserve: configuration.diskReserve)
+                                   diskReserve: configuration.diskReserve,
+                                   snapshotPolicy: configuration.snapshotPolicy)
         host.driver = driver
         driver.start()
         // The handler runs only inside `server.run`, which keeps `driver` alive: an unowned reference that is never
@@ -75,6 +76,8 @@ public struct ServerConfiguration: Sendable {
     public var fsync = WriteAheadLog.SyncMode.always
     /// Free space the data directory's disk keeps (`--min-free-disk`).
     public var diskReserve = DiskReserve.standard
+    /// When the log is replaced by a snapshot (`--snapshot-log-bytes`).
+    public var snapshotPolicy = SnapshotPolicy.standard
 
     /// A quarter of this machine's physical memory.
     public static let defaultMemoryQuota = MemoryQuota.standard(

@@ -27,6 +27,8 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
     private let files: DirectoryFiles?
     /// Log batches are written and synced here, one at a time, so the loop never waits for the disk.
     private let logQueue = DispatchQueue(label: "replicatedkv.log")
+    /// Snapshots are written here, beside the log's batches (they never touch the same file).
+    private let snapshotQueue = DispatchQueue(label: "replicatedkv.snapshot", qos: .utility)
 
     init(server: FrameServer, log: Log, viewLeaderHost: String, viewLeaderPorts: [Int], files: DirectoryFiles?) {
         self.server = server
@@ -116,6 +118,18 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
         }
         let freeBytes = try? files!.freeBytes()
         server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
+    }
+
+    func writeSnapshot(_ snapshot: StoreSnapshot) {
+        snapshotQueue.async { [self] in
+            let outcome: Result<Int, DiskError>
+            do throws(DiskError) {
+                outcome = .success(try snapshot.write(to: files!))
+            } catch {
+                outcome = .failure(error)
+            }
+            server.execute { [self] in driver?.snapshotWritten(outcome) }
+        }
     }
 
     func stopAfterDiskFailure(_ message: String) {

@@ -186,6 +186,16 @@ public struct VersionedStore: Sendable {
         writeIDs.forgetExpired(nowMs: nowMs)
     }
 
+    /// Hands every entry (tombstones too) with its remembered write IDs to `body`, in (position, key bytes) order.
+    public func forEachEntry<E: Error>(_ body: (PulledEntry) throws(E) -> Void) throws(E) {
+        for bucket in buckets {
+            for index in 0..<bucket.count {
+                let key = bucket.key(at: index)
+                try body(PulledEntry(key: key, entry: bucket.entry(at: index), writeIDs: writeIDs.records(of: key)))
+            }
+        }
+    }
+
     /// Keys that hold a value (not a tombstone), in byte order.
     public var liveKeys: [String] {
         var keys: [String] = []

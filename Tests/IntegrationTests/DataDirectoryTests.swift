@@ -56,6 +56,41 @@ struct DataDirectoryTests {
         #expect(try classicGet(port: restartedPorts[0], "classic") == "kept")
     }
 
+    /// Servers that write snapshots as their logs grow: each directory keeps one snapshot and the log after it,
+    /// not the whole history, and every server killed mid-stream reads every acknowledged write back from its
+    /// snapshot and log.
+    @Test func snapshotsReplaceTheLogAndARestartReadsThemBack() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directories = (0..<3).map { cluster.directory.appendingPathComponent("data\($0)").path }
+        let arguments = { (directory: String) in ["--data-dir", directory, "--snapshot-log-bytes", "65536"] }
+        for directory in directories { _ = try cluster.startServer(arguments: arguments(directory)) }
+        _ = try cluster.waitForView { $0.servers.count == 3 }
+        let client = cluster.replicatedClient()
+        let padding = String(repeating: "p", count: 200)
+        for round in 0..<3 {
+            for index in 0..<500 { try client.setr("key\(index)", "round \(round) \(padding)") }
+        }
+        for server in cluster.servers { server.kill(SIGKILL) }
+        for directory in directories {
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            let snapshots = names.filter { $0.hasPrefix("snap-") && $0.hasSuffix(".snap") }
+            #expect(snapshots.count == 1, "one snapshot kept: \(names)")
+            let logBytes = try names.filter { $0.hasPrefix("wal-") }.reduce(0) { total, name in
+                total + (try FileManager.default.attributesOfItem(
+                    atPath: directory + "/" + name)[.size] as? Int ?? 0)
+            }
+            #expect(logBytes < 3 * 65_536, "the log before the snapshot is gone: \(logBytes) bytes in \(names)")
+        }
+        for directory in directories {
+            let restarted = try cluster.startServer(arguments: arguments(directory))
+            let recovery = restarted.process.log.split(separator: "\n").first { $0.contains("recovered") } ?? ""
+            #expect(!recovery.contains("(0 from a snapshot"), "\(recovery)")
+        }
+        let reader = cluster.replicatedClient()
+        for index in 0..<500 { #expect(try reader.getr("key\(index)") == "round 2 \(padding)", "key\(index)") }
+    }
+
     /// A crash in the middle of an append leaves half a record at the end: the restart cuts it off, says so, and
     /// serves everything before it.
     @Test func aTornLastRecordIsCutOffAndTheRestServed() throws {
@@ -155,7 +190,8 @@ struct DataDirectoryTests {
         for index in 0..<200 {
             #expect(try classicGet(port: restarted.port, "k\(index)")?.stringValue == "v\(index)")
         }
-        #expect(restarted.process.log.contains("recovered 200 log entries"), "\(restarted.process.log)")
+        let recovery = "recovered 200 entries (0 from a snapshot, 200 from the log)"
+        #expect(restarted.process.log.contains(recovery), "\(restarted.process.log)")
     }
 
     /// The viewleader and every server SIGKILLed at once while two writers and a reader run, then all restarted

@@ -14,6 +14,7 @@ final class RecordingHost: ReplicaHost {
         case registered(String)
         case writeLog(WriteAheadLog.Batch)
         case stopped(String)
+        case writeSnapshot(through: UInt64)
     }
 
     var nowMs: Int64 = 1_000
@@ -48,6 +49,14 @@ final class RecordingHost: ReplicaHost {
     func writeLog(_ batch: WriteAheadLog.Batch) { effects.append(.writeLog(batch)) }
 
     func stopAfterDiskFailure(_ message: String) { effects.append(.stopped(message)) }
+
+    /// Snapshots handed over, in order (also recorded as effects by their sequence).
+    var snapshots: [StoreSnapshot] = []
+
+    func writeSnapshot(_ snapshot: StoreSnapshot) {
+        snapshots.append(snapshot)
+        effects.append(.writeSnapshot(through: snapshot.through))
+    }
 
     /// The effects since the last call, cleared.
     func take() -> [Effect] {

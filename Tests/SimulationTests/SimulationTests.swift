@@ -196,7 +196,7 @@ struct DataDirectorySimulationTests {
         }
         #expect(acknowledged.count >= 10, "writes were acknowledged: \(report)")
         // Each of the five servers restarted twice on a disk holding its log (the first starts found empty disks).
-        let fromData = recoveries.filter { !$0.contains("recovered 0 log entries") }
+        let fromData = recoveries.filter { !$0.contains("recovered 0 entries") }
         #expect(fromData.count == 10, "\(recoveries)")
     }
 }

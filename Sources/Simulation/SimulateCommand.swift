@@ -100,6 +100,7 @@ public enum SimulateCommand {
         var faults = 0
         var resolutionsMs: [Int64] = []
         var writeGapsMs: [Int64] = []
+        var diskFigures = DiskFigures()
         for seed in seeds {
             let simulation = Simulation(seed: seed, configuration: configuration)
             if verbose { simulation.trace = { print($0) } }
@@ -109,12 +110,14 @@ public enum SimulateCommand {
             faults += report.faults.values.reduce(0, +)
             resolutionsMs += report.partialPartitionResolutionsMs
             writeGapsMs += report.partialPartitionWriteGapsMs
+            diskFigures = diskFigures + report.diskFigures
             if verbose || !report.passed { print(report) }
             if !report.passed { failed.append(seed) }
         }
         print("\(seeds.count) seed(s) \(seeds.lowerBound)...\(seeds.upperBound): \(seeds.count - failed.count) passed, "
             + "\(failed.count) failed; \(operations) operations, \(faults) faults")
         print(figures)
+        if configuration.dataDirectories { print(diskFigures) }
         if !resolutionsMs.isEmpty {
             let sorted = resolutionsMs.sorted()
             print("partial partitions the view resolved: \(sorted.count); cut to view change median "

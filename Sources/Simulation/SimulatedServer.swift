@@ -33,6 +33,8 @@ struct SimulatedServer {
     var disk: SimulatedFiles?
     /// The log batch the disk is carrying out for the running process.
     var logInFlight: WriteAheadLog.Batch?
+    /// The snapshot the disk is writing for the running process.
+    var snapshotInFlight: StoreSnapshot?
 
     init(machine: Int, ringSize: Int) {
         self.machine = machine
@@ -103,6 +105,13 @@ final class SimulatedReplicaHost: ReplicaHost {
                             afterMs: simulation.random.ms(in: simulation.configuration.diskBatchMs))
     }
 
+    func writeSnapshot(_ snapshot: StoreSnapshot) {
+        precondition(simulation.servers[machine].snapshotInFlight == nil, "the driver hands over one at a time")
+        simulation.servers[machine].snapshotInFlight = snapshot
+        simulation.schedule(.snapshotWritten(machine: machine, incarnation: incarnation),
+                            afterMs: simulation.random.ms(in: simulation.configuration.snapshotMs))
+    }
+
     func stopAfterDiskFailure(_ message: String) {
         // The simulated disk fails only when a test makes it; a run that did not is broken.
         simulation.violation = "server on machine \(machine) stopped: \(message)"
@@ -121,6 +130,7 @@ extension Simulation {
         servers[machine].state = .running
         servers[machine].incarnation += 1
         servers[machine].logInFlight = nil
+        servers[machine].snapshotInFlight = nil
         let host = SimulatedReplicaHost(simulation: self, machine: machine, incarnation: servers[machine].incarnation)
         let recordLimits = RecordLimits(frameBytesMax: configuration.frameBytesMax)
         var recovered: RecoveredState?
@@ -135,14 +145,16 @@ extension Simulation {
                 violation = "machine \(machine) could not recover its data directory: \(error)"
                 return
             }
-            note("machine \(machine) recovered \(recovered!.entriesReplayed) log entries"
-                + (recovered!.cutOff.map { "; \($0)" } ?? ""))
+            note("machine \(machine) \(recovered!.summary)" + (recovered!.cutOff.map { "; \($0)" } ?? ""))
+            if recovered!.entriesReplayed > 0 { diskFigures.recoveriesWithData += 1 }
+            if recovered!.snapshotBytes > 0 { diskFigures.recoveriesFromSnapshot += 1 }
         }
         let driver = ReplicaDriver(host: host, serverID: freshServerID(), port: SimulatedNetwork.serverPort,
                                    advertisedHost: SimulatedNetwork.host(ofMachine: machine),
                                    heartbeatIntervalMs: configuration.heartbeatIntervalMs,
                                    ringSize: configuration.ringSize, recordLimits: recordLimits,
-                                   recovered: recovered)
+                                   recovered: recovered,
+                                   snapshotPolicy: SnapshotPolicy(logBytesMin: configuration.snapshotLogBytes))
         servers[machine].driver = driver
         backlogs[.server(machine)] = nil
         driver.start(firstHeartbeatAfterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))
@@ -157,7 +169,10 @@ extension Simulation {
     /// The machine's disk as the crash leaves it: a batch being written may have reached it in part, and nothing
     /// unsynced survives but a torn prefix. A retired machine's disk goes with it.
     private func crashDisk(_ machine: Int, retiring: Bool) {
-        defer { servers[machine].logInFlight = nil }
+        defer {
+            servers[machine].logInFlight = nil
+            servers[machine].snapshotInFlight = nil
+        }
         guard let disk = servers[machine].disk else { return }
         guard !retiring else {
             servers[machine].disk = nil
@@ -165,6 +180,13 @@ extension Simulation {
         }
         if let batch = servers[machine].logInFlight, !batch.bytes.isEmpty {
             try? disk.append(batch.bytes, to: batch.segment)
+        }
+        if let snapshot = servers[machine].snapshotInFlight {
+            diskFigures.killedDuringSnapshot += 1
+            // Killed while writing a snapshot: its unfinished file, never synced, is all the disk may keep of it.
+            let partial = SnapshotFile.name(through: snapshot.through) + SnapshotFile.temporarySuffix
+            var writer = SnapshotFile.Writer(through: snapshot.through)
+            try? disk.append(writer.finish(), to: partial)
         }
         let lost = disk.crash { [self] pending in Int(random.ms(in: 0...Int64(pending))) }
         if lost > 0 { note("machine \(machine)'s disk lost \(lost) unsynced bytes") }
@@ -180,6 +202,20 @@ extension Simulation {
         } catch {
             servers[machine].driver?.logWritten(error)
         }
+    }
+
+    /// The disk wrote the snapshot in flight.
+    func snapshotFinished(_ machine: Int) {
+        guard let snapshot = servers[machine].snapshotInFlight, let disk = servers[machine].disk else { return }
+        servers[machine].snapshotInFlight = nil
+        let outcome: Result<Int, DiskError>
+        do throws(DiskError) {
+            outcome = .success(try snapshot.write(to: disk))
+            diskFigures.snapshotsWritten += 1
+        } catch {
+            outcome = .failure(error)
+        }
+        servers[machine].driver?.snapshotWritten(outcome)
     }
 
     func serverReceives(_ request: Request, _ delivery: Delivery, machine: Int) {

@@ -58,6 +58,8 @@ public final class Simulation {
     var nextServerNumber = 1
     /// The first thing that went wrong; ends the run.
     var violation: String?
+    /// Snapshots and recoveries, with data directories on.
+    var diskFigures = DiskFigures()
     /// Receives a line for each notable event (faults, view changes, operations) when set: `simulate --verbose`.
     public var trace: ((String) -> Void)?
 
@@ -139,6 +141,8 @@ public final class Simulation {
         case timer(machine: Int, incarnation: Int, ReplicaTimer)
         /// The disk finished the log batch a server's driver handed it.
         case logWritten(machine: Int, incarnation: Int)
+        /// The disk finished the snapshot a server's driver handed it.
+        case snapshotWritten(machine: Int, incarnation: Int)
         case viewLeaderTick(incarnation: Int)
         case clientWake(Int)
         case nemesisTurn
@@ -152,7 +156,8 @@ public final class Simulation {
             case .deliverRequest(let delivery): return delivery.callee
             case .deliverReply(_, let caller, _), .callFailed(_, let caller, _), .callTimedOut(_, let caller):
                 return caller
-            case .timer(let machine, _, _), .logWritten(let machine, _): return .server(machine)
+            case .timer(let machine, _, _), .logWritten(let machine, _), .snapshotWritten(let machine, _):
+                return .server(machine)
             case .viewLeaderTick: return .viewLeader
             case .clientWake(let client): return .client(client)
             case .nemesisTurn, .scriptedFault, .faultEnds, .phaseEnds: return nil
@@ -195,6 +200,8 @@ public final class Simulation {
             if servers[machine].isCurrent(incarnation) { servers[machine].driver?.timerFired(timer) }
         case .logWritten(let machine, let incarnation):
             if servers[machine].isCurrent(incarnation) { diskFinished(machine) }
+        case .snapshotWritten(let machine, let incarnation):
+            if servers[machine].isCurrent(incarnation) { snapshotFinished(machine) }
         case .viewLeaderTick(let incarnation):
             if viewLeader.isCurrent(incarnation) { viewLeaderTick() }
         case .clientWake(let client): clientWoke(client)
@@ -448,7 +455,8 @@ public final class Simulation {
                                 answeredAfterPrimaryDied: clients.map(\.answeredAfterPrimaryDied).reduce(0, +),
                                 partialPartitionResolutionsMs: partialPartitionResolutionsMs,
                                 partialPartitionWriteGapsMs: partialPartitionWriteGapsMs,
-                                violation: violation, digest: digest.value, replayOptions: configuration.replayOptions)
+                                diskFigures: diskFigures, violation: violation, digest: digest.value,
+                                replayOptions: configuration.replayOptions)
     }
 
     var tickIntervalMs: Int64 { ViewLeaderCore.tickIntervalMs(leaseMs: configuration.leaseMs) }

@@ -88,6 +88,11 @@ public struct SimulationConfiguration: Sendable {
     public var fsync = WriteAheadLog.SyncMode.always
     /// Time the disk takes to carry out one log batch (write, and sync if asked).
     public var diskBatchMs: ClosedRange<Int64> = 1...4
+    /// Log bytes after which a server writes a snapshot (`--snapshot-log-bytes`): small, so that runs write many
+    /// and servers crash while writing them.
+    public var snapshotLogBytes = 16_384
+    /// Time the disk takes to write one snapshot.
+    public var snapshotMs: ClosedRange<Int64> = 5...60
 
     // MARK: Timeouts of the real processes
 

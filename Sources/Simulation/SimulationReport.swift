@@ -18,6 +18,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     /// For each partial partition with a key its two servers share written during it: how long after the cut
     /// the first write sent after it was acknowledged.
     public let partialPartitionWriteGapsMs: [Int64]
+    /// Snapshots and recoveries, with data directories on.
+    public let diskFigures: DiskFigures
     /// The first invariant broken, or why the history is not linearizable; nil when the run passed.
     public let violation: String?
     /// A fingerprint of the run: the same seed must always give the same digest.

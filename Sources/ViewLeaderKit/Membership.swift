@@ -14,10 +14,14 @@ public struct Member: Equatable, Sendable {
     /// Monotonic milliseconds of the last heartbeat heard from it, renewed or not (a member being excluded
     /// heartbeats without renewing its lease): it is silent only when nothing is heard.
     public var lastHeardMs: Int64
+    /// Which start of the server under this ID (0 for one that keeps no identity across restarts).
+    public let incarnation: Int64
 
-    public init(id: String, address: String, lastHeartbeatMs: Int64, syncedEpoch: Int64 = -1) {
+    public init(id: String, address: String, lastHeartbeatMs: Int64, syncedEpoch: Int64 = -1,
+                incarnation: Int64 = 0) {
         self.id = id
         self.address = address
+        self.incarnation = incarnation
         self.lastHeartbeatMs = lastHeartbeatMs
         self.syncedEpoch = syncedEpoch
         self.lastHeardMs = lastHeartbeatMs
@@ -28,13 +32,17 @@ public struct Member: Equatable, Sendable {
 public enum ViewChange: Equatable, Sendable {
     case joined(Member, epoch: Int64)
     case expired(Member, epoch: Int64)
+    /// A later incarnation of a live member registered: the process it replaces stopped (it holds nothing in
+    /// memory, and is never renewed again); the new one takes the same ring position in a view of its own.
+    case restarted(previous: Member, Member, epoch: Int64)
 }
 
 /// The viewleader's answer to one heartbeat.
 public enum HeartbeatOutcome: Equatable, Sendable {
     /// The server is (now) a live member in this epoch.
     case accepted(epoch: Int64)
-    /// This ID's lease expired earlier; it may never return and must register under a new ID.
+    /// This incarnation of the ID expired earlier, or a later one registered: it may never return, and must
+    /// register under a new ID or a later incarnation.
     case denied
     /// Another live member holds the address; the server should try again later.
     case addressTaken(epoch: Int64, holder: String)
@@ -44,16 +52,24 @@ public enum HeartbeatOutcome: Equatable, Sendable {
 ///
 /// Expiry is paced by replication: at most `unsyncedExpiriesMax` members (two, with three replicas per key)
 /// expire between moments when every live member has synced the current epoch. A further lapsed member stays in
-/// the view, held, until the other members have synced the current epoch (copying its ranges), or until it has been silent for
-/// `heldExpiryLeasesMax` leases more: removing a third replica of a range before rebalancing copied it would
+/// the view, held, until the other members have synced the current epoch (copying its ranges), or until it has been
+/// silent for `heldExpiryLeasesMax` leases more: removing a third replica of a range before rebalancing copied it would
 /// drop the range's last copy, and a server that lapsed together with two others is more often slow (its
 /// heartbeats stuck behind a healed partition) than gone. A held member serves nothing: its own lease lapsed.
 ///
+/// A server that keeps its ID in a data directory returns under it as a later incarnation: after its expiry it joins
+/// again (the expired incarnation and every earlier one stay denied); while its previous incarnation is still live,
+/// the previous one is replaced in a new epoch (`ViewChange.restarted`), so the restarted server never issues
+/// versions in an epoch its previous self issued versions in, and its synced epoch starts over (see PROTOCOL.md,
+/// "Rejoining").
+///
 /// Pure: time arrives as `nowMs`, and nothing here reads a clock or touches a socket. Invariants, checked after
-/// every event: the epoch only rises, live addresses are unique, and no expired ID is live.
+/// every event: the epoch only rises, live addresses are unique, and no live member is an incarnation that
+/// expired.
 public struct Membership: Sendable {
     /// Expired IDs remembered so they can be denied; beyond this the oldest are forgotten. Servers choose
-    /// random 64-bit IDs per start, so a forgotten ID returning is not a practical concern.
+    /// random 64-bit IDs when they start without a saved one, so a forgotten ID returning is not a practical
+    /// concern.
     public static let expiredIDsRememberedMax = 100_000
 
     /// A member whose last heartbeat is older than this is expired.
@@ -73,8 +89,9 @@ public struct Membership: Sendable {
     /// so a dead held member blocks the very sync that would release it). A slow member's heartbeat, stuck
     /// behind a healed partition, gets through well within two leases; the simulator's settling needs no more.
     public static let heldExpiryLeasesMax: Int64 = 2
-    private var expiredIDs: Set<String> = []
-    /// Expired IDs in the order they expired, so the oldest can be forgotten first.
+    /// The latest incarnation of each expired ID that expired: it and every earlier one are denied.
+    private var expiredIDs: [String: Int64] = [:]
+    /// Expired IDs in the order they first expired, so the oldest can be forgotten first.
     private var expiredOrder: [String] = []
 
     public init(leaseMs: Int64) {
@@ -88,9 +105,10 @@ public struct Membership: Sendable {
         self.init(leaseMs: leaseMs)
         epoch = state.epoch
         for member in state.members {
-            members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs)
+            members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs,
+                                        incarnation: member.incarnation)
         }
-        for id in state.expiredIDs { rememberExpired(id) }
+        for expired in state.expiredIDs { rememberExpired(expired.id, incarnation: expired.incarnation) }
         checkInvariants()
     }
 
@@ -104,11 +122,14 @@ public struct Membership: Sendable {
         epoch = max(previous.epoch, recovery.epochHeard) + 1
         expiredIDs = previous.expiredIDs
         expiredOrder = previous.expiredOrder
-        for member in recovery.heard.values where !expiredIDs.contains(member.id) {
-            members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs)
+        for member in recovery.heard.values where !isDenied(member.id, incarnation: member.incarnation) {
+            members[member.id] = Member(id: member.id, address: member.address, lastHeartbeatMs: nowMs,
+                                        incarnation: member.incarnation)
         }
+        // A member only reported is taken as incarnation 0: if it is a later one, its next heartbeat replaces it in
+        // a new epoch, which costs a view change and risks nothing.
         for (id, address) in recovery.latestReportedView?.members ?? [] where members.count < ViewLeaderRequest.membersMax {
-            guard members[id] == nil, !expiredIDs.contains(id), !members.values.contains(where: { $0.address == address })
+            guard members[id] == nil, expiredIDs[id] == nil, !members.values.contains(where: { $0.address == address })
             else { continue }
             members[id] = Member(id: id, address: address, lastHeartbeatMs: nowMs)
         }
@@ -118,8 +139,10 @@ public struct Membership: Sendable {
     /// What must survive a restart.
     public var state: ViewLeaderState {
         ViewLeaderState(epoch: epoch,
-                        members: membersByAddress.map { .init(id: $0.id, address: $0.address) },
-                        expiredIDs: expiredOrder)
+                        members: membersByAddress.map {
+                            .init(id: $0.id, address: $0.address, incarnation: $0.incarnation)
+                        },
+                        expiredIDs: expiredOrder.map { .init(id: $0, incarnation: expiredIDs[$0]!) })
     }
 
     /// Live members ordered by address, the order `query_servers` reports.
@@ -127,18 +150,29 @@ public struct Membership: Sendable {
         members.values.sorted { $0.address < $1.address }
     }
 
-    public func isExpired(_ id: String) -> Bool { expiredIDs.contains(id) }
+    /// Whether `incarnation` of `id` may never be a member again: it, or a later one, expired.
+    public func isDenied(_ id: String, incarnation: Int64) -> Bool {
+        expiredIDs[id].map { incarnation <= $0 } ?? false
+    }
 
     /// The lowest synced epoch among live members: all of them hold their ranges as of this epoch.
     public var everyoneSyncedTo: Int64 { members.values.map(\.syncedEpoch).min() ?? -1 }
 
-    /// Records a heartbeat from `id` advertising `address`.
-    public mutating func heartbeat(id: String, address: String, nowMs: Int64, syncedEpoch: Int64 = -1)
-        -> (outcome: HeartbeatOutcome, changes: [ViewChange])
+    /// Records a heartbeat from `incarnation` of `id` advertising `address`.
+    public mutating func heartbeat(id: String, address: String, incarnation: Int64 = 0, nowMs: Int64,
+                                   syncedEpoch: Int64 = -1) -> (outcome: HeartbeatOutcome, changes: [ViewChange])
     {
         defer { checkInvariants() }
         var changes = expire(nowMs: nowMs)
-        if expiredIDs.contains(id) { return (.denied, changes) }
+        if isDenied(id, incarnation: incarnation) { return (.denied, changes) }
+        var replaced: Member?
+        if let member = members[id], incarnation != member.incarnation {
+            // An earlier incarnation is a process a later one replaced: it must stop, whatever it holds.
+            guard incarnation > member.incarnation else { return (.denied, changes) }
+            members[id] = nil
+            heldIDs.remove(id)
+            replaced = member
+        }
         if var member = members[id] {
             if member.address == address {
                 member.lastHeartbeatMs = nowMs
@@ -156,10 +190,20 @@ public struct Membership: Sendable {
             changes.append(.expired(member, epoch: epoch))
         }
         if let holder = members.values.first(where: { $0.address == address }) {
+            if let replaced {
+                epoch += 1
+                changes.append(.expired(replaced, epoch: epoch))
+            }
             return (.addressTaken(epoch: epoch, holder: holder.id), changes)
         }
+        let member = Member(id: id, address: address, lastHeartbeatMs: nowMs, incarnation: incarnation)
+        if let replaced {
+            members[id] = member
+            epoch += 1
+            changes.append(.restarted(previous: replaced, member, epoch: epoch))
+            return (.accepted(epoch: epoch), changes)
+        }
         guard members.count < ViewLeaderRequest.membersMax else { return (.addressTaken(epoch: epoch, holder: ""), changes) }
-        let member = Member(id: id, address: address, lastHeartbeatMs: nowMs)
         members[id] = member
         epoch += 1
         changes.append(.joined(member, epoch: epoch))
@@ -185,7 +229,7 @@ public struct Membership: Sendable {
             heldIDs.remove(member.id)
             expiredSinceSynced += 1
             members[member.id] = nil
-            rememberExpired(member.id)
+            rememberExpired(member.id, incarnation: member.incarnation)
             epoch += 1
             changes.append(.expired(member, epoch: epoch))
         }
@@ -219,19 +263,24 @@ public struct Membership: Sendable {
         noteSyncProgress()
     }
 
-    private mutating func rememberExpired(_ id: String) {
-        guard expiredIDs.insert(id).inserted else { return }
+    private mutating func rememberExpired(_ id: String, incarnation: Int64) {
+        if let earlier = expiredIDs[id] {
+            expiredIDs[id] = max(earlier, incarnation)
+            return
+        }
+        expiredIDs[id] = incarnation
         expiredOrder.append(id)
         if expiredOrder.count > Self.expiredIDsRememberedMax {
             let forgotten = expiredOrder.removeFirst()
-            expiredIDs.remove(forgotten)
+            expiredIDs[forgotten] = nil
         }
     }
 
     private func checkInvariants() {
         precondition(epoch >= 0, "epoch went negative")
         precondition(Set(members.values.map(\.address)).count == members.count, "two live members share an address")
-        precondition(members.keys.allSatisfy { !expiredIDs.contains($0) }, "an expired ID is live")
+        precondition(members.values.allSatisfy { !isDenied($0.id, incarnation: $0.incarnation) },
+                     "an expired incarnation is live")
         precondition(heldIDs.isSubset(of: members.keys), "a held ID is not a member")
     }
 }

@@ -274,9 +274,11 @@ public struct ViewLeaderCore: Sendable {
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let syncedEpoch = heartbeat.syncedEpoch
         let reportedEpoch = heartbeat.epoch
+        let incarnation = heartbeat.incarnation
+        let denied = membership.isDenied(id, incarnation: incarnation)
         var heard = noteHeartbeatHeard(nowMs: nowMs)
-        if membership.isExpired(id) && recovery != nil { return (Self.denial(of: id), heard) }
-        if recovery == nil && reportedEpoch > membership.epoch && !membership.isExpired(id) {
+        if denied && recovery != nil { return (Self.denial(of: id, incarnation: incarnation), heard) }
+        if recovery == nil && reportedEpoch > membership.epoch && !denied {
             let gathering = ViewRecovery(recoveringFrom: membership.epoch, reportedEpoch: reportedEpoch, nowMs: nowMs,
                                          leasesGrantedUntilMs: lastLeaseGrantMs, leaseMs: membership.leaseMs)
             guard case .recovering(_, let formsAtMs) = gathering.phase else { preconditionFailure("just made") }
@@ -285,7 +287,7 @@ public struct ViewLeaderCore: Sendable {
             recovery = gathering
         }
         if var gathering = recovery {
-            gathering.hear(id: id, address: address, reportedEpoch: reportedEpoch,
+            gathering.hear(id: id, address: address, incarnation: incarnation, reportedEpoch: reportedEpoch,
                            reportedView: heartbeat.view.map { ($0.epoch, $0.members.map { ($0.id, $0.address) }) },
                            nowMs: nowMs)
             recovery = gathering
@@ -301,13 +303,14 @@ public struct ViewLeaderCore: Sendable {
                 + "it (see the viewleader's log); its lease is not renewed, and it may join again under a new ID "
                 + "after a quarantine", epoch: membership.epoch, reportView: nil).json, heard)
         }
-        if membership.members[id] == nil, !membership.isExpired(id),
+        if membership.members[id] == nil, !denied,
            let untilMs = suspicions.quarantinedUntil(address, nowMs: nowMs) {
             return (HeartbeatReply.retry(reason: "\(address) is quarantined for \(untilMs - nowMs) ms more: the "
                 + "server there was excluded because a peer could not reach it", epoch: membership.epoch,
                                          reportView: nil).json, heard)
         }
-        let (outcome, changes) = membership.heartbeat(id: id, address: address, nowMs: nowMs, syncedEpoch: syncedEpoch)
+        let (outcome, changes) = membership.heartbeat(id: id, address: address, incarnation: incarnation, nowMs: nowMs,
+                                                      syncedEpoch: syncedEpoch)
         let effects = heard + apply(changes)
         switch outcome {
         case .accepted(let epoch):
@@ -316,7 +319,7 @@ public struct ViewLeaderCore: Sendable {
             return (HeartbeatReply.accepted(epoch: epoch, leaseMs: membership.leaseMs,
                                             allSyncedEpoch: withheld ? -1 : membership.everyoneSyncedTo).json, effects)
         case .denied:
-            return (Self.denial(of: id), effects)
+            return (Self.denial(of: id, incarnation: incarnation), effects)
         case .addressTaken(let epoch, let holder):
             let reason = holder.isEmpty
                 ? "the view is full (limit \(ViewLeaderRequest.membersMax) servers)"
@@ -340,8 +343,12 @@ public struct ViewLeaderCore: Sendable {
         return HeartbeatReply.retry(reason: reason, epoch: nil, reportView: gathering.isRecovering).json
     }
 
-    private static func denial(of id: String) -> JSONValue {
-        HeartbeatReply.denied(reason: "lease of server \(id) expired; register again under a new ID").json
+    private static func denial(of id: String, incarnation: Int64) -> JSONValue {
+        guard incarnation > 0 else {
+            return HeartbeatReply.denied(reason: "lease of server \(id) expired; register again under a new ID").json
+        }
+        return HeartbeatReply.denied(reason: "incarnation \(incarnation) of server \(id) expired, or a later one "
+            + "registered; register again as a later incarnation or under a new ID").json
     }
 
     private func queryServers(nowMs: Int64) -> JSONValue {
@@ -389,12 +396,20 @@ public struct ViewLeaderCore: Sendable {
                 effects.append(.log("epoch \(epoch): server \(member.id) joined at \(member.address)"))
             case .expired(let member, let epoch):
                 effects.append(.log("epoch \(epoch): server \(member.id) at \(member.address) expired"))
-                for (lockID, outcome) in locks.releaseAll(of: [member.id, member.address]) {
-                    effects.append(.log(describe(lockID, outcome, member: member)))
-                }
+                effects += releaseLocks(of: member)
+            case .restarted(let previous, let member, let epoch):
+                effects.append(.log("epoch \(epoch): server \(member.id) restarted at \(member.address) as incarnation "
+                    + "\(member.incarnation) (was \(previous.incarnation) at \(previous.address)): same ring position, "
+                    + "and it syncs its ranges before it serves"))
+                effects += releaseLocks(of: previous)
             }
         }
         return effects
+    }
+
+    /// A member that left, or whose process was replaced, holds no lock any more.
+    private mutating func releaseLocks(of member: Member) -> [ViewLeaderEffect] {
+        locks.releaseAll(of: [member.id, member.address]).map { .log(describe($0, $1, member: member)) }
     }
 
     private func describe(_ lockID: String, _ outcome: LockTable.ReleaseOutcome, member: Member) -> String {

@@ -8,22 +8,54 @@ public struct ViewLeaderState: Equatable, Sendable {
     public struct SavedMember: Equatable, Sendable {
         public let id: String
         public let address: String
+        public let incarnation: Int64
+
+        public init(id: String, address: String, incarnation: Int64 = 0) {
+            self.id = id
+            self.address = address
+            self.incarnation = incarnation
+        }
+    }
+
+    /// An expired ID and the latest of its incarnations that expired.
+    public struct ExpiredID: Equatable, Sendable, ExpressibleByStringLiteral {
+        public let id: String
+        public let incarnation: Int64
+
+        public init(id: String, incarnation: Int64 = 0) {
+            self.id = id
+            self.incarnation = incarnation
+        }
+
+        public init(stringLiteral id: String) { self.init(id: id) }
     }
 
     public var epoch: Int64
     public var members: [SavedMember]
     /// Expired IDs, oldest first.
-    public var expiredIDs: [String]
+    public var expiredIDs: [ExpiredID]
 
+    /// Incarnations are written only where they are not 0, so a file of a cluster without data directories reads
+    /// as it always did.
     public var json: JSONValue {
-        .object([
+        var incarnations: JSONObject = [:]
+        for expired in expiredIDs where expired.incarnation > 0 {
+            incarnations[expired.id] = .integer(expired.incarnation)
+        }
+        var fields: JSONObject = [
             "epoch": .integer(epoch),
-            "members": .array(members.map { .object(["id": .string($0.id), "address": .string($0.address)]) }),
-            "expired_ids": .array(expiredIDs.map { .string($0) }),
-        ])
+            "members": .array(members.map { member in
+                var fields: JSONObject = ["id": .string(member.id), "address": .string(member.address)]
+                if member.incarnation > 0 { fields["incarnation"] = .integer(member.incarnation) }
+                return .object(fields)
+            }),
+            "expired_ids": .array(expiredIDs.map { .string($0.id) }),
+        ]
+        if incarnations.count > 0 { fields["expired_incarnations"] = .object(incarnations) }
+        return .object(fields)
     }
 
-    public init(epoch: Int64, members: [SavedMember], expiredIDs: [String]) {
+    public init(epoch: Int64, members: [SavedMember], expiredIDs: [ExpiredID]) {
         self.epoch = epoch
         self.members = members
         self.expiredIDs = expiredIDs
@@ -60,15 +92,35 @@ public struct ViewLeaderState: Equatable, Sendable {
             guard addresses.insert(ExactString(address)).inserted else {
                 throw .malformed("two members share the address \(address)")
             }
-            saved.append(SavedMember(id: id, address: address))
+            let incarnation = member.objectValue?["incarnation"]
+            guard incarnation == nil || (incarnation?.integerValue).map({ $0 >= 0 }) == true else {
+                throw .malformed("member \(id) has an incarnation that is not an integer of 0 or more")
+            }
+            saved.append(SavedMember(id: id, address: address, incarnation: incarnation?.integerValue ?? 0))
         }
-        var expiredIDs: [String] = []
+        let incarnations = fields["expired_incarnations"]?.objectValue ?? [:]
+        guard fields["expired_incarnations"] == nil || fields["expired_incarnations"]?.objectValue != nil else {
+            throw .malformed("\"expired_incarnations\" must be an object")
+        }
+        var expiredIDs: [ExpiredID] = []
+        var expiredSet = Set<ExactString>()
         for (index, value) in expired.enumerated() {
             guard let id = value.stringValue, Self.isServerID(id) else {
                 throw .malformed("expired ID \(index) is not a valid server ID")
             }
-            guard !ids.contains(ExactString(id)) else { throw .malformed("\(id) is both a member and expired") }
-            expiredIDs.append(id)
+            guard expiredSet.insert(ExactString(id)).inserted else {
+                throw .malformed("expired ID \(id) appears twice")
+            }
+            let incarnation = incarnations[id].map { $0.integerValue ?? -1 } ?? 0
+            guard incarnation >= 0 else { throw .malformed("expired ID \(id) has an invalid incarnation") }
+            if let member = saved.first(where: { ExactString($0.id) == ExactString(id) }),
+               member.incarnation <= incarnation {
+                throw .malformed("\(id) is both a member and expired")
+            }
+            expiredIDs.append(ExpiredID(id: id, incarnation: incarnation))
+        }
+        for id in incarnations.keys where !expiredSet.contains(ExactString(id)) {
+            throw .malformed("\"expired_incarnations\" names \(id.prefix(64)), which is not an expired ID")
         }
         self.init(epoch: epoch, members: saved, expiredIDs: expiredIDs)
     }

@@ -83,7 +83,7 @@ public struct ViewRecovery: Sendable {
 
     /// Records a heartbeat from `id` at `address` reporting `reportedEpoch` (-1 when it reports none) and, when
     /// asked for, the view it serves.
-    public mutating func hear(id: String, address: String, reportedEpoch: Int64,
+    public mutating func hear(id: String, address: String, incarnation: Int64 = 0, reportedEpoch: Int64,
                               reportedView: (epoch: Int64, members: [(id: String, address: String)])? = nil,
                               nowMs: Int64) {
         epochHeard = max(epochHeard, reportedEpoch)
@@ -94,7 +94,7 @@ public struct ViewRecovery: Sendable {
             heard[other.id] = nil
         }
         guard heard[id] != nil || heard.count < ViewLeaderRequest.membersMax else { return }
-        heard[id] = Member(id: id, address: address, lastHeartbeatMs: nowMs)
+        heard[id] = Member(id: id, address: address, lastHeartbeatMs: nowMs, incarnation: incarnation)
     }
 
     /// Turns a confirmation that heard a later epoch into a recovery.

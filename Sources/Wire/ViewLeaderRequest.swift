@@ -40,11 +40,15 @@ public enum ViewLeaderRequest: Equatable, Sendable {
         public var epoch: Int64
         /// The view it serves, sent when a recovering viewleader asked for it.
         public var view: ReportedView?
+        /// Which start of the server under this ID (`incarnation`, 0 when absent): a server that keeps its ID in a
+        /// data directory counts its starts from 1, and a higher one is a restart of the same ring position.
+        public var incarnation: Int64
 
         public init(port: Int, requestor: String, host: String? = nil, syncedEpoch: Int64 = -1, epoch: Int64 = -1,
-                    view: ReportedView? = nil) {
+                    view: ReportedView? = nil, incarnation: Int64 = 0) {
             self.port = port
             self.requestor = requestor
+            self.incarnation = incarnation
             self.host = host
             self.syncedEpoch = syncedEpoch
             self.epoch = epoch
@@ -121,8 +125,10 @@ public enum ViewLeaderRequest: Equatable, Sendable {
             // Lenient, as the classic viewleader: a synced epoch that is not an integer counts as none.
             let syncedEpoch = request.fields["synced_epoch"]?.integerValue ?? -1
             let epoch = request.fields["epoch"] == nil ? -1 : try request.integer("epoch", in: -1...Int64.max)
+            let incarnation = request.fields["incarnation"] == nil ? 0
+                : try request.integer("incarnation", in: 0...Int64.max)
             self = .heartbeat(Heartbeat(port: port, requestor: id, host: host, syncedEpoch: syncedEpoch, epoch: epoch,
-                                        view: try Self.reportedView(request)))
+                                        view: try Self.reportedView(request), incarnation: incarnation))
         case "query_servers":
             self = .queryServers
         case "suspect":
@@ -178,6 +184,7 @@ public enum ViewLeaderRequest: Equatable, Sendable {
             if let host = heartbeat.host { fields["addr"] = .string(host) }
             if heartbeat.syncedEpoch >= 0 { fields["synced_epoch"] = .integer(heartbeat.syncedEpoch) }
             if heartbeat.epoch >= 0 { fields["epoch"] = .integer(heartbeat.epoch) }
+            if heartbeat.incarnation > 0 { fields["incarnation"] = .integer(heartbeat.incarnation) }
             if let view = heartbeat.view {
                 fields["view"] = ["epoch": .integer(view.epoch),
                                   "members": .array(view.members.map { [.string($0.id), .string($0.address)] })]

@@ -155,8 +155,64 @@ struct MembershipLimitTests {
             _ = membership.heartbeat(id: "s\(index)", address: "h:1", nowMs: Int64(index) * 10 + 1, syncedEpoch: .max)
             _ = membership.expire(nowMs: Int64(index) * 10 + 5)
         }
-        #expect(!membership.isExpired("s0"), "the oldest expired ID was forgotten")
-        #expect(membership.isExpired("s1"))
-        #expect(membership.isExpired("s\(Membership.expiredIDsRememberedMax)"))
+        #expect(!membership.isDenied("s0", incarnation: 0), "the oldest expired ID was forgotten")
+        #expect(membership.isDenied("s1", incarnation: 0))
+        #expect(membership.isDenied("s\(Membership.expiredIDsRememberedMax)", incarnation: 0))
+    }
+
+    // MARK: Incarnations of a server that keeps its ID in a data directory
+
+    @Test func aLaterIncarnationOfALiveMemberReplacesItInANewEpochWithItsSyncStartingOver() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", incarnation: 1, nowMs: 0)
+        _ = membership.heartbeat(id: "b", address: "h:2", nowMs: 0)
+        _ = membership.heartbeat(id: "a", address: "h:1", incarnation: 1, nowMs: 10, syncedEpoch: 2)
+        #expect(membership.members["a"]?.syncedEpoch == 2)
+        let previous = membership.members["a"]!
+        let (outcome, changes) = membership.heartbeat(id: "a", address: "h:1", incarnation: 2, nowMs: 20,
+                                                      syncedEpoch: -1)
+        #expect(outcome == .accepted(epoch: 3), "a restart is a view change: versions start over in a new epoch")
+        #expect(changes == [.restarted(previous: previous, Member(id: "a", address: "h:1", lastHeartbeatMs: 20,
+                                                                   incarnation: 2), epoch: 3)])
+        #expect(membership.members["a"]?.syncedEpoch == -1, "the new process has synced nothing yet")
+        #expect(membership.everyoneSyncedTo == -1)
+        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 1, nowMs: 30).outcome == .denied,
+                "the replaced process may never be renewed again")
+        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 2, nowMs: 40).outcome == .accepted(epoch: 3))
+    }
+
+    @Test func anExpiredIncarnationStaysDeniedAndALaterOneJoinsAgainAtTheSameID() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", incarnation: 3, nowMs: 0)
+        #expect(membership.expire(nowMs: 1_001).count == 1)
+        #expect(membership.isDenied("a", incarnation: 3) && membership.isDenied("a", incarnation: 1))
+        #expect(!membership.isDenied("a", incarnation: 4))
+        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 3, nowMs: 1_002).outcome == .denied)
+        let (outcome, changes) = membership.heartbeat(id: "a", address: "h:1", incarnation: 4, nowMs: 1_003)
+        #expect(outcome == .accepted(epoch: 3))
+        #expect(changes == [.joined(Member(id: "a", address: "h:1", lastHeartbeatMs: 1_003, incarnation: 4), epoch: 3)])
+        // It expires again: now incarnation 4 is denied too, and the saved state says so.
+        #expect(membership.expire(nowMs: 2_004).count == 1)
+        #expect(membership.isDenied("a", incarnation: 4))
+        #expect(membership.state.expiredIDs == [.init(id: "a", incarnation: 4)])
+        let restored = Membership(leaseMs: 1_000, restoring: membership.state, nowMs: 3_000)
+        #expect(restored.isDenied("a", incarnation: 4) && !restored.isDenied("a", incarnation: 5))
+    }
+
+    @Test func aServerWithoutIncarnationsIsDeniedForeverAsBefore() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "classic", address: "h:1", nowMs: 0)
+        _ = membership.expire(nowMs: 1_001)
+        #expect(membership.heartbeat(id: "classic", address: "h:1", nowMs: 1_002).outcome == .denied)
+    }
+
+    @Test func aRestartAtAnAddressAnotherMemberHoldsRemovesThePreviousIncarnationAndWaits() {
+        var membership = Membership(leaseMs: 1_000)
+        _ = membership.heartbeat(id: "a", address: "h:1", incarnation: 1, nowMs: 0)
+        _ = membership.heartbeat(id: "b", address: "h:2", nowMs: 0)
+        let (outcome, changes) = membership.heartbeat(id: "a", address: "h:2", incarnation: 2, nowMs: 10)
+        #expect(outcome == .addressTaken(epoch: 3, holder: "b"))
+        #expect(changes.count == 1 && membership.members["a"] == nil)
+        #expect(membership.heartbeat(id: "a", address: "h:3", incarnation: 2, nowMs: 20).outcome == .accepted(epoch: 4))
     }
 }

@@ -65,6 +65,13 @@ struct ViewLeaderStateTests {
                                     expiredIDs: ["x", "y"])
         try file.save(state)
         #expect(try file.load() == state)
+        // Incarnations of servers that keep their ID, for members and for expired IDs alike; an ID may be a member
+        // again as a later incarnation than the one that expired.
+        let restarted = ViewLeaderState(epoch: 13, members: [.init(id: "a", address: "h:1", incarnation: 4)],
+                                        expiredIDs: [.init(id: "a", incarnation: 3), "x",
+                                                     .init(id: "y", incarnation: 9)])
+        try file.save(restarted)
+        #expect(try file.load() == restarted)
         try Data("{\"epoch\": -1}".utf8).write(to: URL(fileURLWithPath: file.path))
         #expect(throws: StateFileError.self) { try file.load() }
     }
@@ -85,6 +92,15 @@ struct ViewLeaderStateTests {
          "share the address"),
         (#"{"epoch": 1, "members": [{"id": "a", "address": "h:1"}], "expired_ids": ["a"]}"#, "both a member and expired"),
         (#"{"epoch": 1, "members": [], "expired_ids": [7]}"#, "not a valid server ID"),
+        (#"{"epoch": 1, "members": [{"id": "a", "address": "h:1", "incarnation": 2}], "expired_ids": ["a"], "#
+            + #""expired_incarnations": {"a": 2}}"#, "both a member and expired"),
+        (#"{"epoch": 1, "members": [{"id": "a", "address": "h:1", "incarnation": -1}], "expired_ids": []}"#,
+         "incarnation that is not an integer of 0 or more"),
+        (#"{"epoch": 1, "members": [], "expired_ids": ["a"], "expired_incarnations": {"b": 1}}"#,
+         "which is not an expired ID"),
+        (#"{"epoch": 1, "members": [], "expired_ids": ["a"], "expired_incarnations": {"a": "1"}}"#,
+         "invalid incarnation"),
+        (#"{"epoch": 1, "members": [], "expired_ids": ["a", "a"]}"#, "appears twice"),
         (#"{"epoch": 1, "members": [], "#, "the state file is not viewleader state"),
     ])
     func aStateFileThatBreaksAnInvariantIsRefusedByName(_ text: String, _ problem: String) throws {

@@ -1,11 +1,13 @@
+import Durability
 import Wire
 
 /// The server's side of membership: which ID it heartbeats under and what the viewleader last said.
 ///
 /// Pure: the shell sends `request`, feeds the reply (or the failure) to `receive`, and acts on the outcome.
 public struct HeartbeatSession: Sendable {
-    /// The ID this server currently heartbeats under; replaced after a denial.
-    public private(set) var serverID: String
+    /// The ID and incarnation this server currently heartbeats under; replaced after a denial.
+    public private(set) var identity: ServerIdentity
+    public var serverID: String { identity.id }
     /// Port and optional host advertised to the viewleader.
     public let port: Int
     public let advertisedHost: String?
@@ -15,8 +17,8 @@ public struct HeartbeatSession: Sendable {
     public private(set) var leaseMs: Int64?
     public private(set) var isMember = false
 
-    public init(serverID: String, port: Int, advertisedHost: String?) {
-        self.serverID = serverID
+    public init(identity: ServerIdentity, port: Int, advertisedHost: String?) {
+        self.identity = identity
         self.port = port
         self.advertisedHost = advertisedHost
     }
@@ -25,7 +27,8 @@ public struct HeartbeatSession: Sendable {
     public enum Outcome: Equatable, Sendable {
         /// Accepted; `joined` is true on the first acceptance of this ID, `epochChanged` when the epoch moved.
         case accepted(epoch: Int64, joined: Bool, epochChanged: Bool)
-        /// This ID was expired; the shell must pick a fresh ID and call `restart(as:)`.
+        /// This incarnation of the ID was expired (or a later one registered); the shell must pick a later incarnation
+        /// or a fresh ID and call `restart(as:)`.
         case denied(reason: String)
         /// Not admitted now (another live server holds our address, the view is full, or the viewleader is
         /// recovering); keep heartbeating.
@@ -55,7 +58,7 @@ public struct HeartbeatSession: Sendable {
         } : nil
         return ViewLeaderRequest.heartbeat(.init(port: port, requestor: serverID, host: advertisedHost,
                                                  syncedEpoch: max(-1, syncedEpoch), epoch: max(-1, epoch, knownEpoch),
-                                                 view: reported)).json
+                                                 view: reported, incarnation: identity.incarnation)).json
     }
 
     public mutating func receive(_ reply: JSONValue) -> Outcome {
@@ -87,10 +90,11 @@ public struct HeartbeatSession: Sendable {
         }
     }
 
-    /// Starts over under a fresh ID, as a new and empty member.
-    public mutating func restart(as freshID: String) {
-        precondition(freshID != serverID, "a fresh ID must differ from the denied one")
-        serverID = freshID
+    /// Starts over as a new and empty member: a later incarnation of the same ID, or a fresh ID.
+    public mutating func restart(as fresh: ServerIdentity) {
+        precondition(fresh.id != identity.id || fresh.incarnation > identity.incarnation,
+                     "a restart registers under a fresh ID or a later incarnation")
+        identity = fresh
         isMember = false
     }
 }

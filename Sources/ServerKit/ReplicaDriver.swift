@@ -63,7 +63,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     /// A driver whose node and classic store start from `recovered` (a data directory's contents, logged from now
     /// on), or empty and in memory only when it is nil.
-    public init(host: Host, serverID: String, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
+    public init(host: Host, identity: ServerIdentity, port: Int, advertisedHost: String?, heartbeatIntervalMs: Int64,
                 ringSize: Int = HashRing.defaultRingSize, recordLimits: RecordLimits = .standard,
                 memoryQuota: MemoryQuota = .unlimited, recovered: RecoveredState? = nil,
                 diskReserve: DiskReserve = .standard, snapshotPolicy: SnapshotPolicy = .standard) {
@@ -73,9 +73,9 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.recordLimits = recordLimits
         self.memoryQuota = memoryQuota
-        node = ReplicaNode(serverID: serverID, ringSize: ringSize, recordLimits: recordLimits,
+        node = ReplicaNode(serverID: identity.id, ringSize: ringSize, recordLimits: recordLimits,
                            store: recovered?.store)
-        session = HeartbeatSession(serverID: serverID, port: port, advertisedHost: advertisedHost)
+        session = HeartbeatSession(identity: identity, port: port, advertisedHost: advertisedHost)
         if let recovered {
             classic = recovered.classic
             log = recovered.log
@@ -85,6 +85,8 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     }
 
     public var serverID: String { node.serverID }
+    /// The ID and incarnation this server heartbeats under.
+    public var identity: ServerIdentity { session.identity }
 
     /// Keys of both stores, for `query_all_keys`, each once by its exact bytes, in byte order.
     public var allKeys: [String] {
@@ -362,18 +364,27 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         }
         switch outcome {
         case .accepted(let epoch, let joined, let epochChanged):
-            if joined { host.log("joined the view as server \(session.serverID) in epoch \(epoch)", .info) }
+            if joined { host.log("joined the view as server \(session.identity) in epoch \(epoch)", .info) }
             else if epochChanged { host.log("epoch is now \(epoch)", .info) }
             classic.observe(epoch: epoch)
             perform(node.heartbeatAccepted(sentMs: sentMs, epoch: epoch, leaseMs: session.leaseMs ?? 0,
                                            allSyncedEpoch: session.allSyncedEpoch))
         case .denied(let reason):
-            let freshID = host.makeServerID()
-            host.log("the viewleader denied server \(session.serverID): \(reason). Was this process paused or cut "
-                + "off? Registering again as new server \(freshID)", .warning)
-            session.restart(as: freshID)
-            perform(node.restart(as: freshID))
-            host.registered(as: freshID)
+            let denied = session.identity
+            let fresh: ServerIdentity
+            do throws(DiskError) {
+                fresh = try host.nextIdentity(after: denied)
+            } catch {
+                stoppedByDisk = true
+                host.stopAfterDiskFailure("cannot save the server's identity: \(error). Stopping; restart the server "
+                    + "on the same directory once the disk is fixed")
+                return
+            }
+            host.log("the viewleader denied server \(denied): \(reason). Was this process paused or cut off? "
+                + "Registering again, empty, as server \(fresh)", .warning)
+            session.restart(as: fresh)
+            perform(node.restart(as: fresh.id))
+            host.registered(as: fresh)
         case .retry(let reason):
             if !retrying { host.log("viewleader asks to retry: \(reason); heartbeating on", .warning) }
             retrying = true

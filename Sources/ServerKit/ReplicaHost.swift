@@ -27,14 +27,16 @@ public protocol ReplicaHost: AnyObject {
     /// After `delayMs`, hands `timer` to `ReplicaDriver.timerFired(_:)`.
     func startTimer(afterMs delayMs: Int64, _ timer: ReplicaTimer)
 
-    /// A fresh random server ID, for registering again after the viewleader denied the current one.
-    func makeServerID() -> String
+    /// The identity to register under after the viewleader denied `denied`: with a data directory, the same ID's
+    /// next incarnation, saved there first (a failure to save stops the server, as a failed log write does);
+    /// without one, a fresh random ID.
+    func nextIdentity(after denied: ServerIdentity) throws(DiskError) -> ServerIdentity
 
     /// A line for the operator.
     func log(_ line: String, _ level: ReplicaLogLevel)
 
-    /// The server now heartbeats under `serverID` (printed as `server id: ID` by the real server).
-    func registered(as serverID: String)
+    /// The server now heartbeats under `identity` (printed as `server id: ID` by the real server).
+    func registered(as identity: ServerIdentity)
 
     /// Carries out `batch` of the server's log (append, then sync when it says so), then hands the outcome to
     /// `ReplicaDriver.logWritten(_:freeBytes:)` with the disk's free space after it (nil when it could not be

@@ -141,6 +141,7 @@ public struct ReplicaNode: Sendable {
     ///
     /// Call IDs go on from where they were, never repeating in a process: answers to the old incarnation's calls
     /// may still arrive, and one taken for a new call would complete a pull that never happened.
+    /// With a data directory, `freshID` is the same ID (registered as a later incarnation).
     public mutating func restart(as freshID: String) -> [ReplicaAction] {
         // In write order, so the answers do not depend on dictionary order (the simulator replays by seed).
         var actions = core.pendingWrites.values.sorted { $0.id.raw < $1.id.raw }.map {

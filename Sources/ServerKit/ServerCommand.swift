@@ -18,8 +18,8 @@ public enum ServerCommand {
                help: "host clients should use to reach this server (default: the --bind address, or the address "
                    + "the viewleader sees when binding to all interfaces)"),
         .value("data-dir", placeholder: "DIR",
-               help: "log every change to DIR (created if missing) and recover from it at start-up; without it "
-                   + "the server keeps its data in memory only"),
+               help: "log every change to DIR (created if missing), keep the server's ID there, and recover both "
+                   + "at start-up; without it the server keeps its data in memory only"),
         .value("fsync", placeholder: "MODE",
                help: "with --data-dir: always (sync before acknowledging; the default), everysec (a power cut may "
                    + "lose the last second of acknowledged writes) or no (the operating system decides)"),
@@ -43,8 +43,9 @@ public enum ServerCommand {
     static let helpText = OptionParser.helpText(
         usage: "server [OPTIONS]",
         description: """
-            Serves an in-memory key-value store and heartbeats to the viewleader under a fresh random ID. Prints \
-            "server id: ID" and "listening on HOST:PORT" at start-up; stop it with Ctrl-C or SIGTERM.
+            Serves a key-value store and heartbeats to the viewleader under a fresh random ID, or with --data-dir \
+            under the ID saved there (a restart keeps its place on the ring). Prints "server id: ID" and \
+            "listening on HOST:PORT" at start-up; stop it with Ctrl-C or SIGTERM.
             """,
         specs: specs,
         examples: [
@@ -84,10 +85,10 @@ public enum ServerCommand {
             return configuration
         }
         Socket.ignoreBrokenPipes()
-        let serverID = ServerConfiguration.makeServerID()
         let log = Log(component: "server")
         let (files, recovered) = openDataDirectory(configuration, recordLimits: RecordLimits(
             frameBytesMax: configuration.listener.limits.frameBytesMax), log: log)
+        let identity = startIdentity(files, log: log)
         let service: ServerService
         do {
             service = try ServerService(configuration: configuration, log: log, files: files, recovered: recovered)
@@ -98,10 +99,29 @@ public enum ServerCommand {
         return ServiceLauncher.serveUntilSignalled(
             log: log,
             announce: {
-                printLine("server id: \(serverID)")
+                printLine("server id: \(identity.id)")
                 printLine("listening on \(service.server.host):\(service.server.port)")
             },
-            serve: { service.run(serverID: serverID) }, stop: service.stop)
+            serve: { service.run(identity: identity) }, stop: service.stop)
+    }
+
+    /// The identity this start registers under: with a data directory, its saved ID as the next incarnation
+    /// (saved before any heartbeat), or a new ID as incarnation 1; without one, a fresh ID. Exits when the
+    /// directory's identity cannot be read or saved.
+    static func startIdentity(_ files: DirectoryFiles?, log: Log) -> ServerIdentity {
+        guard let files else { return ServerIdentity(id: ServerConfiguration.makeServerID()) }
+        do throws(IdentityFileError) {
+            let identity = try IdentityFile.start(in: files, idBytesMax: ViewLeaderRequest.serverIDBytesMax,
+                                                  freshID: ServerConfiguration.makeServerID)
+            log.info(identity.incarnation == 1
+                ? "starting as new server \(identity.id), saved in \(files.path)"
+                : "starting as server \(identity.id) again, incarnation \(identity.incarnation): the same ring "
+                    + "position")
+            return identity
+        } catch {
+            exitWithError("server", "cannot start on the data directory \(files.path): \(error)",
+                          status: ToolExit.startFailure)
+        }
     }
 
     /// Opens and recovers the data directory, if there is one; exits with the reason when it cannot.

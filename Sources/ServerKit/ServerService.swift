@@ -29,10 +29,10 @@ public final class ServerService: @unchecked Sendable {
     }
 
     /// Serves and heartbeats until `stop`.
-    public func run(serverID: String) {
+    public func run(identity: ServerIdentity) {
         let host = SocketReplicaHost(server: server, log: log, viewLeaderHost: configuration.viewLeader.host,
                                      viewLeaderPorts: configuration.viewLeaderPorts, files: files)
-        let driver = ReplicaDriver(host: host, serverID: serverID, port: server.port,
+        let driver = ReplicaDriver(host: host, identity: identity, port: server.port,
                                    advertisedHost: configuration.advertisedHost,
                                    heartbeatIntervalMs: Int64(configuration.heartbeatIntervalMs),
                                    recordLimits: RecordLimits(

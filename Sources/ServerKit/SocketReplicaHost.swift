@@ -23,7 +23,8 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
     /// Heartbeats go one at a time on this queue, over `heartbeatConnection` (touched only there).
     private let heartbeatQueue = DispatchQueue(label: "replicatedkv.heartbeat")
     private var heartbeatConnection: FrameConnection?
-    /// The data directory, touched only on `logQueue` once the loop runs; nil in memory only.
+    /// The data directory: its log on `logQueue`, its snapshots on `snapshotQueue`, its identity file on the loop;
+    /// nil in memory only.
     private let files: DirectoryFiles?
     /// Log batches are written and synced here, one at a time, so the loop never waits for the disk.
     private let logQueue = DispatchQueue(label: "replicatedkv.log")
@@ -80,7 +81,10 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
         server.after(ms: Int(delayMs)) { [weak self] in self?.driver?.timerFired(timer) }
     }
 
-    func makeServerID() -> String { ServerConfiguration.makeServerID() }
+    /// Saved on the loop: a denial is rare, and the identity file is not one the log's thread touches.
+    func nextIdentity(after denied: ServerIdentity) throws(DiskError) -> ServerIdentity {
+        try IdentityFile.afterDenial(of: denied, in: files, freshID: ServerConfiguration.makeServerID)
+    }
 
     func log(_ line: String, _ level: ReplicaLogLevel) {
         switch level {
@@ -89,8 +93,8 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
         }
     }
 
-    func registered(as serverID: String) {
-        printLine("server id: \(serverID)")
+    func registered(as identity: ServerIdentity) {
+        printLine("server id: \(identity.id)")
     }
 
     /// A batch that only writes (`--fsync everysec` and `no`) is written here on the loop, as Redis writes its AOF

@@ -8,6 +8,10 @@ public struct DiskFigures: Sendable, Equatable, CustomStringConvertible {
     public var snapshotsWritten = 0
     /// Servers killed while their disk was writing a snapshot.
     public var killedDuringSnapshot = 0
+    /// Servers restarted under their saved ID while the viewleader still counted the previous incarnation a member
+    /// (within its lease), and after it had expired.
+    public var restartsWhileMember = 0
+    public var restartsAfterExpiry = 0
 
     public init() {}
 
@@ -17,11 +21,15 @@ public struct DiskFigures: Sendable, Equatable, CustomStringConvertible {
         sum.recoveriesFromSnapshot += rhs.recoveriesFromSnapshot
         sum.snapshotsWritten += rhs.snapshotsWritten
         sum.killedDuringSnapshot += rhs.killedDuringSnapshot
+        sum.restartsWhileMember += rhs.restartsWhileMember
+        sum.restartsAfterExpiry += rhs.restartsAfterExpiry
         return sum
     }
 
     public var description: String {
         "data directories: \(recoveriesWithData) restarts on data (\(recoveriesFromSnapshot) from a snapshot); "
-            + "\(snapshotsWritten) snapshots written; \(killedDuringSnapshot) servers killed while writing one"
+            + "\(snapshotsWritten) snapshots written; \(killedDuringSnapshot) servers killed while writing one; "
+            + "restarted under their saved ID: \(restartsWhileMember) while still a member, \(restartsAfterExpiry) "
+            + "after expiring"
     }
 }

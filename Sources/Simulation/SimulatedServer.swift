@@ -88,14 +88,17 @@ final class SimulatedReplicaHost: ReplicaHost {
         simulation.schedule(.timer(machine: machine, incarnation: incarnation, timer), afterMs: delayMs)
     }
 
-    func makeServerID() -> String { simulation.freshServerID() }
+    func nextIdentity(after denied: ServerIdentity) throws(DiskError) -> ServerIdentity {
+        try IdentityFile.afterDenial(of: denied, in: simulation.servers[machine].disk,
+                                     freshID: simulation.freshServerID)
+    }
 
     func log(_ line: String, _ level: ReplicaLogLevel) {
         simulation.note("\(simulation.servers[machine].driver?.serverID ?? "?") on machine \(machine): \(line)")
     }
 
-    func registered(as serverID: String) {
-        simulation.note("machine \(machine) now heartbeats as \(serverID)")
+    func registered(as identity: ServerIdentity) {
+        simulation.note("machine \(machine) now heartbeats as \(identity)")
     }
 
     func writeLog(_ batch: WriteAheadLog.Batch) {
@@ -134,6 +137,7 @@ extension Simulation {
         let host = SimulatedReplicaHost(simulation: self, machine: machine, incarnation: servers[machine].incarnation)
         let recordLimits = RecordLimits(frameBytesMax: configuration.frameBytesMax)
         var recovered: RecoveredState?
+        var identity = ServerIdentity(id: "unstarted")
         if configuration.dataDirectories {
             let disk = servers[machine].disk ?? SimulatedFiles()
             servers[machine].disk = disk
@@ -148,8 +152,18 @@ extension Simulation {
             note("machine \(machine) \(recovered!.summary)" + (recovered!.cutOff.map { "; \($0)" } ?? ""))
             if recovered!.entriesReplayed > 0 { diskFigures.recoveriesWithData += 1 }
             if recovered!.snapshotBytes > 0 { diskFigures.recoveriesFromSnapshot += 1 }
+            do throws(IdentityFileError) {
+                identity = try IdentityFile.start(in: disk, idBytesMax: ViewLeaderRequest.serverIDBytesMax,
+                                                  freshID: freshServerID)
+            } catch {
+                violation = "machine \(machine) could not start on its data directory: \(error)"
+                return
+            }
+            noteRestart(of: identity, on: machine)
+        } else {
+            identity = ServerIdentity(id: freshServerID())
         }
-        let driver = ReplicaDriver(host: host, serverID: freshServerID(), port: SimulatedNetwork.serverPort,
+        let driver = ReplicaDriver(host: host, identity: identity, port: SimulatedNetwork.serverPort,
                                    advertisedHost: SimulatedNetwork.host(ofMachine: machine),
                                    heartbeatIntervalMs: configuration.heartbeatIntervalMs,
                                    ringSize: configuration.ringSize, recordLimits: recordLimits,
@@ -158,6 +172,20 @@ extension Simulation {
         servers[machine].driver = driver
         backlogs[.server(machine)] = nil
         driver.start(firstHeartbeatAfterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))
+    }
+
+    /// Counts a restart under a saved ID by what the viewleader makes of it: the previous incarnation still a member
+    /// (a restart within its lease, replaced in a new epoch) or expired (it joins again).
+    private func noteRestart(of identity: ServerIdentity, on machine: Int) {
+        guard identity.incarnation > 1 else { return }
+        let membership = viewLeader.core?.membership
+        if membership?.members[identity.id] != nil {
+            diskFigures.restartsWhileMember += 1
+            note("machine \(machine) restarts as \(identity) while its previous incarnation is still a member")
+        } else if membership?.isDenied(identity.id, incarnation: identity.incarnation - 1) == true {
+            diskFigures.restartsAfterExpiry += 1
+            note("machine \(machine) restarts as \(identity) after its previous incarnation expired")
+        }
     }
 
     func killServer(_ machine: Int, retiring: Bool) {

@@ -408,8 +408,10 @@ public final class Simulation {
         if let epoch = viewLeader.core?.membership.epoch, let problem = monitor.viewLeaderEpoch(epoch) {
             return problem
         }
+        // Per incarnation: a server restarted under its saved ID starts with no view, as any new process does.
         for server in servers where server.state.isAlive {
-            if let problem = monitor.serverEpoch(server.node.core.view.epoch, of: server.node.serverID) { return problem }
+            let identity = server.driver.map { "\($0.identity)" } ?? server.node.serverID
+            if let problem = monitor.serverEpoch(server.node.core.view.epoch, of: identity) { return problem }
         }
         if let machine = touchedMachine, servers[machine].state == .running {
             let server = servers[machine]

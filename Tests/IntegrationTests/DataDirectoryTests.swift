@@ -1,3 +1,4 @@
+import Campaign
 import ClientKit
 import Foundation
 import Glibc
@@ -26,8 +27,11 @@ struct DataDirectoryTests {
         defer { cluster.stop() }
         let directories = (0..<3).map { cluster.directory.appendingPathComponent("data\($0)").path }
         var ports: [Int] = []
+        var ids: [String] = []
         for directory in directories {
-            ports.append(try cluster.startServer(arguments: ["--data-dir", directory]).port)
+            let started = try cluster.startServer(arguments: ["--data-dir", directory])
+            ports.append(started.port)
+            ids.append(started.id)
         }
         _ = try cluster.waitForView { $0.servers.count == 3 }
         let client = cluster.replicatedClient()
@@ -46,6 +50,7 @@ struct DataDirectoryTests {
         for directory in directories {
             let restarted = try cluster.startServer(arguments: ["--data-dir", directory])
             restartedPorts.append(restarted.port)
+            #expect(restarted.id == ids[restartedPorts.count - 1], "each server keeps the ID its directory holds")
             #expect(restarted.process.log.contains("recovered"), "\(restarted.process.log)")
         }
         let reader = cluster.replicatedClient()
@@ -203,6 +208,7 @@ struct DataDirectoryTests {
         let directories = (0..<3).map { cluster.directory.appendingPathComponent("data\($0)").path }
         for directory in directories { try cluster.startServer(arguments: ["--data-dir", directory]) }
         let view = try cluster.waitUntilSynced(servers: 3)
+        let ringBefore = Set(view.servers.map(\.id))
         try cluster.waitUntilServing(view)
         let history = Mutex<[RecordedOperation]>([])
         let stopping = Atomic<Bool>(false)
@@ -263,5 +269,54 @@ struct DataDirectoryTests {
         #expect(acknowledgedBefore.count > 10, "the writers made progress before the crash")
         #expect(operations.contains { !$0.kind.isRead && $0.outcome == .ok && $0.invokedAt > 700_000 },
                 "writes were acknowledged after the restart")
+        let ringAfter = Set(try cluster.waitUntilSynced(servers: 3).servers.map(\.id))
+        #expect(ringAfter == ringBefore, "the same IDs, so the same ring: no key moved")
+    }
+
+    /// A server SIGKILLed and started again on its directory keeps its ID (and so its ring position) as a new
+    /// incarnation: restarted within its lease it replaces its previous self in a new epoch and pulls almost
+    /// nothing; restarted after it expired it joins again and pulls only the keys written while it was away.
+    @Test func aRestartedServerKeepsItsIDAndPullsOnlyWhatChangedWhileItWasAway() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let directories = (0..<3).map { cluster.directory.appendingPathComponent("data\($0)").path }
+        var ids: [String] = []
+        for directory in directories { ids.append(try cluster.startServer(arguments: ["--data-dir", directory]).id) }
+        try cluster.waitUntilServing(try cluster.waitUntilSynced(servers: 3))
+        let client = cluster.replicatedClient()
+        for index in 0..<300 { try client.setr("key\(index)", "value \(index)") }
+        func pulled(_ process: ChildProcess) -> Int {
+            process.log.split(separator: "\n").compactMap { line -> Int? in
+                guard let range = line.range(of: ": pulled ") else { return nil }
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }.reduce(0, +)
+        }
+
+        // Within its lease: started again at once, before the viewleader noticed anything.
+        cluster.server(withID: ids[0])!.kill(SIGKILL)
+        let withinLease = try cluster.startServer(arguments: ["--data-dir", directories[0]])
+        #expect(withinLease.id == ids[0])
+        #expect(withinLease.process.log.contains("incarnation 2"), "\(withinLease.process.log)")
+        try cluster.waitUntilServing(try cluster.waitUntilSynced(servers: 3))
+        #expect(cluster.viewLeader.log.contains("server \(ids[0]) restarted at"), "\(cluster.viewLeader.log)")
+        let pulledWithinLease = pulled(withinLease.process)
+        #expect(pulledWithinLease < 30, "its directory held the 300 keys: it pulled \(pulledWithinLease) entries")
+
+        // After its expiry: the others go on without it, then it joins again under the same ID.
+        withinLease.process.kill(SIGKILL)
+        _ = try cluster.waitForView { $0.servers.count == 2 }
+        for index in 300..<350 { try client.setr("key\(index)", "value \(index)") }
+        let afterExpiry = try cluster.startServer(arguments: ["--data-dir", directories[0]])
+        #expect(afterExpiry.id == ids[0])
+        let view = try cluster.waitUntilSynced(servers: 3)
+        try cluster.waitUntilServing(view)
+        #expect(Set(view.servers.map(\.id)) == Set(ids), "the ring is the one it was")
+        let pulledAfterExpiry = pulled(afterExpiry.process)
+        print("a restarted server pulled \(pulledWithinLease) entries after a restart within its lease and "
+            + "\(pulledAfterExpiry) after one past its expiry (50 keys written while it was away; it holds 350)")
+        #expect(pulledAfterExpiry >= 50 && pulledAfterExpiry < 100, "pulled \(pulledAfterExpiry) entries")
+        let keys = try rawConnection(port: afterExpiry.port).call(["cmd": "query_all_keys"], timeoutMs: 5_000)
+        #expect(keys.objectValue?["result"]?.arrayValue?.count == 350, "it holds every key, old and new")
+        for index in 0..<350 { #expect(try client.getr("key\(index)") == "value \(index)") }
     }
 }

@@ -9,7 +9,7 @@ struct ReplicaDriverLogTests {
         let host = RecordingHost()
         let recovered = try RecoveredState.recover(from: SimulatedFiles(), mode: mode, recordLimits: .standard,
                                                    nowMs: host.nowMs)
-        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+        let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
                                    heartbeatIntervalMs: 200, recovered: recovered)
         return (driver, host)
     }
@@ -119,7 +119,7 @@ struct DiskReserveTests {
         let host = RecordingHost()
         let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
                                                    nowMs: host.nowMs)
-        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+        let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
                                    heartbeatIntervalMs: 200, recovered: recovered,
                                    diskReserve: DiskReserve(freeBytesMin: 5_000))
         let value = String(repeating: "v", count: 1_000)

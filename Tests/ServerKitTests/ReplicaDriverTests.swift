@@ -35,16 +35,21 @@ final class RecordingHost: ReplicaHost {
 
     func startTimer(afterMs delayMs: Int64, _ timer: ReplicaTimer) { effects.append(.timer(afterMs: delayMs, timer)) }
 
-    func makeServerID() -> String {
-        defer { nextServerID += 1 }
-        return "fresh\(nextServerID)"
+    /// The data directory a denied server saves its next incarnation in; nil: it takes a fresh ID.
+    var identityFiles: DataFiles?
+
+    func nextIdentity(after denied: ServerIdentity) throws(DiskError) -> ServerIdentity {
+        try IdentityFile.afterDenial(of: denied, in: identityFiles) {
+            defer { nextServerID += 1 }
+            return "fresh\(nextServerID)"
+        }
     }
 
     func log(_ line: String, _ level: ReplicaLogLevel) {
         effects.append(.log(line, warning: level == .warning))
     }
 
-    func registered(as serverID: String) { effects.append(.registered(serverID)) }
+    func registered(as identity: ServerIdentity) { effects.append(.registered("\(identity)")) }
 
     func writeLog(_ batch: WriteAheadLog.Batch) { effects.append(.writeLog(batch)) }
 
@@ -68,7 +73,7 @@ final class RecordingHost: ReplicaHost {
 struct ReplicaDriverTests {
     func makeDriver() -> (ReplicaDriver<RecordingHost>, RecordingHost) {
         let host = RecordingHost()
-        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+        let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
                                    heartbeatIntervalMs: 200)
         return (driver, host)
     }
@@ -143,6 +148,29 @@ struct ReplicaDriverTests {
             return
         }
         #expect(message.objectValue?["requestor"] == "fresh1")
+    }
+
+    /// With a data directory the ID is kept: a denied server saves its next incarnation there before it heartbeats
+    /// under it.
+    @Test func aDeniedServerWithADataDirectoryRegistersAgainAsItsNextIncarnation() throws {
+        let host = RecordingHost()
+        let files = SimulatedFiles()
+        host.identityFiles = files
+        let identity = try IdentityFile.start(in: files, idBytesMax: 256) { "kept" }
+        let driver = ReplicaDriver(host: host, identity: identity, port: 38_000, advertisedHost: nil,
+                                   heartbeatIntervalMs: 200)
+        driver.viewLeaderAnswered(.heartbeat(sentMs: 1_000), .reply(["status": "ok", "epoch": 1, "lease_ms": 1_000]))
+        driver.viewLeaderAnswered(.heartbeat(sentMs: 1_200), .reply(["status": "deny", "error": "lease expired"]))
+        #expect(host.take().contains(.registered("kept (incarnation 2)")))
+        #expect(driver.serverID == "kept")
+        #expect(try IdentityFile.read(files, idBytesMax: 256) == ServerIdentity(id: "kept", incarnation: 2))
+        driver.timerFired(.heartbeat)
+        guard case .callViewLeader(let message, _, _) = host.take().first else {
+            Issue.record("no heartbeat after the denial")
+            return
+        }
+        #expect(message.objectValue?["requestor"] == "kept")
+        #expect(message.objectValue?["incarnation"] == 2)
     }
 
     @Test func classicAndReplicatedRequestsAreAnsweredThroughTheHost() {

@@ -48,7 +48,7 @@ struct StoreSnapshotTests {
     {
         let host = RecordingHost()
         let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard, nowMs: 0)
-        let driver = ReplicaDriver(host: host, serverID: "s1", port: 38_000, advertisedHost: nil,
+        let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
                                    heartbeatIntervalMs: 200, recovered: recovered,
                                    snapshotPolicy: SnapshotPolicy(logBytesMin: logBytesMin))
         return (driver, host)

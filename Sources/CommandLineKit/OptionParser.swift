@@ -149,6 +149,8 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
     case unexpectedValue(String)
     /// A value that does not parse or is out of range.
     case invalidValue(option: String, value: String, expected: String)
+    /// Two options that cannot be given together.
+    case conflicting(String, String, reason: String)
 
     public var description: String {
         switch self {
@@ -157,6 +159,8 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unexpectedValue(let option): return "option '\(option)' takes no value"
         case .invalidValue(let option, let value, let expected):
             return "invalid value '\(value)' for --\(option): expected \(expected)"
+        case .conflicting(let first, let second, let reason):
+            return "--\(first) and --\(second) cannot be given together: \(reason)"
         }
     }
 }

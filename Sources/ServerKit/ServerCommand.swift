@@ -19,16 +19,20 @@ public enum ServerCommand {
                    + "the viewleader sees when binding to all interfaces)"),
         .value("data-dir", placeholder: "DIR",
                help: "log every change to DIR (created if missing), keep the server's ID there, and recover both "
-                   + "at start-up; without it the server keeps its data in memory only"),
+                   + "at start-up (default STATE-DIR/server-PORT; with --port 0, in memory)"),
+        .value("state-dir", placeholder: "DIR",
+               help: "where the default data directory server-PORT is made (default \(StateRoot.defaultDirectory), "
+                   + "beside the viewleader's state)"),
+        .flag("in-memory", help: "keep nothing on disk: a restart starts empty under a fresh ID"),
         .value("fsync", placeholder: "MODE",
-               help: "with --data-dir: always (sync before acknowledging; the default), everysec (a power cut may "
-                   + "lose the last second of acknowledged writes) or no (the operating system decides)"),
+               help: "with a data directory: always (sync before acknowledging; the default), everysec (a power "
+                   + "cut may lose the last second of acknowledged writes) or no (the operating system decides)"),
         .value("min-free-disk", placeholder: "BYTES",
-               help: "with --data-dir: free bytes the data directory's disk keeps; past them set and setr are "
+               help: "with a data directory: free bytes the data directory's disk keeps; past them set and setr are "
                    + "refused with \"disk full\" (reads and deletes go on); default "
                    + "\(DiskReserve.standard.freeBytesMin)"),
         .value("snapshot-log-bytes", placeholder: "BYTES",
-               help: "with --data-dir: log bytes after which the stores are written as a snapshot and the log "
+               help: "with a data directory: log bytes after which the stores are written as a snapshot and the log "
                    + "before it removed (also never before the log outgrows the last snapshot); default "
                    + "\(SnapshotPolicy.standard.logBytesMin)"),
         .flag("help", short: "h", help: "show this help"),
@@ -49,10 +53,11 @@ public enum ServerCommand {
             """,
         specs: specs,
         examples: [
-            "server                                      # first free port of 38000-38009, viewleader on 127.0.0.1",
             "server --port 0 --viewleader 127.0.0.1:39000",
             "server --max-memory 1073741824              # refuse writes past 1 GiB of keys and values",
+            "server                                      # data in ~/.local/state/replicatedkv/server-PORT",
             "server --data-dir /var/lib/replicatedkv/s1  # keep every change on disk, synced before each reply",
+            "server --in-memory                          # keep nothing on disk",
         ])
 
     /// Runs the server with command-line `arguments` (without the program name); returns the exit status.
@@ -75,7 +80,13 @@ public enum ServerCommand {
                 memoryQuota: MemoryQuota(limitBytes: try parsed.integer(
                     "max-memory", default: ServerConfiguration.defaultMemoryQuota.limitBytes,
                     range: ServerConfiguration.memoryQuotaBytesMin...Int.max)))
-            configuration.dataDirectory = parsed.value("data-dir")
+            if parsed.has("in-memory") && parsed.has("data-dir") {
+                throw .conflicting("in-memory", "data-dir", reason: "choose where the data lives, or that it lives "
+                    + "in memory only")
+            }
+            configuration.storage = parsed.has("in-memory") ? .inMemory
+                : parsed.value("data-dir").map { .directory($0) }
+                ?? .perPort(root: parsed.string("state-dir", default: StateRoot.defaultDirectory))
             configuration.diskReserve = DiskReserve(freeBytesMin: try parsed.integer(
                 "min-free-disk", default: DiskReserve.standard.freeBytesMin, range: 0...Int.max))
             configuration.fsync = fsync
@@ -86,23 +97,29 @@ public enum ServerCommand {
         }
         Socket.ignoreBrokenPipes()
         let log = Log(component: "server")
-        let (files, recovered) = openDataDirectory(configuration, recordLimits: RecordLimits(
-            frameBytesMax: configuration.listener.limits.frameBytesMax), log: log)
-        let identity = startIdentity(files, log: log)
         let service: ServerService
         do {
-            service = try ServerService(configuration: configuration, log: log, files: files, recovered: recovered)
+            service = try ServerService(configuration: configuration, log: log)
         } catch {
             exitWithError("server", "cannot listen: \(error); pass --port to choose another port",
                           status: ToolExit.startFailure)
         }
+        let path = configuration.storage.directory(port: service.server.port,
+                                                   requestedPorts: configuration.listener.candidatePorts)
+        if path == nil, case .perPort = configuration.storage {
+            log.info("--port 0 picks a new port at every start, so nothing is kept on disk; pass --data-dir DIR to "
+                + "keep this server's data")
+        }
+        let (files, recovered) = openDataDirectory(path, configuration, recordLimits: RecordLimits(
+            frameBytesMax: configuration.listener.limits.frameBytesMax), log: log)
+        let identity = startIdentity(files, log: log)
         return ServiceLauncher.serveUntilSignalled(
             log: log,
             announce: {
                 printLine("server id: \(identity.id)")
                 printLine("listening on \(service.server.host):\(service.server.port)")
             },
-            serve: { service.run(identity: identity) }, stop: service.stop)
+            serve: { service.run(identity: identity, files: files, recovered: recovered) }, stop: service.stop)
     }
 
     /// The identity this start registers under: with a data directory, its saved ID as the next incarnation
@@ -125,10 +142,10 @@ public enum ServerCommand {
     }
 
     /// Opens and recovers the data directory, if there is one; exits with the reason when it cannot.
-    static func openDataDirectory(_ configuration: ServerConfiguration, recordLimits: RecordLimits, log: Log)
-        -> (DirectoryFiles?, RecoveredState?)
+    static func openDataDirectory(_ path: String?, _ configuration: ServerConfiguration, recordLimits: RecordLimits,
+                                  log: Log) -> (DirectoryFiles?, RecoveredState?)
     {
-        guard let path = configuration.dataDirectory else { return (nil, nil) }
+        guard let path else { return (nil, nil) }
         let startedMs = MonotonicClock.nowMs()
         do throws(DiskError) {
             let files = try DirectoryFiles(path: path)

@@ -12,24 +12,20 @@ public final class ServerService: @unchecked Sendable {
     public let server: FrameServer
     public let configuration: ServerConfiguration
     private let log: Log
-    /// The open data directory and what was recovered from it; nil in memory only.
-    private let files: DirectoryFiles?
-    private let recovered: RecoveredState?
 
-    public init(configuration: ServerConfiguration, log: Log, files: DirectoryFiles? = nil,
-                recovered: RecoveredState? = nil) throws(SocketError) {
-        precondition((files == nil) == (recovered == nil), "a data directory comes with what was recovered from it")
+    /// Binds the listening socket (so the port is known, and with it the default data directory).
+    public init(configuration: ServerConfiguration, log: Log) throws(SocketError) {
         self.configuration = configuration
         self.log = log
-        self.files = files
-        self.recovered = recovered
         server = try FrameServer(listener: configuration.listener)
         server.onLimitReached = { [log] line in log.warning(line) }
         server.isMemberRequest = { frame in (try? ServerRequest(frame: frame))?.isMemberMessage == true }
     }
 
-    /// Serves and heartbeats until `stop`.
-    public func run(identity: ServerIdentity) {
+    /// Serves and heartbeats as `identity` until `stop`, from the open data directory `files` and what was recovered
+    /// from it (both nil: in memory only).
+    public func run(identity: ServerIdentity, files: DirectoryFiles? = nil, recovered: RecoveredState? = nil) {
+        precondition((files == nil) == (recovered == nil), "a data directory comes with what was recovered from it")
         let host = SocketReplicaHost(server: server, log: log, viewLeaderHost: configuration.viewLeader.host,
                                      viewLeaderPorts: configuration.viewLeaderPorts, files: files)
         let driver = ReplicaDriver(host: host, identity: identity, port: server.port,
@@ -70,8 +66,8 @@ public struct ServerConfiguration: Sendable {
     public var advertisedHost: String?
     /// The data held before writes are refused.
     public var memoryQuota = ServerConfiguration.defaultMemoryQuota
-    /// Where the server logs every change; nil keeps everything in memory only.
-    public var dataDirectory: String?
+    /// Where the server logs every change and keeps its ID.
+    public var storage = Storage.perPort(root: StateRoot.defaultDirectory)
     /// When the log is synced (`--fsync`).
     public var fsync = WriteAheadLog.SyncMode.always
     /// Free space the data directory's disk keeps (`--min-free-disk`).
@@ -84,6 +80,26 @@ public struct ServerConfiguration: Sendable {
         physicalBytes: Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))))
     /// The smallest `--max-memory`: room for a few of the largest values.
     public static let memoryQuotaBytesMin = 16 << 20
+
+    /// Where a server keeps its data.
+    public enum Storage: Sendable, Equatable {
+        /// Nothing on disk (`--in-memory`): a restart starts empty under a fresh ID.
+        case inMemory
+        /// `--data-dir DIR`.
+        case directory(String)
+        /// The default: `ROOT/server-PORT` for the port it listens on, so a plain restart on the same port finds
+        /// its data. With `--port 0` the port changes at every start, so nothing is kept.
+        case perPort(root: String)
+
+        /// The data directory for a server listening on `port`, having asked for `requestedPorts`; nil: in memory.
+        public func directory(port: Int, requestedPorts: [Int]) -> String? {
+            switch self {
+            case .inMemory: nil
+            case .directory(let path): path
+            case .perPort(let root): requestedPorts == [0] ? nil : root + "/server-\(port)"
+            }
+        }
+    }
 
     /// Ports to try for the viewleader: the one given, or its default range.
     public var viewLeaderPorts: [Int] {

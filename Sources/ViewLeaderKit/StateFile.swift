@@ -11,13 +11,6 @@ public struct StateFile: Sendable {
         path = (directory as NSString).appendingPathComponent("viewleader-\(port).json")
     }
 
-    /// The default directory: $XDG_STATE_HOME/replicatedkv, else ~/.local/state/replicatedkv.
-    public static var defaultDirectory: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let stateHome = environment["XDG_STATE_HOME"], !stateHome.isEmpty { return stateHome + "/replicatedkv" }
-        return (environment["HOME"] ?? ".") + "/.local/state/replicatedkv"
-    }
-
     /// Largest state file read: the most members and expired IDs, with the longest IDs and addresses, fit well
     /// within it.
     public static let fileBytesMax = 64 << 20

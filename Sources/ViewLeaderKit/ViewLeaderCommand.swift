@@ -13,7 +13,7 @@ public enum ViewLeaderCommand {
                help: "a lock waiter that stops asking this long loses its place "
                    + "(default \(ViewLeaderConfiguration.defaultLockWaiterTimeoutSeconds))"),
         .value("state-dir", placeholder: "DIR",
-               help: "where the epoch and membership survive restarts (default \(StateFile.defaultDirectory))"),
+               help: "where the epoch and membership survive restarts (default \(StateRoot.defaultDirectory))"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
@@ -41,7 +41,7 @@ public enum ViewLeaderCommand {
                 lockWaiterTimeoutMs: Int64(1000 * (try parsed.seconds(
                     "lock-waiter-timeout", default: ViewLeaderConfiguration.defaultLockWaiterTimeoutSeconds,
                     range: 0.05...86_400))),
-                stateDirectory: parsed.string("state-dir", default: StateFile.defaultDirectory))
+                stateDirectory: parsed.string("state-dir", default: StateRoot.defaultDirectory))
         }
         Socket.ignoreBrokenPipes()
         let log = Log(component: "viewleader")

@@ -319,4 +319,29 @@ struct DataDirectoryTests {
         #expect(keys.objectValue?["result"]?.arrayValue?.count == 350, "it holds every key, old and new")
         for index in 0..<350 { #expect(try client.getr("key\(index)") == "value \(index)") }
     }
+
+    /// Without --data-dir a server keeps its data under the state directory, one directory per port, so a plain
+    /// restart on the same port finds its keys and its ID; --in-memory keeps nothing.
+    @Test func withoutADataDirectoryAServerKeepsItsDataByPortUnderTheStateDirectory() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let probe = try cluster.startServer(arguments: ["--in-memory"])
+        probe.process.kill(SIGTERM)
+        _ = probe.process.waitForExit()
+        #expect(!probe.process.log.contains("recovered"), "in memory: nothing read back")
+        let root = cluster.directory.appendingPathComponent("servers").path
+        let arguments = ["--port", String(probe.port), "--state-dir", root]
+        let first = try cluster.startServer(arguments: arguments)
+        #expect(first.port == probe.port)
+        _ = try cluster.waitUntilSynced(servers: 1)
+        let client = cluster.replicatedClient()
+        for index in 0..<20 { try client.setr("key\(index)", "value \(index)") }
+        first.process.kill(SIGKILL)
+        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/server-\(probe.port)")
+        #expect(names.contains("server-id") && names.contains { $0.hasPrefix("wal-") }, "\(names)")
+        let second = try cluster.startServer(arguments: arguments)
+        #expect(second.id == first.id, "the same directory, so the same ID")
+        #expect(second.process.log.contains("recovered 20 entries"), "\(second.process.log)")
+        for index in 0..<20 { #expect(try client.getr("key\(index)") == "value \(index)") }
+    }
 }

@@ -176,7 +176,9 @@ public final class Campaign: @unchecked Sendable {
 
     private func chaos(workload: CampaignWorkload) throws {
         let endMs = now() + Int64(configuration.chaosMs)
-        let kinds = FaultKind.allCases.filter { !$0.needsNetwork || cluster.lab != nil }
+        let kinds = FaultKind.allCases.filter {
+            (!$0.needsNetwork || cluster.lab != nil) && (!$0.needsDataDirectories || configuration.dataDirectories)
+        }
         var nextTurnMs = now() + Int64(configuration.nemesisIntervalMs.lowerBound)
         while now() < endMs || (configuration.untilEveryFaultKind && now() < endMs + Int64(configuration.chaosMs)
                                     && configuration.faultsEnabled && kinds.contains { faults[$0] == nil })
@@ -299,6 +301,16 @@ public final class Campaign: @unchecked Sendable {
             let admitted = waitUntilMember(joined, timeoutMs: 3 * configuration.leaseMs)
             note("  server \(joined) \(admitted ? "is in the view" : "not yet in the view"); removing server \(machine)")
             cluster.killServer(machine, retiring: true)
+        case .killServerKeepingData(let machine, let restartAfterMs):
+            doomedMachines.insert(machine)
+            cluster.killServer(machine, retiring: false)
+            schedule(.restartServerOnData(machine: machine), afterMs: restartAfterMs)
+        case .killEveryServer(let restartAfterMs):
+            for machine in cluster.servers.indices where cluster.servers[machine].state == .running {
+                doomedMachines.insert(machine)
+                cluster.killServer(machine, retiring: false)
+                schedule(.restartServerOnData(machine: machine), afterMs: restartAfterMs)
+            }
         case .killViewLeader(let restartAfterMs, let restoring):
             cluster.killViewLeader()
             schedule(.restartViewLeader(restoring: restoring), afterMs: restartAfterMs)
@@ -435,6 +447,9 @@ public final class Campaign: @unchecked Sendable {
         switch end {
         case .restartServer(let machine):
             if cluster.servers[machine].state == .crashed { try cluster.startServer(machine) }
+            doomedMachines.remove(machine)
+        case .restartServerOnData(let machine):
+            if cluster.servers[machine].state == .crashed { try cluster.startServer(machine, keepingData: true) }
             doomedMachines.remove(machine)
         case .resumeServer(let machine):
             cluster.resumeServer(machine)

@@ -21,6 +21,8 @@ final class CampaignCluster: @unchecked Sendable {
         let machine: Machine
         var process: ChildProcess?
         var state: ProcessState
+        /// With data directories: which directory the server uses; a restart without its data takes the next.
+        var dataGeneration = 0
     }
 
     /// A server's start-up lines must appear within this time, even on a loaded machine.
@@ -68,17 +70,27 @@ final class CampaignCluster: @unchecked Sendable {
         return index
     }
 
-    /// Starts (or restarts, fresh and empty) the server on machine `index` and waits until it listens.
-    func startServer(_ index: Int) throws {
+    /// Starts (or restarts) the server on machine `index` and waits until it listens: fresh and empty, or, with
+    /// `keepingData`, on the data directory it used before (its ID, keys and snapshots).
+    func startServer(_ index: Int, keepingData: Bool = false) throws {
         let machine = servers[index].machine
         let starts = servers[index].process == nil ? 0 : 1
+        var storage = ["--in-memory"]
+        if configuration.dataDirectories {
+            precondition(!keepingData || starts > 0, "only a server that ran has data to keep")
+            if !keepingData && starts > 0 { servers[index].dataGeneration += 1 }
+            let data = directory.appendingPathComponent("data")
+                .appendingPathComponent("\(machine.name)-\(servers[index].dataGeneration)")
+            storage = ["--data-dir", data.path, "--snapshot-log-bytes", String(configuration.snapshotLogBytes)]
+        }
+        let suffix = starts == 0 ? "" : keepingData ? "-on-data" : "-restarted"
         let process = try ChildProcess(
             executableURL: configuration.binaries.appendingPathComponent("server"),
             arguments: ["--bind", machine.address, "--port", "0",
                         "--viewleader", "\(viewLeaderAddress):\(viewLeaderPort)",
                         "--heartbeat-interval", seconds(configuration.heartbeatIntervalMs),
-                        "--max-frame-bytes", String(configuration.frameBytesMax)],
-            name: "\(machine.name)-\(UUID().uuidString.prefix(4))\(starts == 0 ? "" : "-restarted")",
+                        "--max-frame-bytes", String(configuration.frameBytesMax)] + storage,
+            name: "\(machine.name)-\(UUID().uuidString.prefix(4))\(suffix)",
             logDirectory: directory, networkNamespace: machine.host?.namespace)
         servers[index].process = process
         servers[index].state = .running

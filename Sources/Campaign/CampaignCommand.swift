@@ -19,13 +19,15 @@ public enum CampaignCommand {
         .value("network", placeholder: "MODE",
                help: "namespaces (a network namespace per process, links cut; needs root), loopback, or auto (default)"),
         .value("binaries", placeholder: "DIR", help: "folder with viewleader and server (default: this tool's own)"),
+        .flag("data-dirs", help: "servers keep data directories (fsync always, frequent snapshots); the nemesis also "
+                  + "kills servers and restarts them on their data, and kills every server at once"),
         .flag("no-faults", help: "run the clients without the nemesis"),
         .flag("verbose", short: "v", help: "print each fault, fault end and view change as it happens"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
     static let helpText = OptionParser.helpText(
-        usage: "campaign [--duration SECONDS] [--runs N] [--seed SEED] [--network MODE] [--verbose]",
+        usage: "campaign [--duration SECONDS] [--runs N] [--seed SEED] [--network MODE] [--data-dirs] [--verbose]",
         description: """
             Starts a real viewleader and servers, runs clients on a few keys while a nemesis SIGKILLs, SIGSTOPs, \
             removes and adds servers, crashes, pauses and isolates the viewleader and, on network namespaces, \
@@ -37,6 +39,7 @@ public enum CampaignCommand {
         examples: [
             "campaign --duration 120 --runs 3 --seed 7400",
             "campaign --duration 600 --verbose",
+            "campaign --duration 300 --data-dirs          # restarts on data, whole-cluster kills",
         ])
 
     public static func main(arguments: [String]) -> Int32 {
@@ -67,6 +70,7 @@ public enum CampaignCommand {
             default: throw .invalidValue(option: "network", value: network, expected: "namespaces, loopback or auto")
             }
             configuration.faultsEnabled = !parsed.has("no-faults")
+            configuration.dataDirectories = parsed.has("data-dirs")
             runs = try parsed.integer("runs", default: 1, range: 1...runsMax)
             firstSeed = UInt64(try parsed.integer("seed", default: Int(MonotonicClock.nowNs() % 1_000_000),
                                                   range: 0...Int.max / 2))

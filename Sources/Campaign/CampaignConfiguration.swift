@@ -64,6 +64,11 @@ public struct CampaignConfiguration: Sendable {
     /// Servers that may lose their data (killed, paused past the lease, cut off, removed) before the cluster
     /// is stable again: with three replicas per key, two can go and one still holds every write.
     public var dataLosingFaultsMax = 2
+    /// Servers keep their data in directories under the campaign's (`--fsync always`), so the nemesis may restart
+    /// them on it (`FaultKind.needsDataDirectories`); "restart it empty" then starts on a new, empty directory.
+    public var dataDirectories = false
+    /// Snapshots come this often, so restarts read them back and kills land near them.
+    public var snapshotLogBytes = 65_536
 
     public init(binaries: URL) {
         self.binaries = binaries

@@ -25,6 +25,8 @@ enum CampaignFault: Equatable {
     case cutLinkLong(Int, Int, forMs: Int)
     case cutLinkOneWay(from: Int, to: Int, forMs: Int)
     case joinServerWithLinkCut(cutFrom: Int, forMs: Int)
+    case killServerKeepingData(machine: Int, restartAfterMs: Int)
+    case killEveryServer(restartAfterMs: Int)
 
     var kind: FaultKind {
         switch self {
@@ -44,6 +46,8 @@ enum CampaignFault: Equatable {
         case .cutLinkLong: return .cutLinkLong
         case .cutLinkOneWay: return .cutLinkOneWay
         case .joinServerWithLinkCut: return .joinServerWithLinkCut
+        case .killServerKeepingData: return .killServerKeepingData
+        case .killEveryServer: return .killEveryServer
         }
     }
 }
@@ -51,6 +55,7 @@ enum CampaignFault: Equatable {
 /// The end of a fault, due at a time fixed when it starts.
 enum CampaignFaultEnd: Equatable {
     case restartServer(machine: Int)
+    case restartServerOnData(machine: Int)
     case resumeServer(machine: Int)
     case reconnectServer(machine: Int)
     case rejoinPrimary(machine: Int)

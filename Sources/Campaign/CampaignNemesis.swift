@@ -40,8 +40,10 @@ struct CampaignNemesis {
 
     mutating func next(_ cluster: CampaignSnapshot, random: inout SplitMix64) -> CampaignFault? {
         if deck.isEmpty {
-            deck = FaultKind.allCases.filter { !$0.needsNetwork || cluster.networkFaultsPossible }
-                .shuffled(using: &random)
+            deck = FaultKind.allCases.filter {
+                (!$0.needsNetwork || cluster.networkFaultsPossible)
+                    && (!$0.needsDataDirectories || configuration.dataDirectories)
+            }.shuffled(using: &random)
         }
         for (position, kind) in deck.enumerated() {
             if let fault = fault(of: kind, cluster, random: &random) {
@@ -102,6 +104,15 @@ struct CampaignNemesis {
             else { return nil }
             let partialPartitionMs = FaultKind.partialPartitionMsMin...FaultKind.partialPartitionMsMax(leaseMs: lease)
             return .joinServerWithLinkCut(cutFrom: member, forMs: Int.random(in: partialPartitionMs, using: &random))
+        case .killServerKeepingData:
+            // Restarted within its lease, or after it expired: both must find the server's writes on its disk.
+            return victim.map {
+                .killServerKeepingData(machine: $0, restartAfterMs: Int.random(in: 100...(2 * lease), using: &random))
+            }
+        case .killEveryServer:
+            // A whole-cluster crash (a power cut): only from a stable cluster, so nothing else is in flight.
+            guard cluster.isStable, cluster.memberMachines.count >= 2 else { return nil }
+            return .killEveryServer(restartAfterMs: Int.random(in: 100...(2 * lease), using: &random))
         case .killViewLeader, .killViewLeaderLosingState, .killViewLeaderWithOlderState:
             guard cluster.viewLeaderHealthy else { return nil }
             let restoring: SavedStateChoice = kind == .killViewLeader ? .latest

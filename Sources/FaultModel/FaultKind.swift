@@ -19,6 +19,8 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
     case cutLinkLong = "cut the link between two servers past a call's time"
     case cutLinkOneWay = "cut one direction between two servers past a call's time"
     case joinServerWithLinkCut = "join a server whose link to a member is cut"
+    case killServerKeepingData = "kill a server, restart it on its data directory"
+    case killEveryServer = "kill every server at once, restart each on its data directory"
 
     /// Faults that cut links; the campaign injects them only on network namespaces.
     public var needsNetwork: Bool {
@@ -28,6 +30,13 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
             return true
         default: return false
         }
+    }
+
+    /// Faults that restart servers on their data directories; the campaign injects them only when its servers keep
+    /// one (`campaign --data-dirs`). The simulator restarts on data in its own way (`--data-dirs`), so it reports
+    /// those restarts under `killServer`.
+    public var needsDataDirectories: Bool {
+        self == .killServerKeepingData || self == .killEveryServer
     }
 
     /// Faults that cost a server its data: it leaves the view, and comes back (if at all) as a new, empty member.

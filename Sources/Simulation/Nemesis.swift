@@ -5,7 +5,9 @@ import Seeded
 extension Simulation {
     /// The kinds of fault the simulator injects: every kind but the two the campaign alone drives (a join with a
     /// removal timed to it, and a primary cut off from everyone while its clients still reach it).
-    public static let faultKinds = FaultKind.allCases.filter { $0 != .replaceServer && $0 != .isolatePrimary }
+    public static let faultKinds = FaultKind.allCases.filter {
+        $0 != .replaceServer && $0 != .isolatePrimary && !$0.needsDataDirectories
+    }
 }
 
 /// One fault, with how long it lasts.

@@ -19,8 +19,23 @@ struct CampaignNemesisTests {
     @Test func everyKindComesUpOnceInARoundOfTheDeck() {
         var nemesis = CampaignNemesis(configuration: configuration)
         var random = SplitMix64(seed: 1)
+        let deck = FaultKind.allCases.filter { !$0.needsDataDirectories }
+        let kinds = (0..<deck.count).compactMap { _ in nemesis.next(snapshot(), random: &random)?.kind }
+        #expect(kinds.sorted() == deck.sorted())
+    }
+
+    /// With data directories the deck also holds the restarts on data, a whole-cluster kill among them.
+    @Test func withDataDirectoriesTheDeckAddsRestartsOnData() {
+        var withData = configuration
+        withData.dataDirectories = true
+        var nemesis = CampaignNemesis(configuration: withData)
+        var random = SplitMix64(seed: 5)
         let kinds = (0..<FaultKind.allCases.count).compactMap { _ in nemesis.next(snapshot(), random: &random)?.kind }
         #expect(kinds.sorted() == FaultKind.allCases.sorted())
+        var unstable = CampaignNemesis(configuration: withData)
+        let drawn = (0..<60).compactMap { _ in unstable.next(snapshot(stable: false), random: &random)?.kind }
+        #expect(drawn.contains(.killServerKeepingData) && !drawn.contains(.killEveryServer),
+                "every server is killed at once only from a stable cluster")
     }
 
     @Test func withoutNamespacesNoNetworkFaultIsDrawn() {
@@ -36,7 +51,7 @@ struct CampaignNemesisTests {
         var kinds: [FaultKind] = []
         while let fault = nemesis.next(snapshot(budget: 0, stable: false), random: &random) { kinds.append(fault.kind) }
         #expect(kinds.allSatisfy { !$0.losesData })
-        #expect(kinds.count == FaultKind.allCases.filter { !$0.losesData }.count)
+        #expect(kinds.count == FaultKind.allCases.filter { !$0.losesData && !$0.needsDataDirectories }.count)
         // The rest of the round waits for the budget, then comes.
         #expect(nemesis.next(snapshot(budget: 1), random: &random)?.kind.losesData == true)
     }

@@ -14,20 +14,13 @@ public enum SnapshotFile {
     private static let headerKind: UInt8 = 0x53
     private static let trailerKind: UInt8 = 0x45
 
+    private static let names = SequenceFileName(prefix: prefix, suffix: suffix)
+
     /// The name of the snapshot holding every entry up to `sequence`.
-    public static func name(through sequence: UInt64) -> String {
-        let digits = String(sequence, radix: 16)
-        return prefix + String(repeating: "0", count: 16 - digits.count) + digits + suffix
-    }
+    public static func name(through sequence: UInt64) -> String { names.name(sequence) }
 
     /// The sequence snapshot `name` holds entries up to, or nil when `name` is not a snapshot's name.
-    public static func sequence(ofSnapshot name: String) -> UInt64? {
-        guard name.hasPrefix(prefix), name.hasSuffix(suffix),
-              name.utf8.count == prefix.utf8.count + 16 + suffix.utf8.count else { return nil }
-        let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
-        guard digits.allSatisfy(\.isHexDigit) else { return nil }
-        return UInt64(digits, radix: 16)
-    }
+    public static func sequence(ofSnapshot name: String) -> UInt64? { names.sequence(of: name) }
 
     /// Frames a snapshot's records into chunks, so a large store is written without being held twice in memory.
     public struct Writer {

@@ -141,18 +141,13 @@ public struct WriteAheadLog: Sendable {
     static let segmentPrefix = "wal-"
     static let segmentSuffix = ".log"
 
-    /// The name of the segment whose first entry has sequence `firstSequence`.
-    public static func segmentName(firstSequence: UInt64) -> String {
-        let digits = String(firstSequence, radix: 16)
-        return segmentPrefix + String(repeating: "0", count: 16 - digits.count) + digits + segmentSuffix
-    }
+    private static let segmentNames = SequenceFileName(prefix: segmentPrefix, suffix: segmentSuffix)
 
-    /// The first sequence of segment `name`, or nil when `name` is not a segment's name.
+    /// The name of the segment whose first entry has sequence `firstSequence`.
+    public static func segmentName(firstSequence: UInt64) -> String { segmentNames.name(firstSequence) }
+
+    /// The first sequence of segment `name`, or nil when `name` is not a segment's name (sequences start at 1).
     public static func firstSequence(ofSegment name: String) -> UInt64? {
-        guard name.hasPrefix(segmentPrefix), name.hasSuffix(segmentSuffix),
-              name.utf8.count == segmentPrefix.utf8.count + 16 + segmentSuffix.utf8.count else { return nil }
-        let digits = name.dropFirst(segmentPrefix.count).dropLast(segmentSuffix.count)
-        guard digits.allSatisfy(\.isHexDigit), let value = UInt64(digits, radix: 16), value >= 1 else { return nil }
-        return value
+        segmentNames.sequence(of: name).flatMap { $0 >= 1 ? $0 : nil }
     }
 }

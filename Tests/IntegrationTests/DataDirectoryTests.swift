@@ -277,7 +277,8 @@ struct DataDirectoryTests {
     /// incarnation: restarted within its lease it replaces its previous self in a new epoch and pulls almost
     /// nothing; restarted after it expired it joins again and pulls only the keys written while it was away.
     @Test func aRestartedServerKeepsItsIDAndPullsOnlyWhatChangedWhileItWasAway() throws {
-        let cluster = try LocalCluster()
+        // A 4 s lease, so the restart lands within it however loaded the machine is.
+        let cluster = try LocalCluster(viewLeaderArguments: ["--lease", "4"])
         defer { cluster.stop() }
         let directories = (0..<3).map { cluster.directory.appendingPathComponent("data\($0)").path }
         var ids: [String] = []

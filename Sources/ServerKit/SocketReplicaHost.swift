@@ -99,29 +99,32 @@ final class SocketReplicaHost: ReplicaHost, @unchecked Sendable {
 
     /// A batch that only writes (`--fsync everysec` and `no`) is written here on the loop, as Redis writes its AOF
     /// before replying: a write to the page cache takes microseconds, far less than a hop to another thread and
-    /// back. Its outcome is handed over on the loop's next turn, so every batch written while the loop handles
-    /// one round of events goes out with its replies together. A batch that syncs goes to `logQueue`, so the loop
-    /// never waits for the disk. One batch is in flight at a time, so the two never touch the files at once.
+    /// back. Its outcome is handed over at the end of this turn of the loop, once every ready event was handled:
+    /// the events after the first one of the turn log into the next batch, which is then written and released in
+    /// the same turn, so a turn's replies leave in it with two writes at most. A batch that syncs goes to
+    /// `logQueue`, so the loop never waits for the disk. One batch is in flight at a time, so the two never touch
+    /// the files at once.
     func writeLog(_ batch: WriteAheadLog.Batch) {
         precondition(files != nil, "a server in memory only writes no log")
         guard batch.sync else {
-            carryOut(batch)
+            let (failure, freeBytes) = carryOut(batch)
+            server.soon { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
             return
         }
-        logQueue.async { [self] in carryOut(batch) }
+        logQueue.async { [self] in
+            let (failure, freeBytes) = carryOut(batch)
+            server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
+        }
     }
 
-    /// Writes (and syncs) `batch`, then hands the outcome and the disk's free space to the driver on the loop.
-    private func carryOut(_ batch: WriteAheadLog.Batch) {
-        let failure: DiskError?
+    /// Writes (and syncs) `batch`; returns the failure, if any, and the disk's free space after it.
+    private func carryOut(_ batch: WriteAheadLog.Batch) -> (DiskError?, Int?) {
         do throws(DiskError) {
             try WriteAheadLog.carryOut(batch, on: files!)
-            failure = nil
         } catch {
-            failure = error
+            return (error, try? files!.freeBytes())
         }
-        let freeBytes = try? files!.freeBytes()
-        server.execute { [self] in driver?.logWritten(failure, freeBytes: freeBytes) }
+        return (nil, try? files!.freeBytes())
     }
 
     func writeSnapshot(_ snapshot: StoreSnapshot) {

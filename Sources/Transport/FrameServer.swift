@@ -528,8 +528,9 @@ public final class FrameServer: @unchecked Sendable {
         channelsToFlush.append(channel)
     }
 
-    /// Runs `work` on the loop thread at the end of this iteration; call from the loop thread.
-    func soon(_ work: @escaping () -> Void) {
+    /// Runs `work` on the loop thread at the end of this iteration, after every ready event was handled (work it
+    /// adds runs in the same iteration too); call from the loop thread.
+    public func soon(_ work: @escaping () -> Void) {
         deferred.append(work)
     }
 

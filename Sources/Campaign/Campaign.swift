@@ -33,6 +33,10 @@ public final class Campaign: @unchecked Sendable {
     private var startedAtMs: Int64 = 0
     private var pendingEnds: [(dueMs: Int64, end: CampaignFaultEnd)] = []
     private var doomedMachines: Set<Int> = []
+    /// Kills aimed at a snapshot being written that landed while one was.
+    private var killsDuringSnapshot = 0
+    /// How long a kill aimed at a snapshot waits for one to begin before it kills anyway.
+    static let snapshotWaitMs = 2_000
     private var dataLossBudget: Int
     private var lastChangeMs: Int64 = 0
     private var lastEpoch: Int64 = -1
@@ -117,7 +121,8 @@ public final class Campaign: @unchecked Sendable {
             unknownReasons: unknownReasons, partialPartitionResolutionsMs: partialPartitionResolutionsMs,
             verdict: LinearizabilityChecker.check(history), invariantViolations: invariantViolations,
             keysAudited: finalReads.count, losses: FinalReadAudit.losses(history: history, finalReads: finalReads),
-            serversAtEnd: cluster.view()?.servers.count ?? 0, directory: directory.path)
+            serversAtEnd: cluster.view()?.servers.count ?? 0, killsDuringSnapshot: killsDuringSnapshot,
+            directory: directory.path)
         try? log.joined(separator: "\n").write(to: directory.appendingPathComponent("campaign.log"), atomically: true,
                                                encoding: .utf8)
         if report.passed {
@@ -198,6 +203,7 @@ public final class Campaign: @unchecked Sendable {
 
     /// Reads the view, checks that epochs never go back, and renews the data-loss budget once stable.
     private func observeView() -> ViewDescription? {
+        countViewLeaderAbleTime()
         guard let view = cluster.view() else { return nil }
         if let floor = epochBeforeStateLoss {
             if view.epoch > floor {
@@ -209,11 +215,6 @@ public final class Campaign: @unchecked Sendable {
             invariantViolations.append("the epoch went back from \(lastEpoch) to \(view.epoch)")
         }
         let memberIDs = Set(view.servers.map(\.id))
-        let viewLeaderAble = cluster.viewLeaderState == .running && !viewLeaderIsolated && epochBeforeStateLoss == nil
-        for index in partialPartitions.indices where viewLeaderAble {
-            partialPartitions[index].viewLeaderAbleMs += now() - max(lastObservedMs, partialPartitions[index].startMs)
-        }
-        lastObservedMs = now()
         for index in partialPartitions.indices where partialPartitions[index].resolvedMs == nil
             && partialPartitions[index].serverIDs.contains(where: { !memberIDs.contains($0) }) {
             partialPartitions[index].resolvedMs = now()
@@ -229,6 +230,17 @@ public final class Campaign: @unchecked Sendable {
         if epochBeforeStateLoss == nil { lastEpoch = max(lastEpoch, view.epoch) }
         if stabilityProblem(view) == nil { dataLossBudget = configuration.dataLosingFaultsMax }
         return view
+    }
+
+    /// Adds the time since the last look to each partial partition's time with a viewleader able to act: running,
+    /// not cut off, not below the epoch it lost. Counted on every look, whether or not the viewleader answers:
+    /// time it spent killed or paused must never count as time it could have resolved the cut in.
+    private func countViewLeaderAbleTime() {
+        let viewLeaderAble = cluster.viewLeaderState == .running && !viewLeaderIsolated && epochBeforeStateLoss == nil
+        for index in partialPartitions.indices where viewLeaderAble {
+            partialPartitions[index].viewLeaderAbleMs += now() - max(lastObservedMs, partialPartitions[index].startMs)
+        }
+        lastObservedMs = now()
     }
 
     /// Why the cluster is not stable (every running server a member, no one else, all synced to the current
@@ -304,6 +316,14 @@ public final class Campaign: @unchecked Sendable {
         case .killServerKeepingData(let machine, let restartAfterMs):
             doomedMachines.insert(machine)
             cluster.killServer(machine, retiring: false)
+            schedule(.restartServerOnData(machine: machine), afterMs: restartAfterMs)
+        case .killServerDuringSnapshot(let machine, let restartAfterMs):
+            doomedMachines.insert(machine)
+            let during = cluster.waitUntilWritingSnapshot(machine, timeoutMs: Self.snapshotWaitMs)
+            cluster.killServer(machine, retiring: false)
+            if during { killsDuringSnapshot += 1 }
+            note(during ? "  killed while it wrote a snapshot"
+                : "  no snapshot began within \(Self.snapshotWaitMs) ms; killed anyway")
             schedule(.restartServerOnData(machine: machine), afterMs: restartAfterMs)
         case .killEveryServer(let restartAfterMs):
             for machine in cluster.servers.indices where cluster.servers[machine].state == .running {

@@ -79,9 +79,8 @@ final class CampaignCluster: @unchecked Sendable {
         if configuration.dataDirectories {
             precondition(!keepingData || starts > 0, "only a server that ran has data to keep")
             if !keepingData && starts > 0 { servers[index].dataGeneration += 1 }
-            let data = directory.appendingPathComponent("data")
-                .appendingPathComponent("\(machine.name)-\(servers[index].dataGeneration)")
-            storage = ["--data-dir", data.path, "--snapshot-log-bytes", String(configuration.snapshotLogBytes)]
+            storage = ["--data-dir", dataDirectory(of: index).path,
+                       "--snapshot-log-bytes", String(configuration.snapshotLogBytes)]
         }
         let suffix = starts == 0 ? "" : keepingData ? "-on-data" : "-restarted"
         let process = try ChildProcess(
@@ -96,6 +95,25 @@ final class CampaignCluster: @unchecked Sendable {
         servers[index].state = .running
         _ = try process.waitForLine(prefix: "server id: ", timeoutMs: Self.startUpTimeoutMs)
         _ = try process.listeningPort()
+    }
+
+    /// The data directory the server on machine `index` uses now (with data directories on).
+    func dataDirectory(of index: Int) -> URL {
+        directory.appendingPathComponent("data")
+            .appendingPathComponent("\(servers[index].machine.name)-\(servers[index].dataGeneration)")
+    }
+
+    /// Waits up to `timeoutMs` for the server on machine `index` to be writing a snapshot (its `.snap.tmp` file
+    /// exists), looking every millisecond; returns whether it saw one.
+    func waitUntilWritingSnapshot(_ index: Int, timeoutMs: Int) -> Bool {
+        let path = dataDirectory(of: index).path
+        let deadline = MonotonicClock.nowMs() + Int64(timeoutMs)
+        while MonotonicClock.nowMs() < deadline {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            if names.contains(where: { $0.hasPrefix("snap-") && $0.hasSuffix(".snap.tmp") }) { return true }
+            usleep(1_000)
+        }
+        return false
     }
 
     func killServer(_ index: Int, retiring: Bool) {

@@ -27,6 +27,8 @@ enum CampaignFault: Equatable {
     case joinServerWithLinkCut(cutFrom: Int, forMs: Int)
     case killServerKeepingData(machine: Int, restartAfterMs: Int)
     case killEveryServer(restartAfterMs: Int)
+    /// Waits (a bounded time) until the server is writing a snapshot, then kills it.
+    case killServerDuringSnapshot(machine: Int, restartAfterMs: Int)
 
     var kind: FaultKind {
         switch self {
@@ -48,6 +50,7 @@ enum CampaignFault: Equatable {
         case .joinServerWithLinkCut: return .joinServerWithLinkCut
         case .killServerKeepingData: return .killServerKeepingData
         case .killEveryServer: return .killEveryServer
+        case .killServerDuringSnapshot: return .killServerDuringSnapshot
         }
     }
 }

@@ -109,6 +109,10 @@ struct CampaignNemesis {
             return victim.map {
                 .killServerKeepingData(machine: $0, restartAfterMs: Int.random(in: 100...(2 * lease), using: &random))
             }
+        case .killServerDuringSnapshot:
+            return victim.map {
+                .killServerDuringSnapshot(machine: $0, restartAfterMs: Int.random(in: 100...lease, using: &random))
+            }
         case .killEveryServer:
             // A whole-cluster crash (a power cut): only from a stable cluster, so nothing else is in flight.
             guard cluster.isStable, cluster.memberMachines.count >= 2 else { return nil }

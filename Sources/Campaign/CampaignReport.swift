@@ -27,6 +27,8 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
     public let keysAudited: Int
     public let losses: [FinalReadAudit.Loss]
     public let serversAtEnd: Int
+    /// Of the kills aimed at a snapshot being written, those that landed while one was (its `.tmp` file existed).
+    public let killsDuringSnapshot: Int
     /// Logs of every process, and the viewleader's state.
     public let directory: String
 
@@ -61,6 +63,12 @@ public struct CampaignReport: Sendable, CustomStringConvertible {
             "  \(figures)",
             "  faults injected: \(faults.values.reduce(0, +))" + (faultList.isEmpty ? "" : "\n" + faultList.joined(separator: "\n")),
             "  final read: \(keysAudited) keys with an acknowledged write or delete",
+        ]
+        if let aimed = faults[.killServerDuringSnapshot] {
+            lines.append("  kills aimed at a snapshot being written: \(killsDuringSnapshot) of \(aimed) landed "
+                + "during one")
+        }
+        lines += [
             "  partial partitions resolved by the view: \(partialPartitionResolutionsMs.count)"
                 + (partialPartitionResolutionsMs.isEmpty ? "" : ", cut to view change median "
                     + "\(partialPartitionResolutionsMs.sorted()[partialPartitionResolutionsMs.count / 2]) ms, slowest "

@@ -21,6 +21,7 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
     case joinServerWithLinkCut = "join a server whose link to a member is cut"
     case killServerKeepingData = "kill a server, restart it on its data directory"
     case killEveryServer = "kill every server at once, restart each on its data directory"
+    case killServerDuringSnapshot = "kill a server while it writes a snapshot, restart it on its data directory"
 
     /// Faults that cut links; the campaign injects them only on network namespaces.
     public var needsNetwork: Bool {
@@ -36,7 +37,7 @@ public enum FaultKind: String, CaseIterable, Sendable, Comparable {
     /// one (`campaign --data-dirs`). The simulator restarts on data in its own way (`--data-dirs`), so it reports
     /// those restarts under `killServer`.
     public var needsDataDirectories: Bool {
-        self == .killServerKeepingData || self == .killEveryServer
+        self == .killServerKeepingData || self == .killEveryServer || self == .killServerDuringSnapshot
     }
 
     /// Faults that cost a server its data: it leaves the view, and comes back (if at all) as a new, empty member.

@@ -326,19 +326,26 @@ struct DataDirectoryTests {
     @Test func withoutADataDirectoryAServerKeepsItsDataByPortUnderTheStateDirectory() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }
-        let probe = try cluster.startServer(arguments: ["--in-memory"])
-        probe.process.kill(SIGTERM)
-        _ = probe.process.waitForExit()
-        #expect(!probe.process.log.contains("recovered"), "in memory: nothing read back")
         let root = cluster.directory.appendingPathComponent("servers").path
-        let arguments = ["--port", String(probe.port), "--state-dir", root]
-        let first = try cluster.startServer(arguments: arguments)
-        #expect(first.port == probe.port)
+        let inMemory = try cluster.startServer(arguments: ["--in-memory", "--state-dir", root])
+        inMemory.process.kill(SIGTERM)
+        _ = inMemory.process.waitForExit()
+        #expect(!inMemory.process.log.contains("recovered"), "in memory: nothing read back")
+        #expect(!FileManager.default.fileExists(atPath: root), "in memory: nothing written")
+        // A fixed port below the kernel's ephemeral range, so no parallel test's port-0 listener or outgoing
+        // connection can take it between the two starts; another fixed-port user is tried around.
+        var started: (process: ChildProcess, port: Int, id: String)?
+        for _ in 0..<5 where started == nil {
+            started = try? cluster.startServer(arguments: ["--port", String(Int.random(in: 20_000...32_000)),
+                                                           "--state-dir", root])
+        }
+        let first = try #require(started)
+        let arguments = ["--port", String(first.port), "--state-dir", root]
         _ = try cluster.waitUntilSynced(servers: 1)
         let client = cluster.replicatedClient()
         for index in 0..<20 { try client.setr("key\(index)", "value \(index)") }
         first.process.kill(SIGKILL)
-        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/server-\(probe.port)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/server-\(first.port)")
         #expect(names.contains("server-id") && names.contains { $0.hasPrefix("wal-") }, "\(names)")
         let second = try cluster.startServer(arguments: arguments)
         #expect(second.id == first.id, "the same directory, so the same ID")

@@ -28,6 +28,9 @@ public enum IdentityFile {
     public static let name = "server-id"
     static let kind: UInt8 = 0x49
     static let formatVersion: UInt8 = 1
+    /// The record's bytes besides the ID: kind, version, the ID's length and the incarnation (varints, at most 10
+    /// bytes each), with room to spare; a longer record is refused before it is read.
+    static let recordBytesBesidesID = 32
 
     /// The identity saved in `files`, or nil when none was (a new directory, or one an older version wrote).
     public static func read(_ files: DataFiles, idBytesMax: Int) throws(IdentityFileError) -> ServerIdentity? {
@@ -38,7 +41,7 @@ public enum IdentityFile {
             throw .disk(error)
         }
         guard let bytes else { return nil }
-        let (payloads, end) = LogScan.payloads(of: bytes, payloadBytesMax: idBytesMax + 32)
+        let (payloads, end) = LogScan.payloads(of: bytes, payloadBytesMax: idBytesMax + recordBytesBesidesID)
         guard case .clean = end, payloads.count == 1 else { throw .damaged("its record is damaged or missing") }
         let parsed = payloads[0].withUnsafeBytes { buffer in Result { () throws(LogEntryError) in
             var reader = ByteReader(buffer)

@@ -28,6 +28,14 @@ public struct Member: Equatable, Sendable {
     }
 }
 
+/// Why a heartbeat is denied.
+public enum Denial: Equatable, Sendable {
+    /// This incarnation of the ID (or a later one) expired.
+    case expired
+    /// A later incarnation of the ID is the live member now: this process was replaced.
+    case replaced(by: Int64)
+}
+
 /// One change of the set of live servers; each one advanced the epoch by exactly one.
 public enum ViewChange: Equatable, Sendable {
     case joined(Member, epoch: Int64)
@@ -41,9 +49,8 @@ public enum ViewChange: Equatable, Sendable {
 public enum HeartbeatOutcome: Equatable, Sendable {
     /// The server is (now) a live member in this epoch.
     case accepted(epoch: Int64)
-    /// This incarnation of the ID expired earlier, or a later one registered: it may never return, and must
-    /// register under a new ID or a later incarnation.
-    case denied
+    /// This incarnation of the ID may never return, and must register under a new ID or a later incarnation.
+    case denied(Denial)
     /// Another live member holds the address; the server should try again later.
     case addressTaken(epoch: Int64, holder: String)
 }
@@ -164,11 +171,13 @@ public struct Membership: Sendable {
     {
         defer { checkInvariants() }
         var changes = expire(nowMs: nowMs)
-        if isDenied(id, incarnation: incarnation) { return (.denied, changes) }
+        if isDenied(id, incarnation: incarnation) { return (.denied(.expired), changes) }
         var replaced: Member?
         if let member = members[id], incarnation != member.incarnation {
             // An earlier incarnation is a process a later one replaced: it must stop, whatever it holds.
-            guard incarnation > member.incarnation else { return (.denied, changes) }
+            guard incarnation > member.incarnation else {
+                return (.denied(.replaced(by: member.incarnation)), changes)
+            }
             members[id] = nil
             heldIDs.remove(id)
             replaced = member

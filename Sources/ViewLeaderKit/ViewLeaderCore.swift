@@ -318,8 +318,8 @@ public struct ViewLeaderCore: Sendable {
             let withheld = nowMs - startedMs < membership.leaseMs
             return (HeartbeatReply.accepted(epoch: epoch, leaseMs: membership.leaseMs,
                                             allSyncedEpoch: withheld ? -1 : membership.everyoneSyncedTo).json, effects)
-        case .denied:
-            return (Self.denial(of: id, incarnation: incarnation), effects)
+        case .denied(let why):
+            return (Self.denial(of: id, incarnation: incarnation, why), effects)
         case .addressTaken(let epoch, let holder):
             let reason = holder.isEmpty
                 ? "the view is full (limit \(ViewLeaderRequest.membersMax) servers)"
@@ -343,12 +343,18 @@ public struct ViewLeaderCore: Sendable {
         return HeartbeatReply.retry(reason: reason, epoch: nil, reportView: gathering.isRecovering).json
     }
 
-    private static func denial(of id: String, incarnation: Int64) -> JSONValue {
-        guard incarnation > 0 else {
+    private static func denial(of id: String, incarnation: Int64, _ why: Denial = .expired) -> JSONValue {
+        switch why {
+        case .expired where incarnation == 0:
             return HeartbeatReply.denied(reason: "lease of server \(id) expired; register again under a new ID").json
+        case .expired:
+            return HeartbeatReply.denied(reason: "incarnation \(incarnation) of server \(id) expired; register again "
+                + "as a later incarnation or under a new ID").json
+        case .replaced(let current):
+            return HeartbeatReply.denied(reason: "incarnation \(incarnation) of server \(id) was replaced by "
+                + "incarnation \(current); this process must stop serving and register again as a later incarnation "
+                + "or under a new ID").json
         }
-        return HeartbeatReply.denied(reason: "incarnation \(incarnation) of server \(id) expired, or a later one "
-            + "registered; register again as a later incarnation or under a new ID").json
     }
 
     private func queryServers(nowMs: Int64) -> JSONValue {

@@ -29,7 +29,7 @@ struct MembershipTests {
         #expect(membership.expire(nowMs: 1_000).isEmpty, "exactly at the lease the server is still live")
         let changes = membership.expire(nowMs: 1_001)
         #expect(changes == [.expired(Member(id: "a", address: "h:1", lastHeartbeatMs: 0), epoch: 2)])
-        #expect(membership.heartbeat(id: "a", address: "h:1", nowMs: 1_002).outcome == .denied)
+        #expect(membership.heartbeat(id: "a", address: "h:1", nowMs: 1_002).outcome == .denied(.expired))
         #expect(membership.epoch == 2)
     }
 
@@ -176,7 +176,8 @@ struct MembershipLimitTests {
                                                                    incarnation: 2), epoch: 3)])
         #expect(membership.members["a"]?.syncedEpoch == -1, "the new process has synced nothing yet")
         #expect(membership.everyoneSyncedTo == -1)
-        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 1, nowMs: 30).outcome == .denied,
+        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 1, nowMs: 30).outcome
+                    == .denied(.replaced(by: 2)),
                 "the replaced process may never be renewed again")
         #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 2, nowMs: 40).outcome == .accepted(epoch: 3))
     }
@@ -187,7 +188,8 @@ struct MembershipLimitTests {
         #expect(membership.expire(nowMs: 1_001).count == 1)
         #expect(membership.isDenied("a", incarnation: 3) && membership.isDenied("a", incarnation: 1))
         #expect(!membership.isDenied("a", incarnation: 4))
-        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 3, nowMs: 1_002).outcome == .denied)
+        #expect(membership.heartbeat(id: "a", address: "h:1", incarnation: 3, nowMs: 1_002).outcome
+                    == .denied(.expired))
         let (outcome, changes) = membership.heartbeat(id: "a", address: "h:1", incarnation: 4, nowMs: 1_003)
         #expect(outcome == .accepted(epoch: 3))
         #expect(changes == [.joined(Member(id: "a", address: "h:1", lastHeartbeatMs: 1_003, incarnation: 4), epoch: 3)])
@@ -203,7 +205,7 @@ struct MembershipLimitTests {
         var membership = Membership(leaseMs: 1_000)
         _ = membership.heartbeat(id: "classic", address: "h:1", nowMs: 0)
         _ = membership.expire(nowMs: 1_001)
-        #expect(membership.heartbeat(id: "classic", address: "h:1", nowMs: 1_002).outcome == .denied)
+        #expect(membership.heartbeat(id: "classic", address: "h:1", nowMs: 1_002).outcome == .denied(.expired))
     }
 
     @Test func aRestartAtAnAddressAnotherMemberHoldsRemovesThePreviousIncarnationAndWaits() {

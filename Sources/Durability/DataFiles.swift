@@ -12,6 +12,9 @@ public protocol DataFiles: AnyObject {
     func read(_ name: String) throws(DiskError) -> [UInt8]?
     /// Appends `bytes` to `name`, creating it if needed. The bytes may be lost by a crash until `sync`.
     func append(_ bytes: [UInt8], to name: String) throws(DiskError)
+    /// Writes `bytes` into `name` from `offset` on (creating the file if needed, and filling any gap before
+    /// `offset` with zeros). The bytes may be lost by a crash until `sync`.
+    func write(_ bytes: [UInt8], to name: String, at offset: Int) throws(DiskError)
     /// Makes everything appended to `name` durable.
     func sync(_ name: String) throws(DiskError)
     /// Cuts `name` to its first `length` bytes, durably.

@@ -4,16 +4,16 @@ import Synchronization
 /// A real data directory: `DataFiles` over POSIX calls, holding an exclusive lock on the directory for as long as
 /// it is open, so two processes never write one directory.
 ///
-/// Appends go through a descriptor kept open per file (O_APPEND); `sync` is `fdatasync`; `replace` writes a
-/// temporary file, syncs it, renames it over the old one and syncs the directory; `truncate` and `remove` sync
-/// the directory or file they change. Two threads may work at once on different files (the log's writer and the
-/// snapshot's), never on the same one.
+/// Writes go through a descriptor kept open per file (an append writes at the file's end); `sync` is `fdatasync`;
+/// `replace` writes a temporary file, syncs it, renames it over the old one and syncs the directory; `truncate` and
+/// `remove` sync the directory or file they change. Two threads may work at once on different files (the log's writer
+/// and the snapshot's), never on the same one.
 public final class DirectoryFiles: DataFiles, @unchecked Sendable {
     public let path: String
     /// The lock file's descriptor, holding `flock(LOCK_EX)` until `close`.
     private var lockDescriptor: Int32
-    /// One descriptor per file appended to, by name; shared by the threads that write different files.
-    private let appendDescriptors = Mutex<[String: Int32]>([:])
+    /// One descriptor per file written to, by name; shared by the threads that write different files.
+    private let writeDescriptors = Mutex<[String: Int32]>([:])
 
     /// The name of the lock file in every data directory.
     public static let lockName = "LOCK"
@@ -43,7 +43,7 @@ public final class DirectoryFiles: DataFiles, @unchecked Sendable {
 
     /// Closes every file and releases the lock.
     public func close() {
-        let descriptors = appendDescriptors.withLock { descriptors in
+        let descriptors = writeDescriptors.withLock { descriptors in
             defer { descriptors = [:] }
             return Array(descriptors.values)
         }
@@ -90,17 +90,23 @@ public final class DirectoryFiles: DataFiles, @unchecked Sendable {
     }
 
     public func append(_ bytes: [UInt8], to name: String) throws(DiskError) {
-        let descriptor = try appendDescriptor(name)
-        try Self.writeAll(bytes, to: descriptor, path: filePath(name))
+        let descriptor = try writeDescriptor(name)
+        let end = lseek(descriptor, 0, SEEK_END)
+        guard end >= 0 else { throw Self.error("inspect", filePath(name)) }
+        try Self.writeAll(bytes, to: descriptor, at: Int(end), path: filePath(name))
+    }
+
+    public func write(_ bytes: [UInt8], to name: String, at offset: Int) throws(DiskError) {
+        try Self.writeAll(bytes, to: try writeDescriptor(name), at: offset, path: filePath(name))
     }
 
     public func sync(_ name: String) throws(DiskError) {
-        let descriptor = try appendDescriptor(name)
+        let descriptor = try writeDescriptor(name)
         guard fdatasync(descriptor) == 0 else { throw Self.error("sync", filePath(name)) }
     }
 
     public func truncate(_ name: String, to length: Int) throws(DiskError) {
-        let descriptor = try appendDescriptor(name)
+        let descriptor = try writeDescriptor(name)
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw Self.error("truncate", filePath(name)) }
         guard fsync(descriptor) == 0 else { throw Self.error("sync", filePath(name)) }
     }
@@ -110,7 +116,7 @@ public final class DirectoryFiles: DataFiles, @unchecked Sendable {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.error("create", temporary) }
         do throws(DiskError) {
-            try Self.writeAll(bytes, to: descriptor, path: temporary)
+            try Self.writeAll(bytes, to: descriptor, at: 0, path: temporary)
             guard fsync(descriptor) == 0 else { throw Self.error("sync", temporary) }
         } catch {
             Glibc.close(descriptor)
@@ -148,19 +154,19 @@ public final class DirectoryFiles: DataFiles, @unchecked Sendable {
         return path + "/" + name
     }
 
-    private func appendDescriptor(_ name: String) throws(DiskError) -> Int32 {
-        if let descriptor = appendDescriptors.withLock({ $0[name] }) { return descriptor }
+    private func writeDescriptor(_ name: String) throws(DiskError) -> Int32 {
+        if let descriptor = writeDescriptors.withLock({ $0[name] }) { return descriptor }
         let file = filePath(name)
-        let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.error("open", file) }
-        appendDescriptors.withLock { $0[name] = descriptor }
+        writeDescriptors.withLock { $0[name] = descriptor }
         // A new file's name must survive a crash too, or its synced records would vanish with it.
         try syncDirectory()
         return descriptor
     }
 
     private func forget(_ name: String) {
-        if let descriptor = appendDescriptors.withLock({ $0.removeValue(forKey: name) }) { Glibc.close(descriptor) }
+        if let descriptor = writeDescriptors.withLock({ $0.removeValue(forKey: name) }) { Glibc.close(descriptor) }
     }
 
     private func syncDirectory() throws(DiskError) {
@@ -170,11 +176,12 @@ public final class DirectoryFiles: DataFiles, @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw Self.error("sync", path) }
     }
 
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(DiskError) {
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, at fileOffset: Int,
+                                 path: String) throws(DiskError) {
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeBytes { buffer in
-                write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                pwrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset, off_t(fileOffset + offset))
             }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw error("write", path) }

@@ -82,9 +82,9 @@ public enum LogEnd: Equatable, Sendable {
 /// Reads the framed records of a file's bytes, deciding for the first bad one whether it is a torn end or damage.
 ///
 /// A bad record is the torn end of the file only when nothing could have been written after it: its header or
-/// payload runs past the end of the file, or only zeros follow, or it is the last record and its payload checksum
-/// fails (the sectors of its payload were not all written). Anything else — a header checksum failure with data
-/// after it, a payload checksum failure with records after it, a length over the limit — is corruption.
+/// payload runs past the end of the file, or its header or payload checksum fails with only zeros (or nothing)
+/// after it (the sectors of a write that was never finished, over a preallocated end). Anything else — a checksum
+/// failure with data after it, a length over the limit under a valid header checksum — is corruption.
 public enum LogScan {
     /// Calls `visit` with each valid record's payload and its offset in `buffer`, in order, and says how the
     /// records ended. `payloadBytesMax` bounds a record's length, so a damaged header cannot make a reader allocate.
@@ -99,7 +99,9 @@ public enum LogScan {
             }
             let header = UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + 8])
             guard CRC32C.update(0, with: header) == LogFrame.readBigEndian(buffer, at: offset + 8) else {
-                return .corrupt(offset: offset, damage: .headerChecksum)
+                let isLast = isZero(buffer, from: offset + LogFrame.headerBytes)
+                return isLast ? .torn(offset: offset, damage: .headerChecksum)
+                    : .corrupt(offset: offset, damage: .headerChecksum)
             }
             let length = Int(LogFrame.readBigEndian(buffer, at: offset))
             guard length <= payloadBytesMax else {
@@ -113,7 +115,7 @@ public enum LogScan {
             }
             let payload = UnsafeRawBufferPointer(rebasing: buffer[payloadStart..<payloadStart + length])
             guard CRC32C.update(0, with: payload) == LogFrame.readBigEndian(buffer, at: offset + 4) else {
-                let isLast = payloadStart + length == buffer.count
+                let isLast = isZero(buffer, from: payloadStart + length)
                 return isLast ? .torn(offset: offset, damage: .payloadChecksum)
                     : .corrupt(offset: offset, damage: .payloadChecksum)
             }

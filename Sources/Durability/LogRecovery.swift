@@ -11,9 +11,11 @@ public enum LogRecovery {
         public var entries: [LogEntry] = []
         /// The sequence of the last entry (0 when there is none).
         public var lastSequence: UInt64 = 0
-        /// The segment new entries go to, and the bytes already in it.
+        /// The segment new entries go to, the bytes of records already in it, and the size of its file (more, when
+        /// zeros preallocated past its records follow them).
         public var currentSegment = WriteAheadLog.segmentName(firstSequence: 1)
         public var currentSegmentBytes = 0
+        public var currentSegmentFileBytes = 0
         /// The snapshot read, its size in bytes and how many entries it held; nil when there was none.
         public var snapshot: (name: String, bytes: Int, entries: Int)?
         /// Entries read from log segments (after the snapshot).
@@ -90,16 +92,21 @@ public enum LogRecovery {
             }
             recovered.currentSegment = segment.name
             recovered.currentSegmentBytes = bytes.count
+            recovered.currentSegmentFileBytes = bytes.count
             switch end {
             case .clean:
                 break
             case .corrupt(let offset, let damage):
                 throw .corrupt(segment: segment.name, offset: offset, damage)
+            case .torn(let offset, .zeroFilled):
+                // The preallocated end of a segment (or space a crash extended and never filled): not damage.
+                recovered.currentSegmentBytes = offset
             case .torn(let offset, let damage):
                 guard index == segments.count - 1 else { throw .corrupt(segment: segment.name, offset: offset, damage) }
                 try disk { () throws(DiskError) in try files.truncate(segment.name, to: offset) }
                 recovered.cutOff = (segment.name, offset, damage)
                 recovered.currentSegmentBytes = offset
+                recovered.currentSegmentFileBytes = offset
             }
         }
         return recovered

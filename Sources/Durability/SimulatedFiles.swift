@@ -1,13 +1,28 @@
-/// A disk for the simulator and tests: what was synced survives a crash; what was appended but not synced is lost,
-/// except that the last unsynced append may survive in part (a torn write), as a power cut leaves a real file.
+/// A disk for the simulator and tests: what was synced survives a crash; what was written but not synced is lost,
+/// except that the first unsynced write may survive in part (a torn write), as a power cut leaves a real file.
 public final class SimulatedFiles: DataFiles {
+    /// One write not yet synced: `bytes` at `offset`.
+    private struct PendingWrite {
+        var offset: Int
+        var bytes: [UInt8]
+    }
+
     private struct File {
         /// Bytes a crash keeps.
         var durable: [UInt8] = []
-        /// Bytes appended since the last sync, in append order (each element one append).
-        var pending: [[UInt8]] = []
+        /// Writes since the last sync, in order.
+        var pending: [PendingWrite] = []
 
-        var content: [UInt8] { durable + pending.joined() }
+        var content: [UInt8] { pending.reduce(into: durable) { Self.apply($1, to: &$0) } }
+        /// `content.count`, without building it.
+        var length: Int { pending.reduce(durable.count) { max($0, $1.offset + $1.bytes.count) } }
+
+        /// `write` laid over `bytes`, which grow with zeros to reach its offset when they must.
+        static func apply(_ write: PendingWrite, to bytes: inout [UInt8]) {
+            let end = write.offset + write.bytes.count
+            if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
+            bytes.replaceSubrange(write.offset..<end, with: write.bytes)
+        }
     }
 
     private var files: [String: File] = [:]
@@ -29,11 +44,23 @@ public final class SimulatedFiles: DataFiles {
             throw failure
         }
         guard try freeBytes() >= bytes.count else { throw .full(operation: "write", path: name) }
-        files[name, default: File()].pending.append(bytes)
+        let end = files[name]?.length ?? 0
+        files[name, default: File()].pending.append(PendingWrite(offset: end, bytes: bytes))
+    }
+
+    /// Fails as `append` does (`failNextAppend`, a full disk when the file would grow past the capacity).
+    public func write(_ bytes: [UInt8], to name: String, at offset: Int) throws(DiskError) {
+        if let failure = failNextAppend {
+            failNextAppend = nil
+            throw failure
+        }
+        let growth = max(0, offset + bytes.count - (files[name]?.length ?? 0))
+        guard try freeBytes() >= growth else { throw .full(operation: "write", path: name) }
+        files[name, default: File()].pending.append(PendingWrite(offset: offset, bytes: bytes))
     }
 
     public func freeBytes() throws(DiskError) -> Int {
-        capacityBytes == .max ? .max : capacityBytes - files.values.reduce(0) { $0 + $1.content.count }
+        capacityBytes == .max ? .max : capacityBytes - files.values.reduce(0) { $0 + $1.length }
     }
 
     public func sync(_ name: String) throws(DiskError) {
@@ -65,7 +92,7 @@ public final class SimulatedFiles: DataFiles {
         files[name] = nil
     }
 
-    /// A crash: every unsynced append is lost, except that the first one of each file keeps its first
+    /// A crash: every unsynced write is lost, except that the first one of each file keeps its first
     /// `tornBytes(pendingBytes)` bytes (0 keeps none). Returns how many unsynced bytes were lost.
     @discardableResult
     public func crash(tornBytes: (Int) -> Int = { _ in 0 }) -> Int {
@@ -73,11 +100,12 @@ public final class SimulatedFiles: DataFiles {
         for name in files.keys.sorted() {
             var file = files[name]!
             if let first = file.pending.first {
-                let kept = min(max(tornBytes(first.count), 0), first.count)
-                file.durable += first.prefix(kept)
+                let kept = min(max(tornBytes(first.bytes.count), 0), first.bytes.count)
+                let survivor = PendingWrite(offset: first.offset, bytes: Array(first.bytes.prefix(kept)))
+                File.apply(survivor, to: &file.durable)
                 lost -= kept
             }
-            lost += file.pending.reduce(0) { $0 + $1.count }
+            lost += file.pending.reduce(0) { $0 + $1.bytes.count }
             file.pending = []
             files[name] = file
         }

@@ -24,9 +24,10 @@ public struct RecoveredState {
     public var entriesReplayed: Int { snapshotEntries + logEntries }
 
     /// Reads `files`' snapshot and log and replays them onto empty stores. `nowMs` starts the retention of
-    /// restored write IDs.
+    /// restored write IDs; `snapshotPolicy` sizes the log's preallocation.
     public static func recover(from files: DataFiles, mode: WriteAheadLog.SyncMode, recordLimits: RecordLimits,
-                               ringSize: Int = HashRing.defaultRingSize, nowMs: Int64)
+                               ringSize: Int = HashRing.defaultRingSize, snapshotPolicy: SnapshotPolicy,
+                               nowMs: Int64)
         throws(RecoveryError) -> RecoveredState
     {
         let limits = LogEntryLimits(valueBytesMax: recordLimits.valueBytesMax, ringSize: ringSize)
@@ -44,8 +45,10 @@ public struct RecoveredState {
         } catch {
             throw .disk(error)
         }
+        let preallocationBytes = WriteAheadLog.preallocation(snapshotLogBytes: snapshotPolicy.logBytesMin)
         return RecoveredState(store: store, classic: classic,
-                              log: WriteAheadLog(mode: mode, recovered: recovered, nowMs: nowMs),
+                              log: WriteAheadLog(mode: mode, recovered: recovered, nowMs: nowMs,
+                                                 preallocationBytes: preallocationBytes),
                               snapshotEntries: recovered.snapshot?.entries ?? 0, logEntries: recovered.logEntries,
                               snapshotBytes: recovered.snapshot?.bytes ?? 0, cutOff: cutOff,
                               removed: recovered.removed, freeBytes: freeBytes)

@@ -151,7 +151,9 @@ public enum ServerCommand {
             let files = try DirectoryFiles(path: path)
             do throws(RecoveryError) {
                 let recovered = try RecoveredState.recover(from: files, mode: configuration.fsync,
-                                                           recordLimits: recordLimits, nowMs: MonotonicClock.nowMs())
+                                                           recordLimits: recordLimits,
+                                                           snapshotPolicy: configuration.snapshotPolicy,
+                                                           nowMs: MonotonicClock.nowMs())
                 if let cutOff = recovered.cutOff { log.warning("\(cutOff): a write in progress when it stopped") }
                 log.info("\(recovered.summary) from \(path) in \(MonotonicClock.nowMs() - startedMs) ms "
                     + "(fsync \(configuration.fsync.rawValue))")

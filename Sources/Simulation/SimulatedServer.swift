@@ -137,6 +137,7 @@ extension Simulation {
         let host = SimulatedReplicaHost(simulation: self, machine: machine, incarnation: servers[machine].incarnation)
         let recordLimits = RecordLimits(frameBytesMax: configuration.frameBytesMax)
         var recovered: RecoveredState?
+        let snapshotPolicy = SnapshotPolicy(logBytesMin: configuration.snapshotLogBytes)
         var identity = ServerIdentity(id: "unstarted")
         if configuration.dataDirectories {
             let disk = servers[machine].disk ?? SimulatedFiles()
@@ -144,7 +145,7 @@ extension Simulation {
             do throws(RecoveryError) {
                 recovered = try RecoveredState.recover(from: disk, mode: configuration.fsync,
                                                        recordLimits: recordLimits, ringSize: configuration.ringSize,
-                                                       nowMs: nowMs)
+                                                       snapshotPolicy: snapshotPolicy, nowMs: nowMs)
             } catch {
                 violation = "machine \(machine) could not recover its data directory: \(error)"
                 return
@@ -167,8 +168,7 @@ extension Simulation {
                                    advertisedHost: SimulatedNetwork.host(ofMachine: machine),
                                    heartbeatIntervalMs: configuration.heartbeatIntervalMs,
                                    ringSize: configuration.ringSize, recordLimits: recordLimits,
-                                   recovered: recovered,
-                                   snapshotPolicy: SnapshotPolicy(logBytesMin: configuration.snapshotLogBytes))
+                                   recovered: recovered, snapshotPolicy: snapshotPolicy)
         servers[machine].driver = driver
         backlogs[.server(machine)] = nil
         driver.start(firstHeartbeatAfterMs: random.ms(in: 0...configuration.heartbeatIntervalMs))
@@ -206,8 +206,8 @@ extension Simulation {
             servers[machine].disk = nil
             return
         }
-        if let batch = servers[machine].logInFlight, !batch.bytes.isEmpty {
-            try? disk.append(batch.bytes, to: batch.segment)
+        if let batch = servers[machine].logInFlight {
+            try? WriteAheadLog.carryOut(batch, on: disk, syncing: false)
         }
         if let snapshot = servers[machine].snapshotInFlight {
             diskFigures.killedDuringSnapshot += 1

@@ -44,8 +44,10 @@ struct DirectoryFilesTests {
         _ = try DirectoryFiles(path: path)
     }
 
-    /// A torn end on a real file is cut off and the log goes on; a full write-and-recover round trip on disk.
-    @Test func recoveryOnARealDirectoryCutsATornEnd() throws {
+    /// A torn end on a real file is cut off and the log goes on; a full write-and-recover round trip on disk, over a
+    /// preallocated segment: zeros after the records are its end, a record written in part over them is torn.
+    @Test(arguments: [30, 7])
+    func recoveryOnARealDirectoryCutsATornEnd(tornBytes: Int) throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let limits = LogEntryLimits(valueBytesMax: 1 << 16)
@@ -54,17 +56,25 @@ struct DirectoryFilesTests {
         }
         do {
             let files = try DirectoryFiles(path: path)
-            var log = WriteAheadLog(mode: .always, recovered: LogRecovery.Recovered(), nowMs: 0)
+            var log = WriteAheadLog(mode: .always, recovered: LogRecovery.Recovered(), nowMs: 0,
+                                    preallocationBytes: 4_096)
             log.append(entries)
             try WriteAheadLog.carryOut(try #require(taking(&log, nowMs: 0)), on: files)
-            // Half a record, as a crash in the middle of an append leaves it.
-            try files.append(Array(LogFrame.framed(entries[0].payload).prefix(30)), to: log.segment)
+            let fileBytes = try #require(try files.read(log.segment)?.count)
+            #expect(fileBytes > log.segmentBytes && fileBytes % 4_096 == 0, "the segment is preallocated")
+            let clean = try LogRecovery.recover(files, limits: limits)
+            #expect(clean.entries == entries && clean.cutOff == nil, "zeros after the records are no damage")
+            #expect(clean.currentSegmentBytes == log.segmentBytes)
+            // Part of a record over the zeros, as a crash in the middle of a write leaves it.
+            try files.write(Array(LogFrame.framed(entries[0].payload).prefix(tornBytes)), to: log.segment,
+                            at: log.segmentBytes)
         }
         let files = try DirectoryFiles(path: path)
         let recovered = try LogRecovery.recover(files, limits: limits)
         #expect(recovered.entries == entries)
         let cutOff = try #require(recovered.cutOff)
-        #expect(cutOff.damage == .payloadCutShort(lengthBytes: entries[0].payload.count, presentBytes: 18))
+        #expect(cutOff.damage == (tornBytes >= LogFrame.headerBytes ? .payloadChecksum : .headerChecksum))
+        #expect(try files.read(cutOff.segment)?.count == cutOff.offset, "the torn record and the zeros are cut off")
         #expect(try LogRecovery.recover(files, limits: limits).cutOff == nil)
     }
 }

@@ -12,7 +12,7 @@ struct WriteAheadLogTests {
     }
 
     func freshLog(_ mode: WriteAheadLog.SyncMode = .always) -> WriteAheadLog {
-        WriteAheadLog(mode: mode, recovered: LogRecovery.Recovered(), nowMs: 0)
+        WriteAheadLog(mode: mode, recovered: LogRecovery.Recovered(), nowMs: 0, preallocationBytes: 4_096)
     }
 
     /// Everything appended while one batch is being synced goes out in the next batch, under one sync.
@@ -67,22 +67,20 @@ struct WriteAheadLogTests {
             log.finished(nowMs: 0)
             log.append(Array(entries[20...]))
             let unsynced = try #require(taking(&log, nowMs: 0))
-            try disk.append(unsynced.bytes, to: unsynced.segment)
+            #expect(unsynced.zeroFill == nil, "the first batch preallocated room for the second")
+            try WriteAheadLog.carryOut(unsynced, on: disk, syncing: false)
             disk.crash { _ in tornBytes }
 
             let recovered = try LogRecovery.recover(disk, limits: limits)
-            let survivors = Self.wholeRecords(in: tornBytes, of: Array(entries[20...]))
+            let (survivors, tornRecord) = Self.wholeRecords(in: tornBytes, of: unsynced.bytes)
             #expect(recovered.entries == Array(entries[0..<20 + survivors]), "torn after \(tornBytes) bytes")
             #expect(recovered.lastSequence == UInt64(20 + survivors))
-            let frameEnds = entries[20...].reduce(into: [0]) {
-                $0.append($0.last! + LogFrame.headerBytes + $1.payload.count)
-            }
-            #expect((recovered.cutOff != nil) == !frameEnds.contains(min(tornBytes, unsynced.bytes.count)))
+            #expect((recovered.cutOff != nil) == tornRecord)
             // The cut is durable: reading again finds a clean log.
             #expect(try LogRecovery.recover(disk, limits: limits).cutOff == nil)
 
             // Writing goes on after the recovered entries.
-            var resumed = WriteAheadLog(mode: .always, recovered: recovered, nowMs: 0)
+            var resumed = WriteAheadLog(mode: .always, recovered: recovered, nowMs: 0, preallocationBytes: 4_096)
             resumed.append([write("after", 99)])
             try WriteAheadLog.carryOut(try #require(taking(&resumed, nowMs: 0)), on: disk)
             #expect(try LogRecovery.recover(disk, limits: limits).entries
@@ -90,14 +88,88 @@ struct WriteAheadLogTests {
         }
     }
 
-    /// How many of `entries`' records lie whole within the first `bytes` bytes of their batch.
-    static func wholeRecords(in bytes: Int, of entries: [LogEntry]) -> Int {
-        var end = 0
-        for (index, entry) in entries.enumerated() {
-            end += LogFrame.headerBytes + entry.payload.count
-            if end > bytes { return index }
+    /// How many records of `batch` a crash that kept its first `kept` bytes, over preallocated zeros, leaves whole
+    /// (a record whose missing bytes were all zeros is whole), and whether part of the next one is left.
+    static func wholeRecords(in kept: Int, of batch: [UInt8]) -> (count: Int, torn: Bool) {
+        let onDisk = Array(batch.prefix(kept)) + [UInt8](repeating: 0, count: batch.count - min(kept, batch.count))
+        var (start, count) = (0, 0)
+        while start < batch.count {
+            let length = batch.withUnsafeBytes { LogFrame.readBigEndian($0, at: start) }
+            let end = start + LogFrame.headerBytes + Int(length)
+            guard onDisk[start..<end] == batch[start..<end] else {
+                return (count, onDisk[start...].contains { $0 != 0 })
+            }
+            (start, count) = (end, count + 1)
         }
-        return entries.count
+        return (count, false)
+    }
+
+    /// Each batch goes right after the one before; one that would pass the zeros already written first fills the
+    /// next whole chunks of `preallocationBytes`, and a new segment starts again from nothing.
+    @Test func batchesFollowEachOtherAndPreallocateAheadInWholeChunks() throws {
+        var log = WriteAheadLog(mode: .always, recovered: LogRecovery.Recovered(), nowMs: 0, preallocationBytes: 100)
+        var end = 0
+        var allocated = 0
+        var fills = 0
+        for counter in 1...40 {
+            log.append((0..<counter % 4).map { write("k\(counter)-\($0)", Int64(counter)) })
+            if counter == 25 { _ = log.startSegment() }
+            while let batch = log.nextBatch(nowMs: 0) {
+                if batch.offset == 0 && end > 0 {
+                    (end, allocated) = (0, 0)
+                    #expect(batch.segment == log.segment, "a new segment starts at its beginning")
+                }
+                #expect(batch.offset == end, "batch \(counter) follows the previous one")
+                end += batch.bytes.count
+                if let fill = batch.zeroFill {
+                    fills += 1
+                    #expect(fill.lowerBound == allocated && fill.upperBound > end && fill.upperBound % 100 == 0)
+                    allocated = fill.upperBound
+                } else {
+                    #expect(end <= allocated, "no batch runs past the zeros written")
+                }
+                log.finished(nowMs: 0)
+            }
+        }
+        #expect(fills > 5)
+    }
+
+    /// A preallocated segment read back: its zeros are its end, not damage, and writing goes on over them without
+    /// filling again until they are used up; a crash in the middle of a fill loses nothing synced.
+    @Test func aPreallocatedSegmentIsReadBackAndWrittenOnInPlace() throws {
+        let disk = SimulatedFiles()
+        var log = WriteAheadLog(mode: .always, recovered: LogRecovery.Recovered(), nowMs: 0, preallocationBytes: 4_096)
+        let entries = (1...10).map { write("key\($0)", Int64($0)) }
+        log.append(Array(entries[0..<5]))
+        let first = try #require(taking(&log, nowMs: 0))
+        #expect(first.zeroFill == 0..<4_096)
+        try WriteAheadLog.carryOut(first, on: disk)
+        log.finished(nowMs: 0)
+        disk.crash()
+        let recovered = try LogRecovery.recover(disk, limits: limits)
+        #expect(recovered.entries == Array(entries[0..<5]) && recovered.cutOff == nil)
+        #expect(recovered.currentSegmentBytes == first.bytes.count && recovered.currentSegmentFileBytes == 4_096)
+
+        var resumed = WriteAheadLog(mode: .always, recovered: recovered, nowMs: 0, preallocationBytes: 4_096)
+        resumed.append(Array(entries[5...]))
+        let second = try #require(taking(&resumed, nowMs: 0))
+        #expect(second.offset == first.bytes.count && second.zeroFill == nil)
+        try WriteAheadLog.carryOut(second, on: disk)
+        resumed.finished(nowMs: 0)
+        #expect(try LogRecovery.recover(disk, limits: limits).entries == entries)
+
+        // A batch past the preallocated end, torn anywhere in its fill or its records: the synced entries stay.
+        let big = (11...60).map { write(String(repeating: "x", count: 90) + "\($0)", Int64($0)) }
+        resumed.append(big)
+        let crossing = try #require(taking(&resumed, nowMs: 0))
+        let fill = try #require(crossing.zeroFill)
+        for tornBytes in [0, 100, fill.count] {
+            let copy = SimulatedFiles()
+            for name in try disk.names() { try copy.replace(name, with: try #require(try disk.read(name))) }
+            try WriteAheadLog.carryOut(crossing, on: copy, syncing: false)
+            copy.crash { _ in tornBytes }
+            #expect(try LogRecovery.recover(copy, limits: limits).entries == entries, "torn after \(tornBytes)")
+        }
     }
 
     /// A damaged record with records after it stops recovery, naming the segment and offset; nothing is cut.

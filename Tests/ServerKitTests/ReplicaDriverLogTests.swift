@@ -8,7 +8,7 @@ struct ReplicaDriverLogTests {
     func makeDriver(_ mode: WriteAheadLog.SyncMode = .always) throws -> (ReplicaDriver<RecordingHost>, RecordingHost) {
         let host = RecordingHost()
         let recovered = try RecoveredState.recover(from: SimulatedFiles(), mode: mode, recordLimits: .standard,
-                                                   nowMs: host.nowMs)
+                                                   snapshotPolicy: .standard, nowMs: host.nowMs)
         let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
                                    heartbeatIntervalMs: 200, recovered: recovered)
         return (driver, host)
@@ -115,9 +115,10 @@ struct DiskReserveTests {
 
     @Test func aServerOnAFillingDiskRefusesSetsAndGoesOnReading() throws {
         let disk = SimulatedFiles()
-        disk.capacityBytes = 20_000
+        disk.capacityBytes = 30_000
         let host = RecordingHost()
         let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   snapshotPolicy: SnapshotPolicy(logBytesMin: 4_096),
                                                    nowMs: host.nowMs)
         let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
                                    heartbeatIntervalMs: 200, recovered: recovered,

@@ -35,7 +35,8 @@ struct StoreSnapshotTests {
         let bytes = try snapshot.write(to: disk)
         #expect(try disk.names() == [SnapshotFile.name(through: 1_234)])
         #expect(try disk.read(SnapshotFile.name(through: 1_234))?.count == bytes)
-        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard, nowMs: 0)
+        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   snapshotPolicy: .standard, nowMs: 0)
         #expect(recovered.snapshotEntries == 1_000 && recovered.logEntries == 0 && recovered.snapshotBytes == bytes)
         #expect(contents(recovered.store, recovered.classic.store) == contents(store, classic))
         #expect(recovered.log.segment == WriteAheadLog.segmentName(firstSequence: 1_235))
@@ -47,10 +48,11 @@ struct StoreSnapshotTests {
         -> (ReplicaDriver<RecordingHost>, RecordingHost)
     {
         let host = RecordingHost()
-        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard, nowMs: 0)
+        let policy = SnapshotPolicy(logBytesMin: logBytesMin)
+        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   snapshotPolicy: policy, nowMs: 0)
         let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
-                                   heartbeatIntervalMs: 200, recovered: recovered,
-                                   snapshotPolicy: SnapshotPolicy(logBytesMin: logBytesMin))
+                                   heartbeatIntervalMs: 200, recovered: recovered, snapshotPolicy: policy)
         return (driver, host)
     }
 
@@ -97,7 +99,8 @@ struct StoreSnapshotTests {
         #expect(segments == [WriteAheadLog.segmentName(firstSequence: snapshot.through + 1)],
                 "the segments before the snapshot are removed: \(names)")
 
-        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard, nowMs: 0)
+        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   snapshotPolicy: .standard, nowMs: 0)
         #expect(recovered.snapshotEntries == min(Int(snapshot.through), 40))
         #expect(recovered.logEntries == 121 - Int(snapshot.through))
         #expect(recovered.classic.store["k0"]?.text == "after the snapshot was taken")
@@ -124,7 +127,8 @@ struct StoreSnapshotTests {
                 try disk.replace(WriteAheadLog.segmentName(firstSequence: 1), with: [0xFF])
             }
             disk.crash()
-            let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard, nowMs: 0)
+            let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   snapshotPolicy: .standard, nowMs: 0)
             for index in 0..<60 {
                 #expect(recovered.classic.store["k\(index)"]?.text == value(index, round: 0), "\(crashPoint)")
             }
@@ -150,7 +154,8 @@ struct StoreSnapshotTests {
         }
         #expect(line.contains("could not write a snapshot") && line.contains("Nothing is lost"))
         #expect(!driver.stoppedByDisk)
-        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard, nowMs: 0)
+        let recovered = try RecoveredState.recover(from: disk, mode: .always, recordLimits: .standard,
+                                                   snapshotPolicy: .standard, nowMs: 0)
         #expect(recovered.classic.store.count == 60 && recovered.snapshotEntries == 0)
     }
 }

@@ -28,6 +28,8 @@ let package = Package(
         // What a server keeps on disk: CRC-32C, framed records and how a file of them ended, log entries, group
         // commit and recovery (pure), over a real data directory or a simulated disk that loses unsynced writes.
         .target(name: "Durability", dependencies: ["Wire", "Placement"]),
+        // Who may speak: SHA-256 and HMAC of our own, key files and roles, the handshake and per-frame codes (pure).
+        .target(name: "Authentication"),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement", "Durability"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
@@ -35,7 +37,8 @@ let package = Package(
         .target(name: "ClientKit", dependencies: ["Wire", "Transport", "Placement"]),
         // The `client` command line and its `bench` load generator, built on ClientKit.
         .target(name: "ClientTool",
-                dependencies: ["ClientKit", "Wire", "Transport", "CSystem", "CommandLineKit", "Placement", "Seeded"]),
+                dependencies: ["ClientKit", "Wire", "Transport", "CSystem", "CommandLineKit", "Placement", "Seeded",
+                               "Authentication"]),
         // A seeded generator and the random choices made with it, so whatever follows from a seed replays exactly.
         .target(name: "Seeded"),
         // The kinds of fault the simulator and the real-process campaign inject, named once for both.
@@ -63,6 +66,7 @@ let package = Package(
         .testTarget(name: "ViewLeaderKitTests", dependencies: ["ViewLeaderKit", "Seeded", "Wire"]),
         .testTarget(name: "ServerKitTests", dependencies: ["ServerKit", "Durability", "Seeded"]),
         .testTarget(name: "DurabilityTests", dependencies: ["Durability", "Wire", "Placement"]),
+        .testTarget(name: "AuthenticationTests", dependencies: ["Authentication"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FaultModel"]),
         .testTarget(name: "CampaignTests", dependencies: ["Campaign", "ClientKit", "Linearizability", "Seeded", "FaultModel"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Wire", "Transport", "Placement"]),

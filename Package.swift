@@ -14,7 +14,7 @@ let package = Package(
         .target(name: "Wire"),
         // Sockets and the event loop every process runs: the listener and its connections (FrameServer), calls
         // to peers from that loop (PeerChannel), a client's blocking connection (FrameConnection), the clock.
-        .target(name: "Transport", dependencies: ["Wire", "CSystem"]),
+        .target(name: "Transport", dependencies: ["Wire", "CSystem", "Authentication"]),
         // epoll, eventfd and accept4 headers, which Swift's Glibc module does not export.
         .target(name: "CSystem"),
         // Ring placement: SHA-1, replica sets and rebalance plans (pure).
@@ -22,19 +22,21 @@ let package = Package(
         // Test support: a linearizability checker for recorded histories (usable from tests and tools).
         .target(name: "Linearizability"),
         // Option parsing, logging and signal handling for the three executables.
-        .target(name: "CommandLineKit", dependencies: ["Wire", "Transport"]),
+        .target(name: "CommandLineKit", dependencies: ["Wire", "Transport", "Authentication"]),
         // Membership, leases, epochs and locks (pure core) plus the viewleader's socket shell.
-        .target(name: "ViewLeaderKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement"]),
+        .target(name: "ViewLeaderKit",
+                dependencies: ["Wire", "Transport", "CommandLineKit", "Placement", "Authentication"]),
         // What a server keeps on disk: CRC-32C, framed records and how a file of them ended, log entries, group
         // commit and recovery (pure), over a real data directory or a simulated disk that loses unsynced writes.
         .target(name: "Durability", dependencies: ["Wire", "Placement"]),
         // Who may speak: SHA-256 and HMAC of our own, key files and roles, the handshake and per-frame codes (pure).
         .target(name: "Authentication"),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
-        .target(name: "ServerKit", dependencies: ["Wire", "Transport", "CommandLineKit", "Placement", "Durability"]),
+        .target(name: "ServerKit",
+                dependencies: ["Wire", "Transport", "CommandLineKit", "Placement", "Durability", "Authentication"]),
         // The client library (connection reuse, port discovery) and the command-line tool's commands.
         // The client library users link: connections, typed clients, the replicated store and its retry rules.
-        .target(name: "ClientKit", dependencies: ["Wire", "Transport", "Placement"]),
+        .target(name: "ClientKit", dependencies: ["Wire", "Transport", "Placement", "Authentication"]),
         // The `client` command line and its `bench` load generator, built on ClientKit.
         .target(name: "ClientTool",
                 dependencies: ["ClientKit", "Wire", "Transport", "CSystem", "CommandLineKit", "Placement", "Seeded",
@@ -76,7 +78,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Wire", "Transport", "ClientKit", "ClientTool", "Placement", "Linearizability", "Campaign",
-                           "FaultModel", "viewleader", "server", "client"]
+                           "FaultModel", "Authentication", "viewleader", "server", "client"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -32,29 +32,40 @@ public struct FrameSeal: Sendable {
 
     /// `payload` with its code appended, as the next frame sent.
     public mutating func seal(_ payload: [UInt8]) -> [UInt8] {
-        let code = self.code(direction: side.sendingDirection, sequence: sentFrames, payload: payload)
-        sentFrames += 1
-        return payload + code
+        payload + payload.withUnsafeBytes { nextCode(for: $0) }
+    }
+
+    /// The code of `payload` as the next frame sent, for a caller that appends it in place.
+    public mutating func nextCode(for payload: UnsafeRawBufferPointer) -> [UInt8] {
+        defer { sentFrames += 1 }
+        return code(direction: side.sendingDirection, sequence: sentFrames, payload: payload)
     }
 
     /// The payload of `frame`, the next frame received, once its code checks out.
     public mutating func open(_ frame: [UInt8]) throws(SealError) -> [UInt8] {
+        Array(try open(frame[...]))
+    }
+
+    /// The payload of `frame` (a slice of it, without copying), once its code checks out.
+    public mutating func open(_ frame: ArraySlice<UInt8>) throws(SealError) -> ArraySlice<UInt8> {
         guard frame.count >= Self.codeBytes else { throw .tooShort(bytes: frame.count) }
-        let payload = Array(frame[..<(frame.count - Self.codeBytes)])
-        let expected = code(direction: side.receivingDirection, sequence: receivedFrames, payload: payload)
-        guard HMAC.equal(expected, frame[(frame.count - Self.codeBytes)...]) else { throw .badCode }
+        let payload = frame[..<(frame.endIndex - Self.codeBytes)]
+        let expected = payload.withUnsafeBytes {
+            code(direction: side.receivingDirection, sequence: receivedFrames, payload: $0)
+        }
+        guard HMAC.equal(expected, frame[(frame.endIndex - Self.codeBytes)...]) else { throw .badCode }
         receivedFrames += 1
         return payload
     }
 
-    private func code(direction: UInt8, sequence: UInt64, payload: [UInt8]) -> [UInt8] {
+    private func code(direction: UInt8, sequence: UInt64, payload: UnsafeRawBufferPointer) -> [UInt8] {
         var inner = hmac.start()
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 9) { header in
             header[0] = direction
             for index in 0..<8 { header[1 + index] = UInt8(truncatingIfNeeded: sequence >> UInt64(56 - 8 * index)) }
             inner.update(buffer: UnsafeRawBufferPointer(header))
         }
-        payload.withUnsafeBytes { inner.update(buffer: $0) }
+        inner.update(buffer: payload)
         return Array(hmac.finish(inner).prefix(Self.codeBytes))
     }
 }

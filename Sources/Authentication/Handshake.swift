@@ -121,6 +121,8 @@ public enum HandshakeError: Error, Equatable, CustomStringConvertible {
     case responderProofFailed
     /// A field is missing or of the wrong size.
     case malformed(String)
+    /// The other side refused, saying why.
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -128,6 +130,7 @@ public enum HandshakeError: Error, Equatable, CustomStringConvertible {
         case .initiatorProofFailed: "authentication failed: wrong key"
         case .responderProofFailed: "authentication failed: the other side does not hold our key (wrong key file?)"
         case .malformed(let problem): "authentication failed: \(problem)"
+        case .refused(let reason): reason
         }
     }
 }

@@ -85,7 +85,7 @@ final class CampaignCluster: @unchecked Sendable {
         let suffix = starts == 0 ? "" : keepingData ? "-on-data" : "-restarted"
         let process = try ChildProcess(
             executableURL: configuration.binaries.appendingPathComponent("server"),
-            arguments: ["--bind", machine.address, "--port", "0",
+            arguments: ["--bind", machine.address, "--insecure", "--port", "0",
                         "--viewleader", "\(viewLeaderAddress):\(viewLeaderPort)",
                         "--heartbeat-interval", seconds(configuration.heartbeatIntervalMs),
                         "--max-frame-bytes", String(configuration.frameBytesMax)] + storage,
@@ -199,7 +199,7 @@ final class CampaignCluster: @unchecked Sendable {
     {
         try ChildProcess(
             executableURL: configuration.binaries.appendingPathComponent("viewleader"),
-            arguments: ["--bind", machine.address, "--port", String(port),
+            arguments: ["--bind", machine.address, "--insecure", "--port", String(port),
                         "--lease", seconds(configuration.leaseMs),
                         "--state-dir", directory.appendingPathComponent("viewleader-state").path],
             name: start == 0 ? "viewleader" : "viewleader-restart\(start)", logDirectory: directory,

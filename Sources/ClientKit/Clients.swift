@@ -1,13 +1,15 @@
+import Authentication
 import Placement
+import Transport
 import Wire
 
 /// Typed access to one server's classic, unreplicated commands.
 public final class ServerClient {
     public let endpoint: EndpointClient
 
-    public init(host: String, port: Int?, timeoutMs: Int) {
+    public init(host: String, port: Int?, timeoutMs: Int, key: Key? = ConnectionCredentials.key) {
         endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Array(DefaultPorts.server),
-                                  timeoutMs: timeoutMs)
+                                  timeoutMs: timeoutMs, key: key)
     }
 
     public func set(_ key: String, _ value: String) throws(ClientError) {
@@ -54,9 +56,9 @@ public final class ServerClient {
 public final class ViewLeaderClient {
     public let endpoint: EndpointClient
 
-    public init(host: String, port: Int?, timeoutMs: Int) {
+    public init(host: String, port: Int?, timeoutMs: Int, key: Key? = ConnectionCredentials.key) {
         endpoint = EndpointClient(host: host, candidatePorts: port.map { [$0] } ?? Array(DefaultPorts.viewLeader),
-                                  timeoutMs: timeoutMs)
+                                  timeoutMs: timeoutMs, key: key)
     }
 
     public func queryServers() throws(ClientError) -> ViewDescription {

@@ -1,3 +1,4 @@
+import Authentication
 import Transport
 import Wire
 
@@ -11,13 +12,17 @@ public final class EndpointClient {
     public let host: String
     public let candidatePorts: [Int]
     public let timeoutMs: Int
+    /// The key each connection authenticates with; nil for a process that takes no keys.
+    public let key: Key?
     private var connection: FrameConnection?
 
-    public init(host: String, candidatePorts: [Int], timeoutMs: Int) {
+    /// `key` defaults to the process's (`ConnectionCredentials`, set by `client --key-file`).
+    public init(host: String, candidatePorts: [Int], timeoutMs: Int, key: Key? = ConnectionCredentials.key) {
         precondition(!candidatePorts.isEmpty, "at least one candidate port is needed")
         self.host = host
         self.candidatePorts = candidatePorts
         self.timeoutMs = timeoutMs
+        self.key = key
     }
 
     /// "host:port" once connected, else the host and its candidate ports, for messages.
@@ -32,7 +37,8 @@ public final class EndpointClient {
         if let open = connection, open.peerHasClosed() { close() }
         if connection == nil {
             do {
-                connection = try FrameConnection.connectFirst(host: host, ports: candidatePorts, timeoutMs: timeoutMs)
+                connection = try FrameConnection.connectFirst(host: host, ports: candidatePorts, timeoutMs: timeoutMs,
+                                                              key: key)
             } catch {
                 return .neverSent("cannot reach \(endpointDescription): \(error)")
             }

@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import Authentication
 import Placement
 import Transport
 import Wire
@@ -25,8 +26,14 @@ public final class ReplicatedClient {
     private var nextSequence: Int64 = 1
     private var endpoints: [String: EndpointClient] = [:]
 
-    public init(viewLeaderHost: String, viewLeaderPort: Int?, timeoutMs: Int = 2_000, retryBudgetMs: Int = 15_000) {
-        viewLeader = ViewLeaderClient(host: viewLeaderHost, port: viewLeaderPort, timeoutMs: timeoutMs)
+    /// The key every connection authenticates with; nil for a cluster that takes no keys.
+    public let key: Key?
+
+    /// `key` defaults to the process's (`ConnectionCredentials`, set by `client --key-file`).
+    public init(viewLeaderHost: String, viewLeaderPort: Int?, timeoutMs: Int = 2_000, retryBudgetMs: Int = 15_000,
+                key: Key? = ConnectionCredentials.key) {
+        self.key = key
+        viewLeader = ViewLeaderClient(host: viewLeaderHost, port: viewLeaderPort, timeoutMs: timeoutMs, key: key)
         self.timeoutMs = timeoutMs
         precondition((0...Int(ReplicatedOperation.retryBudgetMsMax)).contains(retryBudgetMs),
                      "a retry budget is at most \(ReplicatedOperation.retryBudgetMsMax) ms")
@@ -90,7 +97,8 @@ public final class ReplicatedClient {
     /// Sends one attempt over the connection kept for `address`; the transport says whether it may have arrived.
     private func send(_ message: JSONValue, to address: String) -> SendOutcome {
         guard let (host, port) = splitAddress(address) else { return .neverSent("cannot read address \(address)") }
-        let endpoint = endpoints[address] ?? EndpointClient(host: host, candidatePorts: [port], timeoutMs: timeoutMs)
+        let endpoint = endpoints[address] ?? EndpointClient(host: host, candidatePorts: [port], timeoutMs: timeoutMs,
+                                                                 key: key)
         endpoints[address] = endpoint
         let outcome = endpoint.send(message)
         if case .answered = outcome { return outcome }

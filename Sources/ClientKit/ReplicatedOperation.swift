@@ -1,4 +1,5 @@
 import Placement
+import Authentication
 import Wire
 
 /// One replicated request, from its first attempt to its outcome, as a pure state machine.
@@ -172,6 +173,10 @@ public struct ReplicatedOperation: Sendable {
     private mutating func retry(after problem: String, nowMs: Int64) -> Step {
         lastProblem = problem
         if isWrite && maybeApplied && writeID == nil { return .finish(.failure(unknownOutcome())) }
+        // A refused key stays refused: retrying would only hide the reason for the whole budget.
+        if AuthorityRefusal.isAuthenticationFailure(problem) {
+            return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .errorReply(problem)))
+        }
         guard nowMs + backoffMs < deadlineMs else { return .finish(.failure(givingUp())) }
         let pauseMs = backoffMs
         backoffMs = min(Self.backoffMsMax, backoffMs * 2)

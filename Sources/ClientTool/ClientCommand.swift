@@ -1,3 +1,4 @@
+import Authentication
 import ClientKit
 import CommandLineKit
 import Dispatch
@@ -16,6 +17,17 @@ public enum ClientExitCode {
     public static let unreachable: Int32 = 3
     /// A replicated write reached a server but was never acknowledged: it may or may not have taken effect.
     public static let outcomeUnknown: Int32 = 4
+    /// Refused for want of a key or of a key's role, or the handshake failed (wrong key, not our cluster).
+    public static let authentication: Int32 = 5
+
+    /// `code`, or `authentication` when `message` reports an authentication failure: errors and unreachable
+    /// peers are told apart from a refused key, which no retry fixes.
+    static func refining(_ code: Int32, for message: String) -> Int32 {
+        guard code == errorReply || code == unreachable, AuthorityRefusal.isAuthenticationFailure(message) else {
+            return code
+        }
+        return authentication
+    }
     /// Interrupted by Ctrl-C (128 + SIGINT).
     public static let interrupted: Int32 = 130
 }
@@ -31,6 +43,9 @@ public enum ClientCommand {
         .value("viewleader", placeholder: "HOST[:PORT]",
                help: "viewleader for query_servers and locks (default 127.0.0.1, trying ports \(DefaultPorts.describe(DefaultPorts.viewLeader)))"),
         .flag("json", help: "print the raw JSON reply instead of a readable summary"),
+        .value("key-file", placeholder: "FILE",
+               help: "authenticate with the first key of FILE (default: $\(KeyFileOption.environmentVariable), "
+                   + "if set)"),
         .value("timeout", placeholder: "SECONDS", help: "time to wait for each reply (default \(defaultTimeoutSeconds))"),
         .value("retry-interval", placeholder: "SECONDS",
                help: "lock_get: time between asks while waiting (default \(defaultRetryIntervalSeconds))"),
@@ -71,6 +86,9 @@ public enum ClientCommand {
         CommandInfo(name: "lock_release", arguments: "LOCKID REQUESTOR",
                     summary: "release LOCKID, or leave its queue (exit 1 if REQUESTOR had neither)",
                     argumentCount: 2...2),
+        CommandInfo(name: "genkey", arguments: "NAME ROLE",
+                    summary: "print a new random key as a key file's line (ROLE: member, read-write or read-only)",
+                    argumentCount: 2...2),
         CommandInfo(name: "bench", arguments: "[BENCH OPTIONS]",
                     summary: "measure throughput and latency under load ('client bench --help')",
                     argumentCount: 0...Int.max),
@@ -91,7 +109,11 @@ public enum ClientCommand {
                 \(table)
 
                 Exit status: 0 success, 1 not found, 2 error reply, 3 unreachable or timed out, \
-                4 outcome unknown (a write that may or may not have taken effect), 64 usage error, 130 interrupted.
+                4 outcome unknown (a write that may or may not have taken effect), 5 authentication refused (no key, \
+                a wrong key, or a read-only key for a write), 64 usage error, 130 interrupted.
+
+                Keys: with --key-file FILE (or REPLICATEDKV_KEY_FILE=FILE) every connection authenticates with the \
+                file's first key; make one with 'client genkey NAME ROLE'.
                 """,
             specs: specs,
             examples: [
@@ -99,6 +121,7 @@ public enum ClientCommand {
                 "client --viewleader 127.0.0.1:39000 hash color",
                 "client --server 127.0.0.1:38001 --json get color",
                 "client lock_get build-lock alice",
+                "client genkey ops read-write >> cluster.keys",
             ])
     }
 
@@ -116,6 +139,12 @@ public enum ClientCommand {
                                                              range: 0.01...30)))
             server = try HostPort.parse(parsed.string("server", default: "127.0.0.1"))
             viewLeader = try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1"))
+            let environmentKeyFile = getenv(KeyFileOption.environmentVariable).map { String(cString: $0) }
+            if parsed.has("key-file") || environmentKeyFile != nil {
+                let option = parsed.has("key-file") ? "key-file" : KeyFileOption.environmentVariable
+                let path = parsed.string("key-file", default: environmentKeyFile ?? "")
+                ConnectionCredentials.key = try KeyFileOption.load(path, option: option).keys.first
+            }
         } catch {
             exitWithUsageError("client", error.description)
         }
@@ -146,6 +175,9 @@ public enum ClientCommand {
         }
         guard command.argumentCount.contains(words.count) else {
             exitWithUsageError("client", "usage: client \(command.name) \(command.arguments)")
+        }
+        if command.name == "genkey" {
+            return KeyGeneration.run(name: words[0], role: words[1])
         }
         Socket.ignoreBrokenPipes()
         let run = ClientRun(json: parsed.has("json"), timeoutMs: timeoutMs, retryIntervalMs: retryIntervalMs,
@@ -225,7 +257,7 @@ struct ClientRun {
             switch error {
             case .unavailable: return ClientExitCode.unreachable
             case .unknownOutcome: return ClientExitCode.outcomeUnknown
-            case .errorReply: return ClientExitCode.errorReply
+            case .errorReply(let message): return ClientExitCode.refining(ClientExitCode.errorReply, for: message)
             }
         }
     }
@@ -334,7 +366,8 @@ struct ClientRun {
 
     /// Prints a reply, as JSON with `--json`, else as `text` (on standard error unless it is a success), and
     /// returns `exit`.
-    func show(_ reply: JSONValue, exit: Int32, text: String) -> Int32 {
+    func show(_ reply: JSONValue, exit code: Int32, text: String) -> Int32 {
+        let exit = ClientExitCode.refining(code, for: text)
         if json {
             printLine(reply.description)
         } else if exit == ClientExitCode.success {
@@ -347,6 +380,9 @@ struct ClientRun {
 
     func report(_ error: ClientError) -> Int32 {
         switch error {
+        case .unreachable(let detail) where AuthorityRefusal.isAuthenticationFailure(detail):
+            printError("client: \(error). Check --key-file: the key must be one the process accepts.")
+            return ClientExitCode.authentication
         case .unreachable:
             printError("client: \(error). Is it running? 'scripts/cluster start' starts a local cluster.")
             return ClientExitCode.unreachable
@@ -355,7 +391,7 @@ struct ClientRun {
             return ClientExitCode.unreachable
         case .errorReply, .malformedReply:
             printError("client: \(error)")
-            return ClientExitCode.errorReply
+            return ClientExitCode.refining(ClientExitCode.errorReply, for: error.description)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Authentication
 import Transport
 import Wire
 
@@ -7,6 +8,9 @@ public struct ListenerOptions: Sendable {
     /// Ports tried in order; the first free one is used.
     public var candidatePorts: [Int]
     public var limits: WireLimits
+    /// The cluster's keys (`--cluster-key-file`): connections must authenticate with one, and this process
+    /// authenticates its own with the first member key. Nil: no authentication, as the classic protocol.
+    public var keys: KeyFile?
 
     /// The option specs, given the process's default port range for the help text.
     public static func specs(defaultPorts: ClosedRange<Int>) -> [OptionSpec] {
@@ -15,7 +19,14 @@ public struct ListenerOptions: Sendable {
                    help: "port to listen on; 0 picks a free one (default: first free of "
                        + "\(defaultPorts.lowerBound)-\(defaultPorts.upperBound))"),
             .value("bind", placeholder: "ADDRESS",
-                   help: "address to listen on (default 127.0.0.1: this machine only; there is no authentication)"),
+                   help: "address to listen on (default 127.0.0.1: this machine only); any other needs "
+                       + "--cluster-key-file or --insecure"),
+            .value("cluster-key-file", placeholder: "FILE",
+                   help: "keys connections must authenticate with (lines of NAME ROLE SECRET from "
+                       + "`client genkey`); this process sends with the first member key. The same file on every "
+                       + "viewleader and server, plus the client keys it accepts"),
+            .flag("insecure", help: "listen beyond this machine without keys (anyone who reaches the port may do "
+                + "anything); only on a network you trust"),
             .value("max-frame-bytes", placeholder: "BYTES",
                    help: "largest request accepted, in bytes (default \(WireLimits().frameBytesMax), at least "
                        + "\(RecordLimits.frameBytesMin)); the largest value is this less "
@@ -29,6 +40,17 @@ public struct ListenerOptions: Sendable {
 
     public init(_ parsed: ParsedOptions, defaultPorts: ClosedRange<Int>) throws(OptionError) {
         bindAddress = parsed.string("bind", default: "127.0.0.1")
+        if parsed.has("cluster-key-file") {
+            let path = parsed.string("cluster-key-file", default: "")
+            let keys = try KeyFileOption.load(path, option: "cluster-key-file")
+            guard keys.sendingKey(atLeast: .member) != nil else {
+                throw .badFile(option: "cluster-key-file", path: path,
+                               reason: "it lists no member key; add one made with `client genkey NAME member`")
+            }
+            self.keys = keys
+        } else if !KeyFileOption.isLoopback(bindAddress) && !parsed.has("insecure") {
+            throw .unprotected(address: bindAddress)
+        }
         if parsed.has("port") {
             candidatePorts = [try parsed.integer("port", default: 0, range: 0...65_535)]
         } else {
@@ -51,5 +73,7 @@ extension FrameServer {
     /// Binds as the listener options say.
     public convenience init(listener: ListenerOptions) throws(SocketError) {
         try self.init(host: listener.bindAddress, ports: listener.candidatePorts, limits: listener.limits)
+        acceptedKeys = listener.keys
+        if let keys = listener.keys { ConnectionCredentials.key = keys.sendingKey(atLeast: .member) }
     }
 }

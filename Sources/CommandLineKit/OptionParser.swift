@@ -151,6 +151,10 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidValue(option: String, value: String, expected: String)
     /// Two options that cannot be given together.
     case conflicting(String, String, reason: String)
+    /// A file an option names cannot be used.
+    case badFile(option: String, path: String, reason: String)
+    /// Listening beyond this machine without keys (protected mode).
+    case unprotected(address: String)
 
     public var description: String {
         switch self {
@@ -161,6 +165,13 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid value '\(value)' for --\(option): expected \(expected)"
         case .conflicting(let first, let second, let reason):
             return "--\(first) and --\(second) cannot be given together: \(reason)"
+        case .badFile(let option, let path, let reason):
+            return "cannot use --\(option) \(path): \(reason)"
+        case .unprotected(let address):
+            return "refusing to listen on \(address) without keys (protected mode): anyone who reaches it could read "
+                + "and rewrite every key and evict every server. Make a cluster key with `client genkey cluster "
+                + "member > cluster.keys`, give every viewleader and server --cluster-key-file cluster.keys and "
+                + "clients a key file of their own; or pass --insecure on a network only you can reach"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Authentication
 import CommandLineKit
 import Durability
 import Glibc
@@ -42,7 +43,11 @@ public final class ServerService: @unchecked Sendable {
         // checked costs nothing per request.
         server.run(frames: { [unowned(unsafe) driver] frame, responder in
             do throws(RequestError) {
-                driver.receive(try ServerRequest(frame: frame), from: responder)
+                let request = try ServerRequest(frame: frame)
+                if let refusal = AuthorityRefusal.refusal(needed: request.requiredRole, held: responder.role) {
+                    return responder.reply(ServerReply.error(refusal))
+                }
+                driver.receive(request, from: responder)
             } catch {
                 responder.reply(ServerReply(error))
             }

@@ -1,3 +1,4 @@
+import Authentication
 import Glibc
 import Wire
 
@@ -12,26 +13,58 @@ public final class FrameConnection {
     private var readScratch = [UInt8](repeating: 0, count: 64 * 1024)
     /// Requests this connection has completed; zero means it has never been proven to work.
     public private(set) var completedCalls = 0
+    /// Once authenticated: seals each request and opens each reply.
+    private var seal: FrameSeal?
+    /// The role the other side granted our key; nil on a connection without a key.
+    public private(set) var role: Role?
 
-    /// Connects to `host:port` within `timeoutMs`.
-    public init(host: String, port: Int, timeoutMs: Int, frameBytesMax: Int = WireLimits().frameBytesMax)
-        throws(SocketError)
+    /// Connects to `host:port` within `timeoutMs`, and authenticates with `key` when there is one (by default the
+    /// process's key, `ConnectionCredentials`).
+    public init(host: String, port: Int, timeoutMs: Int, frameBytesMax: Int = WireLimits().frameBytesMax,
+                key: Key? = ConnectionCredentials.key) throws(SocketError)
     {
         self.host = host
         self.port = port
         self.fd = try Socket.connect(host: host, port: port, timeoutMs: timeoutMs)
         self.decoder = FrameDecoder(frameBytesMax: frameBytesMax)
+        if let key { try authenticate(with: key, timeoutMs: timeoutMs) }
     }
 
-    deinit { close() }
+    /// The handshake (`HandshakeMessages`): hello, check the challenge, proof, welcome. Closes and throws
+    /// `.authentication` when either side refuses.
+    private func authenticate(with key: Key, timeoutMs: Int) throws(SocketError) {
+        let initiator = Handshake.Initiator(key: key, nonce: FrameServer.randomNonce())
+        try sendRaw(FrameEncoder.encode(HandshakeMessages.encode(initiator.hello)), timeoutMs: timeoutMs)
+        let reply = try receive(timeoutMs: timeoutMs)
+        let (proof, session) = try handshakeStep { () throws(HandshakeError) in
+            try initiator.answer(try HandshakeMessages.challenge(in: reply))
+        }
+        try sendRaw(FrameEncoder.encode(HandshakeMessages.encode(proof)), timeoutMs: timeoutMs)
+        seal = session.seal
+        let welcome = try receive(timeoutMs: timeoutMs)
+        try handshakeStep { () throws(HandshakeError) in try HandshakeMessages.checkWelcome(welcome) }
+        role = session.role
+        completedCalls = 0
+    }
+
+    /// Runs one step of the handshake; a refusal closes the connection and is thrown as `.authentication`.
+    private func handshakeStep<T>(_ step: () throws(HandshakeError) -> T) throws(SocketError) -> T {
+        do throws(HandshakeError) {
+            return try step()
+        } catch {
+            close()
+            throw .authentication("\(error) (\(host):\(port))")
+        }
+    }
 
     /// Connects to the first of `ports` on `host` that accepts, trying them in order.
-    public static func connectFirst(host: String, ports: [Int], timeoutMs: Int) throws(SocketError) -> FrameConnection {
+    public static func connectFirst(host: String, ports: [Int], timeoutMs: Int,
+                                    key: Key? = ConnectionCredentials.key) throws(SocketError) -> FrameConnection {
         precondition(!ports.isEmpty, "at least one candidate port is needed")
         var lastError = SocketError.closed
         for port in ports {
             do {
-                return try FrameConnection(host: host, port: port, timeoutMs: timeoutMs)
+                return try FrameConnection(host: host, port: port, timeoutMs: timeoutMs, key: key)
             } catch .connect(let host, let port, let code) {
                 lastError = .connect(host: host, port: port, code)
             }
@@ -92,9 +125,12 @@ public final class FrameConnection {
         return ready != 0
     }
 
-    /// Writes one framed request.
+    /// Writes one framed request, sealed on an authenticated connection.
     public func send(_ request: JSONValue, timeoutMs: Int) throws(SocketError) {
-        try sendRaw(FrameEncoder.encode(request), timeoutMs: timeoutMs)
+        guard seal != nil else { return try sendRaw(FrameEncoder.encode(request), timeoutMs: timeoutMs) }
+        var bytes: [UInt8] = []
+        FrameEncoder.append(request, to: &bytes) { body in seal!.nextCode(for: body) }
+        try sendRaw(bytes, timeoutMs: timeoutMs)
     }
 
     /// Writes bytes as they are; tests use it to send malformed frames.
@@ -135,14 +171,22 @@ public final class FrameConnection {
     public func receiveFrame(timeoutMs: Int) throws(SocketError) -> [UInt8] {
         let deadline = MonotonicClock.nowMs() + Int64(timeoutMs)
         while true {
+            let next: ArraySlice<UInt8>?
             do {
-                if let frame = try decoder.nextFrame() {
-                    completedCalls += 1
-                    return Array(frame)
-                }
+                next = try decoder.nextFrame()
             } catch {
                 close()
                 throw .system("reading from \(host):\(port): \(error.description)", EPROTO)
+            }
+            if let frame = next {
+                completedCalls += 1
+                guard seal != nil else { return Array(frame) }
+                do throws(SealError) {
+                    return Array(try seal!.open(frame))
+                } catch {
+                    close()
+                    throw .authentication("authentication failed: \(error) (\(host):\(port))")
+                }
             }
             guard fd >= 0 else { throw .closed }
             let count = readScratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

@@ -1,3 +1,4 @@
+import Authentication
 import CSystem
 import Glibc
 import Synchronization
@@ -37,6 +38,12 @@ public final class FrameServer: @unchecked Sendable {
     private var connectionsByHost: [String: Int] = [:]
     /// Connections let in on the member reserve (`WireLimits.memberConnectionsReserved`), on probation or kept.
     private var reserveInUse = 0
+    /// The keys a connection may authenticate with; nil takes connections without keys, as the classic protocol
+    /// does. With keys, a connection's first frames must be the handshake (`HandshakeMessages`) and every frame
+    /// after it is sealed (`FrameSeal`). Set before `run`.
+    public var acceptedKeys: KeyFile?
+    /// Where handshake nonces come from: the system's cryptographic generator unless a test sets another.
+    public var makeNonce: () -> [UInt8] = { FrameServer.randomNonce() }
     /// Says whether a connection's first request is a member's, which may keep a slot of the member reserve. Nil
     /// (the default) keeps no reserve. Set before `run`.
     public var isMemberRequest: ((ArraySlice<UInt8>) -> Bool)?
@@ -357,9 +364,14 @@ public final class FrameServer: @unchecked Sendable {
                 connection.closeAfterFlush = true
                 return
             }
-            guard let frame else { return }
+            guard var frame else { return }
+            if let keys = acceptedKeys {
+                guard let opened = authenticate(frame, on: connection, keys: keys) else { continue }
+                frame = opened
+            }
             if let refusal = connection.probation {
-                guard isMemberRequest?(frame) == true else {
+                // With keys, only a member key's connection may keep a reserved slot, whatever it sends.
+                guard isMemberRequest?(frame) == true && (connection.role == nil || connection.role == .member) else {
                     notice("refused", "refused a connection from \(connection.peerHost) that is not a member's: "
                         + "\(refusal)")
                     connection.accept(Reply.error(refusal.description), sequence: connection.nextSequence())
@@ -370,10 +382,58 @@ public final class FrameServer: @unchecked Sendable {
             }
             connection.lastProgressMs = turnStartedMs
             let sequence = connection.nextSequence()
-            let responder = Responder(peerHost: connection.peerHost, server: self, connectionID: connection.id,
-                                      sequence: sequence)
+            let responder = Responder(peerHost: connection.peerHost, role: connection.role, server: self,
+                                      connectionID: connection.id, sequence: sequence)
             handler(frame, responder)
         }
+    }
+
+    /// Takes one frame of a connection to a server with keys: a step of the handshake (answered here; nil), or
+    /// after it a sealed request, returned opened. Anything else is answered with an error, and the connection
+    /// closes after it.
+    private func authenticate(_ frame: ArraySlice<UInt8>, on connection: ServerConnection,
+                              keys: KeyFile) -> ArraySlice<UInt8>? {
+        if connection.seal != nil {
+            do throws(SealError) {
+                return try connection.seal!.open(frame)
+            } catch {
+                refuseAuthentication(connection, "authentication failed: \(error)")
+                return nil
+            }
+        }
+        do throws(HandshakeError) {
+            if let responder = connection.handshake {
+                let session = try responder.verify(try HandshakeMessages.proof(in: frame))
+                connection.handshake = nil
+                connection.seal = session.seal
+                connection.role = session.role
+                connection.lastProgressMs = turnStartedMs
+                connection.accept(HandshakeMessages.welcome(session), sequence: connection.nextSequence())
+            } else if let hello = try HandshakeMessages.hello(in: frame) {
+                var responder = Handshake.Responder(keys: keys, nonce: makeNonce())
+                let challenge = try responder.challenge(hello)
+                connection.handshake = responder
+                connection.accept(HandshakeMessages.encode(challenge), sequence: connection.nextSequence())
+            } else {
+                refuseAuthentication(connection, AuthorityRefusal.keyRequired)
+            }
+        } catch {
+            refuseAuthentication(connection, "\(error)")
+        }
+        return nil
+    }
+
+    /// Answers `connection` with `reason` (sealed, once it has a seal), closes it after, and logs it rate-limited.
+    private func refuseAuthentication(_ connection: ServerConnection, _ reason: String) {
+        notice("authentication", "refused a connection from \(connection.peerHost): \(reason)")
+        connection.accept(Reply.error(reason), sequence: connection.nextSequence())
+        connection.closeAfterFlush = true
+    }
+
+    /// A handshake nonce from the kernel's cryptographic generator (getrandom(2), through Swift's system generator).
+    public static func randomNonce() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<Handshake.nonceBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
     /// Writes queued replies, then closes or adjusts epoll interest as the connection's state requires.
@@ -641,6 +701,12 @@ final class ServerConnection {
     /// For a connection on the member reserve whose first request has not arrived: the refusal it gets if that
     /// request is not a member's.
     var probation: FrameServer.ConnectionRefusal?
+    /// On a server with keys: the handshake after its hello, until the proof arrives.
+    var handshake: Handshake.Responder?
+    /// On a server with keys, once the handshake is done: what opens each request and seals each reply, and the
+    /// role of the key it used.
+    var seal: FrameSeal?
+    var role: Role?
     /// The server's count of unsent bytes, kept in step with `output`.
     private let unsentOutput: OutputLedger
 
@@ -676,15 +742,21 @@ final class ServerConnection {
         // The read-your-replies deadline counts from when there is something to read.
         if !output.hasUnsent { lastSendProgressMs = MonotonicClock.nowMs() }
         let unsentBefore = output.unsentCount
-        FrameEncoder.append(reply, to: &output.bytes)
+        append(reply)
         nextReplySequence += 1
         completedRequests += 1
         while !parked.isEmpty, let next = parked.removeValue(forKey: nextReplySequence) {
-            FrameEncoder.append(next, to: &output.bytes)
+            append(next)
             nextReplySequence += 1
             completedRequests += 1
         }
         unsentOutput.bytes += output.unsentCount - unsentBefore
+    }
+
+    /// Frames `reply` onto the output, sealed once the connection has a seal.
+    private func append(_ reply: some FrameBody) {
+        guard seal != nil else { return FrameEncoder.append(reply, to: &output.bytes) }
+        FrameEncoder.append(reply, to: &output.bytes) { body in seal!.nextCode(for: body) }
     }
 
     /// Writes what the kernel takes of the unsent replies.

@@ -1,3 +1,4 @@
+import Authentication
 import CSystem
 import Glibc
 import Wire
@@ -41,6 +42,22 @@ public final class PeerChannel {
     private var interest: UInt32 = 0
     /// True while the loop has this channel on its list to flush at the end of the iteration.
     var flushScheduled = false
+    /// The key each connection authenticates with (the process's, `ConnectionCredentials`); nil sends plain frames.
+    private let key: Key?
+    /// Where the current connection's handshake stands.
+    private var stage = Stage.plain
+    /// Requests queued while the handshake is under way, written sealed once it is done.
+    private var held: [any FrameBody] = []
+
+    private enum Stage {
+        /// No key: frames go as they are.
+        case plain
+        /// The hello is sent; the challenge comes first.
+        case awaitingChallenge(Handshake.Initiator)
+        /// The proof is sent and requests follow it sealed; the welcome comes before their answers.
+        case awaitingWelcome(FrameSeal)
+        case sealed(FrameSeal)
+    }
 
     private struct PendingCall {
         let deadlineMs: Int64
@@ -55,6 +72,7 @@ public final class PeerChannel {
         self.port = port
         self.callTimeoutMs = callTimeoutMs
         self.decoder = FrameDecoder(frameBytesMax: loop.limits.frameBytesMax)
+        key = ConnectionCredentials.key
         loop.adopt(self)
     }
 
@@ -84,7 +102,13 @@ public final class PeerChannel {
                 return
             }
         }
-        FrameEncoder.append(request, to: &output.bytes)
+        switch stage {
+        case .plain: FrameEncoder.append(request, to: &output.bytes)
+        case .sealed(var seal):
+            FrameEncoder.append(request, to: &output.bytes) { body in seal.nextCode(for: body) }
+            stage = .sealed(seal)
+        case .awaitingChallenge, .awaitingWelcome: held.append(request)
+        }
         pending.append(PendingCall(deadlineMs: MonotonicClock.nowMs() + Int64(callTimeoutMs), completion: completion))
         loop.scheduleFlush(self)
     }
@@ -135,6 +159,11 @@ public final class PeerChannel {
         let (socket, connected) = try Socket.startConnecting(to: resolved!)
         fd = socket
         connecting = !connected
+        if let key {
+            let initiator = Handshake.Initiator(key: key, nonce: FrameServer.randomNonce())
+            FrameEncoder.append(HandshakeMessages.encode(initiator.hello), to: &output.bytes)
+            stage = .awaitingChallenge(initiator)
+        }
         loop.watch(fd, for: self, events: EPOLLOUT.rawValue)
         interest = EPOLLOUT.rawValue
     }
@@ -164,15 +193,46 @@ public final class PeerChannel {
         }
     }
 
-    /// Hands each complete answer to the oldest call still waiting.
+    /// Hands each complete answer to the oldest call still waiting, after the handshake's own frames.
     private func deliverAnswers() {
         while fd >= 0 {
-            let answer: JSONValue
+            var answer: JSONValue
             do {
-                guard let frame = try decoder.nextFrame() else { return }
+                guard var frame = try decoder.nextFrame() else { return }
+                if case .sealed(var seal) = stage {
+                    frame = try seal.open(frame)
+                    stage = .sealed(seal)
+                } else if case .awaitingWelcome(var seal) = stage {
+                    frame = try seal.open(frame)
+                    stage = .awaitingWelcome(seal)
+                }
                 answer = try JSONParser.parse(frame)
+            } catch let error as SealError {
+                return fail(.authentication("authentication failed: \(error) (\(host):\(port))"))
             } catch {
                 return fail(.system("reading an answer from \(host):\(port): \(error)", EPROTO))
+            }
+            do throws(HandshakeError) {
+                switch stage {
+                case .plain, .sealed: break
+                case .awaitingChallenge(let initiator):
+                    let (proof, session) = try initiator.answer(try HandshakeMessages.challenge(in: answer))
+                    FrameEncoder.append(HandshakeMessages.encode(proof), to: &output.bytes)
+                    var seal = session.seal
+                    for request in held {
+                        FrameEncoder.append(request, to: &output.bytes) { body in seal.nextCode(for: body) }
+                    }
+                    held = []
+                    stage = .awaitingWelcome(seal)
+                    loop.scheduleFlush(self)
+                    continue
+                case .awaitingWelcome(let seal):
+                    try HandshakeMessages.checkWelcome(answer)
+                    stage = .sealed(seal)
+                    continue
+                }
+            } catch {
+                return fail(.authentication("\(error) (\(host):\(port))"))
             }
             guard pendingHead < pending.count else {
                 return fail(.system("\(host):\(port) answered a call that was never made", EPROTO))
@@ -197,6 +257,8 @@ public final class PeerChannel {
         pendingHead = 0
         output = OutputBuffer()
         decoder = FrameDecoder(frameBytesMax: decoder.frameBytesMax)
+        stage = .plain
+        held = []
         connecting = false
         shutdown()
         for call in failed { call.completion(.failure(error)) }

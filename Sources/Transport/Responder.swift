@@ -1,3 +1,4 @@
+import Authentication
 import Wire
 
 /// The one way to answer a request: call `reply` exactly once, from any thread.
@@ -7,6 +8,9 @@ import Wire
 public struct Responder: Sendable {
     /// Numeric address of the peer that sent the request, e.g. "127.0.0.1".
     public let peerHost: String
+    /// The role of the key the connection authenticated with; nil when this process takes no keys (anyone may do
+    /// anything, as the classic protocol has it).
+    public let role: Role?
     let server: FrameServer
     let connectionID: UInt64
     let sequence: UInt64

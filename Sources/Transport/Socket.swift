@@ -214,6 +214,8 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
     case backlogFull(host: String, port: Int, calls: Int)
     /// Any other system call failure, with the call's name and errno.
     case system(String, Int32)
+    /// The other side refused our key, or we refused its proof or a frame's code: retrying will not help.
+    case authentication(String)
 
     public var description: String {
         switch self {
@@ -227,6 +229,7 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
         case .backlogFull(let host, let port, let calls):
             return "\(calls) calls to \(host):\(port) are already waiting for answers; the peer is slow or stopped"
         case .system(let call, let code): return "\(call) failed: \(String(cString: strerror(code)))"
+        case .authentication(let reason): return reason
         }
     }
 }

@@ -1,3 +1,4 @@
+import Authentication
 import CommandLineKit
 import Dispatch
 import Glibc
@@ -53,6 +54,10 @@ public final class ViewLeaderService: @unchecked Sendable {
     /// Serves until `stop`.
     public func run() {
         server.run(requests: { [unowned self] request, responder throws(RequestError) in
+            if responder.role != nil, let refusal = AuthorityRefusal.refusal(
+                needed: try ViewLeaderRequest(request).requiredRole, held: responder.role) {
+                return responder.reply(Reply.error(refusal))
+            }
             let (reply, effects) = try core.handle(request, peerHost: responder.peerHost, nowMs: MonotonicClock.nowMs())
             carryOut(effects)
             responder.reply(reply)

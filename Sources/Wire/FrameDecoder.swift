@@ -118,10 +118,27 @@ public enum FrameEncoder {
         return buffer
     }
 
+    /// Appends one framed body followed, inside the frame, by `trailer(body)`: an authenticated connection's code
+    /// over the body's bytes.
+    public static func append(_ value: some FrameBody, to buffer: inout [UInt8],
+                              trailer: (UnsafeRawBufferPointer) -> [UInt8]) {
+        let headerIndex = buffer.count
+        appendFramed(value, to: &buffer)
+        let bodyStart = headerIndex + FrameDecoder.headerBytes
+        let code = buffer.withUnsafeBytes { trailer(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
+        buffer.append(contentsOf: code)
+        writeLength(at: headerIndex, in: &buffer)
+    }
+
     private static func appendFramed<Body: FrameBody>(_ value: Body, to buffer: inout [UInt8]) {
         let headerIndex = buffer.count
         buffer.append(contentsOf: [0, 0, 0, 0])
         value.encodeBody(into: &buffer)
+        writeLength(at: headerIndex, in: &buffer)
+    }
+
+    /// Writes the length of the frame whose header is at `headerIndex` and which runs to the buffer's end.
+    private static func writeLength(at headerIndex: Int, in buffer: inout [UInt8]) {
         let length = UInt32(buffer.count - headerIndex - FrameDecoder.headerBytes)
         buffer[headerIndex] = UInt8(truncatingIfNeeded: length >> 24)
         buffer[headerIndex + 1] = UInt8(truncatingIfNeeded: length >> 16)

@@ -1,3 +1,4 @@
+import Authentication
 import Campaign
 import ClientKit
 import Foundation
@@ -16,6 +17,8 @@ final class LocalCluster: @unchecked Sendable {
     let viewLeaderPort: Int
     private let viewLeaderArguments: [String]
     private(set) var servers: [ChildProcess] = []
+    /// The key the harness's own clients authenticate with, on a cluster started with keys.
+    var clientKey: Key?
 
     init(viewLeaderArguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-test-\(UUID().uuidString)")
@@ -67,7 +70,7 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     func viewLeaderClient() -> ViewLeaderClient {
-        ViewLeaderClient(host: "127.0.0.1", port: viewLeaderPort, timeoutMs: 5_000)
+        ViewLeaderClient(host: "127.0.0.1", port: viewLeaderPort, timeoutMs: 5_000, key: clientKey)
     }
 
     /// Polls the view until `condition` holds; returns the view that satisfied it.

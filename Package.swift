@@ -52,7 +52,7 @@ let package = Package(
         // Test support: real processes under a nemesis (kills, pauses, joins, network namespaces and cut links).
         .target(name: "Campaign",
                 dependencies: ["ClientKit", "Linearizability", "Placement", "Wire", "Transport", "CommandLineKit",
-                               "Seeded", "FaultModel"]),
+                               "Seeded", "FaultModel", "Authentication"]),
         .executableTarget(name: "viewleader", dependencies: ["ViewLeaderKit"]),
         .executableTarget(name: "server", dependencies: ["ServerKit"]),
         .executableTarget(name: "client", dependencies: ["ClientTool"]),

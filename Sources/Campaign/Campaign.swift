@@ -98,7 +98,7 @@ public final class Campaign: @unchecked Sendable {
         if let problem = settle() { throw ChildProcessError.timedOut("the first view never settled: \(problem)") }
 
         let workload = CampaignWorkload(configuration: configuration, viewLeaderHost: cluster.viewLeaderAddress,
-                                        viewLeaderPort: cluster.viewLeaderPort)
+                                        viewLeaderPort: cluster.viewLeaderPort, key: cluster.clientKey)
         workload.start(seed: seed)
         let chaosStartedMs = now()
         do { try chaos(workload: workload) } catch {
@@ -543,7 +543,7 @@ public final class Campaign: @unchecked Sendable {
     {
         let client = ReplicatedClient(viewLeaderHost: cluster.viewLeaderAddress, viewLeaderPort: cluster.viewLeaderPort,
                                       timeoutMs: 2 * configuration.clientTimeoutMs,
-                                      retryBudgetMs: configuration.finalReadBudgetMs)
+                                      retryBudgetMs: configuration.finalReadBudgetMs, key: cluster.clientKey)
         var reads: [String: FinalReadAudit.FinalRead] = [:]
         var operations: [RecordedOperation] = []
         var unreadable = 0

@@ -1,3 +1,4 @@
+import Authentication
 import Foundation
 import Glibc
 import Transport
@@ -44,13 +45,31 @@ final class CampaignCluster: @unchecked Sendable {
     /// State copies kept.
     static let savedStatesMax = 8
 
+    /// With `configuration.authenticated`: the key the campaign's clients use (read-write), and the processes'
+    /// arguments that name the key file; otherwise nil and `--insecure` (they listen beyond loopback).
+    let clientKey: Key?
+    let securityArguments: [String]
+
     init(configuration: CampaignConfiguration, directory: URL, lab: NetworkLab?) throws {
         self.configuration = configuration
         self.directory = directory
         self.lab = lab
+        if configuration.authenticated {
+            let keys = KeyFile(keys: [Key(name: "cluster", role: .member, secret: SecureRandom.bytes(Key.secretBytes)),
+                                      Key(name: "campaign", role: .readWrite,
+                                          secret: SecureRandom.bytes(Key.secretBytes))])
+            let path = directory.appendingPathComponent("cluster.keys")
+            try keys.text.write(to: path, atomically: true, encoding: .utf8)
+            clientKey = keys.keys[1]
+            securityArguments = ["--cluster-key-file", path.path]
+        } else {
+            clientKey = nil
+            securityArguments = ["--insecure"]
+        }
         viewLeaderMachine = Machine(name: "viewleader", host: try lab?.addHost())
         viewLeader = try Self.launchViewLeader(configuration: configuration, directory: directory,
-                                               machine: viewLeaderMachine, port: 0, start: 0)
+                                               machine: viewLeaderMachine, port: 0, start: 0,
+                                               securityArguments: securityArguments)
         viewLeaderPort = try viewLeader.listeningPort()
     }
 
@@ -85,7 +104,7 @@ final class CampaignCluster: @unchecked Sendable {
         let suffix = starts == 0 ? "" : keepingData ? "-on-data" : "-restarted"
         let process = try ChildProcess(
             executableURL: configuration.binaries.appendingPathComponent("server"),
-            arguments: ["--bind", machine.address, "--insecure", "--port", "0",
+            arguments: ["--bind", machine.address] + securityArguments + ["--port", "0",
                         "--viewleader", "\(viewLeaderAddress):\(viewLeaderPort)",
                         "--heartbeat-interval", seconds(configuration.heartbeatIntervalMs),
                         "--max-frame-bytes", String(configuration.frameBytesMax)] + storage,
@@ -176,7 +195,8 @@ final class CampaignCluster: @unchecked Sendable {
         let changed = latest != (try? Data(contentsOf: viewLeaderStateFile))
         viewLeaderStarts += 1
         viewLeader = try Self.launchViewLeader(configuration: configuration, directory: directory,
-                                               machine: viewLeaderMachine, port: viewLeaderPort, start: viewLeaderStarts)
+                                               machine: viewLeaderMachine, port: viewLeaderPort,
+                                               start: viewLeaderStarts, securityArguments: securityArguments)
         viewLeaderState = .running
         _ = try viewLeader.listeningPort()
         return changed
@@ -195,11 +215,11 @@ final class CampaignCluster: @unchecked Sendable {
     }
 
     private static func launchViewLeader(configuration: CampaignConfiguration, directory: URL, machine: Machine,
-                                         port: Int, start: Int) throws -> ChildProcess
+                                         port: Int, start: Int, securityArguments: [String]) throws -> ChildProcess
     {
         try ChildProcess(
             executableURL: configuration.binaries.appendingPathComponent("viewleader"),
-            arguments: ["--bind", machine.address, "--insecure", "--port", String(port),
+            arguments: ["--bind", machine.address] + securityArguments + ["--port", String(port),
                         "--lease", seconds(configuration.leaseMs),
                         "--state-dir", directory.appendingPathComponent("viewleader-state").path],
             name: start == 0 ? "viewleader" : "viewleader-restart\(start)", logDirectory: directory,
@@ -210,7 +230,7 @@ final class CampaignCluster: @unchecked Sendable {
     func view() -> ViewDescription? {
         guard viewLeaderState == .running,
               let connection = try? FrameConnection(host: viewLeaderAddress, port: viewLeaderPort,
-                                                    timeoutMs: Self.queryTimeoutMs)
+                                                    timeoutMs: Self.queryTimeoutMs, key: clientKey)
         else { return nil }
         defer { connection.close() }
         guard let reply = try? connection.call(["cmd": "query_servers"], timeoutMs: Self.queryTimeoutMs) else {

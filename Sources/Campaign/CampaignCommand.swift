@@ -21,13 +21,16 @@ public enum CampaignCommand {
         .value("binaries", placeholder: "DIR", help: "folder with viewleader and server (default: this tool's own)"),
         .flag("data-dirs", help: "servers keep data directories (fsync always, frequent snapshots); the nemesis also "
                   + "kills servers and restarts them on their data, and kills every server at once"),
+        .flag("keys", help: "every process with --cluster-key-file and the clients with a read-write key: every "
+                  + "frame of the campaign authenticated"),
         .flag("no-faults", help: "run the clients without the nemesis"),
         .flag("verbose", short: "v", help: "print each fault, fault end and view change as it happens"),
         .flag("help", short: "h", help: "show this help"),
     ]
 
     static let helpText = OptionParser.helpText(
-        usage: "campaign [--duration SECONDS] [--runs N] [--seed SEED] [--network MODE] [--data-dirs] [--verbose]",
+        usage: "campaign [--duration SECONDS] [--runs N] [--seed SEED] [--network MODE] [--data-dirs] [--keys] "
+            + "[--verbose]",
         description: """
             Starts a real viewleader and servers, runs clients on a few keys while a nemesis SIGKILLs, SIGSTOPs, \
             removes and adds servers, crashes, pauses and isolates the viewleader and, on network namespaces, \
@@ -71,6 +74,7 @@ public enum CampaignCommand {
             }
             configuration.faultsEnabled = !parsed.has("no-faults")
             configuration.dataDirectories = parsed.has("data-dirs")
+            configuration.authenticated = parsed.has("keys")
             runs = try parsed.integer("runs", default: 1, range: 1...runsMax)
             firstSeed = UInt64(try parsed.integer("seed", default: Int(MonotonicClock.nowNs() % 1_000_000),
                                                   range: 0...Int.max / 2))

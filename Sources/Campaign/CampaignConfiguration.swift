@@ -67,6 +67,9 @@ public struct CampaignConfiguration: Sendable {
     /// Servers keep their data in directories under the campaign's (`--fsync always`), so the nemesis may restart
     /// them on it (`FaultKind.needsDataDirectories`); "restart it empty" then starts on a new, empty directory.
     public var dataDirectories = false
+    /// Every process started with `--cluster-key-file` (a fresh member key and a read-write key the clients use),
+    /// so every frame of the campaign is authenticated; without, they listen with `--insecure`.
+    public var authenticated = false
     /// Snapshots come this often, so restarts read them back and kills land near them.
     public var snapshotLogBytes = 65_536
 
@@ -79,6 +82,8 @@ public struct CampaignConfiguration: Sendable {
         var configuration = CampaignConfiguration(binaries: binaries)
         configuration.chaosMs = 30_000
         configuration.untilEveryFaultKind = true
+        // CI's campaign runs with keys: every fault kind with every frame authenticated (issue 16).
+        configuration.authenticated = true
         return configuration
     }
 }

@@ -1,3 +1,4 @@
+import Authentication
 import ClientKit
 import Foundation
 import Glibc
@@ -24,7 +25,11 @@ final class CampaignWorkload: @unchecked Sendable {
     static let unknownReasonsMax = 10
     private let finished = DispatchSemaphore(value: 0)
 
-    init(configuration: CampaignConfiguration, viewLeaderHost: String, viewLeaderPort: Int) {
+    /// The key the clients authenticate with, on a campaign with keys.
+    private let key: Key?
+
+    init(configuration: CampaignConfiguration, viewLeaderHost: String, viewLeaderPort: Int, key: Key?) {
+        self.key = key
         self.configuration = configuration
         self.viewLeaderHost = viewLeaderHost
         self.viewLeaderPort = viewLeaderPort
@@ -60,7 +65,7 @@ final class CampaignWorkload: @unchecked Sendable {
     private func runClient(_ process: Int, random: consuming SplitMix64) {
         let client = ReplicatedClient(viewLeaderHost: viewLeaderHost, viewLeaderPort: viewLeaderPort,
                                       timeoutMs: configuration.clientTimeoutMs,
-                                      retryBudgetMs: configuration.clientRetryBudgetMs)
+                                      retryBudgetMs: configuration.clientRetryBudgetMs, key: key)
         var sequence = 0
         while !stopping.load(ordering: .relaxed) {
             usleep(useconds_t(configuration.clientThinkMs * 1_000))

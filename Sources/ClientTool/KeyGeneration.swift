@@ -1,5 +1,6 @@
 import Authentication
 import CommandLineKit
+import Transport
 
 /// `client genkey NAME ROLE`: a new key, printed as the line a key file holds.
 enum KeyGeneration {
@@ -13,13 +14,7 @@ enum KeyGeneration {
             exitWithUsageError("client", "genkey: the role is one of "
                 + Role.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        printLine(Key(name: name, role: role, secret: randomSecret()).line)
+        printLine(Key(name: name, role: role, secret: SecureRandom.bytes(Key.secretBytes)).line)
         return ClientExitCode.success
-    }
-
-    /// Bytes from the system's generator, which on Linux reads getrandom(2): the kernel's cryptographic source.
-    static func randomSecret() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<Key.secretBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 }

@@ -75,6 +75,15 @@ public final class FrameConnection {
 
     public var isOpen: Bool { fd >= 0 }
 
+    /// Hands the open, non-blocking socket and the connection's seal (nil without a key) to a caller that runs
+    /// its own loop, such as the bench's; this connection is closed, without closing the socket. Call it only
+    /// between calls, when no reply is buffered.
+    public func detach() -> (fd: Int32, seal: FrameSeal?) {
+        precondition(!decoder.hasPartialFrame, "bytes of a reply are still buffered")
+        defer { fd = -1 }
+        return (fd, seal)
+    }
+
     public func close() {
         if fd >= 0 {
             Glibc.close(fd)

@@ -430,11 +430,8 @@ public final class FrameServer: @unchecked Sendable {
         connection.closeAfterFlush = true
     }
 
-    /// A handshake nonce from the kernel's cryptographic generator (getrandom(2), through Swift's system generator).
-    public static func randomNonce() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<Handshake.nonceBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
+    /// A handshake nonce from the kernel's cryptographic generator.
+    public static func randomNonce() -> [UInt8] { SecureRandom.bytes(Handshake.nonceBytes) }
 
     /// Writes queued replies, then closes or adjusts epoll interest as the connection's state requires.
     private func flush(_ connection: ServerConnection) {

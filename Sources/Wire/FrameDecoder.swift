@@ -124,6 +124,13 @@ public enum FrameEncoder {
                               trailer: (UnsafeRawBufferPointer) -> [UInt8]) {
         let headerIndex = buffer.count
         appendFramed(value, to: &buffer)
+        appendTrailer(toFrameAt: headerIndex, in: &buffer, trailer: trailer)
+    }
+
+    /// Appends `trailer(body)` inside the frame that starts at `headerIndex` and runs to the buffer's end, for a
+    /// frame a caller encoded itself.
+    public static func appendTrailer(toFrameAt headerIndex: Int, in buffer: inout [UInt8],
+                                     trailer: (UnsafeRawBufferPointer) -> [UInt8]) {
         let bodyStart = headerIndex + FrameDecoder.headerBytes
         let code = buffer.withUnsafeBytes { trailer(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
         buffer.append(contentsOf: code)

@@ -1,3 +1,4 @@
+import Authentication
 import Transport
 import Wire
 
@@ -28,6 +29,8 @@ final class BenchSocket {
     var reconnectNotBeforeNs: UInt64 = 0
     /// True while the socket is on the loop's list of sockets to flush.
     var isQueuedForFlush = false
+    /// On a cluster with keys: seals each request and opens each reply.
+    var seal: FrameSeal?
 
     private var kinds: [BenchRequestKind]
     private var startsNs: [UInt64]
@@ -71,6 +74,7 @@ final class BenchSocket {
     func reset(frameBytesMax: Int) {
         state = .closed
         fd = -1
+        seal = nil
         decoder = FrameDecoder(frameBytesMax: frameBytesMax)
         output.reset()
         interest = 0

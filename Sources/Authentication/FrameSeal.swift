@@ -66,7 +66,9 @@ public struct FrameSeal: Sendable {
             inner.update(buffer: UnsafeRawBufferPointer(header))
         }
         inner.update(buffer: payload)
-        return Array(hmac.finish(inner).prefix(Self.codeBytes))
+        var code = hmac.finish(inner)
+        code.removeLast(code.count - Self.codeBytes)
+        return code
     }
 }
 

@@ -28,8 +28,12 @@ public struct HMAC: Sendable {
 
     /// The code of everything `inner` (from `start`) was fed.
     public func finish(_ inner: consuming SHA256) -> [UInt8] {
+        let innerState = inner.finalState()
         var outer = SHA256(state: outerState, totalBytes: UInt64(SHA256.blockBytes))
-        outer.update(SHA256.digest(inner.finalState()))
+        withUnsafeTemporaryAllocation(byteCount: SHA256.digestBytes, alignment: 4) { digest in
+            SHA256.write(innerState, to: digest)
+            outer.update(buffer: UnsafeRawBufferPointer(digest))
+        }
         return outer.finalize()
     }
 

@@ -37,21 +37,24 @@ public struct SHA256: Sendable {
         0x748F_82EE, 0x78A5_636F, 0x84C8_7814, 0x8CC7_0208, 0x90BE_FFFA, 0xA450_6CEB, 0xBEF9_A3F7, 0xC671_78F2,
     ]
 
+    /// 64 bytes held inline, so a hasher allocates nothing.
+    struct Block: Sendable {
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    }
+
     private var state = SHA256.initialState
-    /// Bytes received but not yet compressed; fewer than `blockBytes`.
-    private var pending: [UInt8] = []
+    /// Bytes received but not yet compressed: the first `pendingCount` bytes of `pending`, fewer than a block.
+    private var pending = Block()
+    private var pendingCount = 0
     private var totalBytes: UInt64 = 0
 
-    public init() {
-        pending.reserveCapacity(Self.blockBytes)
-    }
+    public init() {}
 
     /// Continues from `state` after `totalBytes` bytes (whole blocks) were compressed: HMAC's saved pads.
     init(state: State, totalBytes: UInt64) {
         precondition(totalBytes % UInt64(Self.blockBytes) == 0, "a saved state ends on a block boundary")
         self.state = state
         self.totalBytes = totalBytes
-        pending.reserveCapacity(Self.blockBytes)
     }
 
     /// The 32-byte digest of `bytes`.
@@ -68,21 +71,32 @@ public struct SHA256: Sendable {
 
     /// Hashes `buffer`, compressing whole blocks in place once `pending` is empty.
     public mutating func update(buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         var offset = 0
         totalBytes += UInt64(buffer.count)
-        if !pending.isEmpty {
-            let taken = min(Self.blockBytes - pending.count, buffer.count)
-            pending.append(contentsOf: buffer[0..<taken])
+        if pendingCount > 0 {
+            let taken = min(Self.blockBytes - pendingCount, buffer.count)
+            keepPending(base, count: taken)
             offset = taken
-            guard pending.count == Self.blockBytes else { return }
-            pending.withUnsafeBytes { Self.compress(&state, $0.baseAddress!) }
-            pending.removeAll(keepingCapacity: true)
+            guard pendingCount == Self.blockBytes else { return }
+            var block = pending
+            withUnsafeBytes(of: &block.words) { Self.compress(&state, $0.baseAddress!) }
+            pendingCount = 0
         }
         while buffer.count - offset >= Self.blockBytes {
-            Self.compress(&state, buffer.baseAddress! + offset)
+            Self.compress(&state, base + offset)
             offset += Self.blockBytes
         }
-        pending.append(contentsOf: buffer[offset...])
+        if offset < buffer.count { keepPending(base + offset, count: buffer.count - offset) }
+    }
+
+    /// Copies `count` bytes at `source` after the pending ones.
+    private mutating func keepPending(_ source: UnsafeRawPointer, count: Int) {
+        let start = pendingCount
+        withUnsafeMutableBytes(of: &pending.words) { block in
+            (block.baseAddress! + start).copyMemory(from: source, byteCount: count)
+        }
+        pendingCount += count
     }
 
     public consuming func finalize() -> [UInt8] {
@@ -92,7 +106,12 @@ public struct SHA256: Sendable {
     /// The state after padding: the digest's words.
     consuming func finalState() -> State {
         var state = state
-        pending.withUnsafeBytes { Self.compressTail($0, totalBytes: totalBytes, into: &state) }
+        var block = pending
+        let count = pendingCount
+        withUnsafeBytes(of: &block.words) { bytes in
+            Self.compressTail(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), totalBytes: totalBytes,
+                              into: &state)
+        }
         return state
     }
 
@@ -123,24 +142,25 @@ public struct SHA256: Sendable {
     }
 
     static func digest(_ state: State) -> [UInt8] {
-        var digest: [UInt8] = []
-        digest.reserveCapacity(digestBytes)
-        for word in state.array {
-            for shift in stride(from: 24, through: 0, by: -8) {
-                digest.append(UInt8(truncatingIfNeeded: word >> UInt32(shift)))
-            }
+        [UInt8](unsafeUninitializedCapacity: digestBytes) { buffer, count in
+            write(state, to: UnsafeMutableRawBufferPointer(buffer))
+            count = digestBytes
         }
-        return digest
+    }
+
+    /// Writes the digest of `state` (32 bytes, big-endian words) to `buffer`.
+    static func write(_ state: State, to buffer: UnsafeMutableRawBufferPointer) {
+        let words = state.words
+        for (index, word) in [words.0, words.1, words.2, words.3, words.4, words.5, words.6, words.7].enumerated() {
+            buffer.storeBytes(of: word.bigEndian, toByteOffset: 4 * index, as: UInt32.self)
+        }
     }
 
     /// Compresses the 64 bytes at `block` into `state`.
     private static func compress(_ state: inout State, _ block: UnsafeRawPointer) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: scheduleWords) { words in
             for index in 0..<16 {
-                words[index] = UInt32(block.load(fromByteOffset: 4 * index, as: UInt8.self)) << 24
-                    | UInt32(block.load(fromByteOffset: 4 * index + 1, as: UInt8.self)) << 16
-                    | UInt32(block.load(fromByteOffset: 4 * index + 2, as: UInt8.self)) << 8
-                    | UInt32(block.load(fromByteOffset: 4 * index + 3, as: UInt8.self))
+                words[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
             }
             for index in 16..<scheduleWords {
                 let w15 = words[index - 15]

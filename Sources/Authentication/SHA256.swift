@@ -1,4 +1,9 @@
+import CSHA256
+
 /// SHA-256 (FIPS 180-4), the hash under every key check and frame MAC.
+///
+/// Blocks are compressed by the CPU's SHA extensions where it has them (`CSHA256`, about 3x faster here: every
+/// sealed frame is hashed), and by the portable Swift below otherwise; the tests run both on the same vectors.
 ///
 /// Written here because the project takes no package dependencies and Foundation on Linux has none. Every
 /// authenticated frame is hashed twice (HMAC), so the hot path allocates nothing on the heap: blocks are
@@ -42,17 +47,30 @@ public struct SHA256: Sendable {
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     }
 
+    /// Whether this CPU has the SHA extensions.
+    static let hardwareAvailable = kv_sha256_hardware_available() != 0
+
+    /// Whether this hasher compresses with the SHA extensions.
+    private let hardware: Bool
     private var state = SHA256.initialState
     /// Bytes received but not yet compressed: the first `pendingCount` bytes of `pending`, fewer than a block.
     private var pending = Block()
     private var pendingCount = 0
     private var totalBytes: UInt64 = 0
 
-    public init() {}
+    public init() {
+        hardware = Self.hardwareAvailable
+    }
+
+    /// A hasher that uses the portable compression even where the CPU has SHA extensions: for tests.
+    init(portable: Bool) {
+        hardware = !portable && Self.hardwareAvailable
+    }
 
     /// Continues from `state` after `totalBytes` bytes (whole blocks) were compressed: HMAC's saved pads.
     init(state: State, totalBytes: UInt64) {
         precondition(totalBytes % UInt64(Self.blockBytes) == 0, "a saved state ends on a block boundary")
+        hardware = Self.hardwareAvailable
         self.state = state
         self.totalBytes = totalBytes
     }
@@ -80,12 +98,13 @@ public struct SHA256: Sendable {
             offset = taken
             guard pendingCount == Self.blockBytes else { return }
             var block = pending
-            withUnsafeBytes(of: &block.words) { Self.compress(&state, $0.baseAddress!) }
+            withUnsafeBytes(of: &block.words) { Self.compress(&state, $0.baseAddress!, blocks: 1, hardware: hardware) }
             pendingCount = 0
         }
-        while buffer.count - offset >= Self.blockBytes {
-            Self.compress(&state, base + offset)
-            offset += Self.blockBytes
+        let wholeBlocks = (buffer.count - offset) / Self.blockBytes
+        if wholeBlocks > 0 {
+            Self.compress(&state, base + offset, blocks: wholeBlocks, hardware: hardware)
+            offset += wholeBlocks * Self.blockBytes
         }
         if offset < buffer.count { keepPending(base + offset, count: buffer.count - offset) }
     }
@@ -110,7 +129,7 @@ public struct SHA256: Sendable {
         let count = pendingCount
         withUnsafeBytes(of: &block.words) { bytes in
             Self.compressTail(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), totalBytes: totalBytes,
-                              into: &state)
+                              into: &state, hardware: hardware)
         }
         return state
     }
@@ -119,12 +138,13 @@ public struct SHA256: Sendable {
     static func state(afterBlock block: [UInt8]) -> State {
         precondition(block.count == blockBytes, "one whole block")
         var state = initialState
-        block.withUnsafeBytes { compress(&state, $0.baseAddress!) }
+        block.withUnsafeBytes { compress(&state, $0.baseAddress!, blocks: 1, hardware: hardwareAvailable) }
         return state
     }
 
     /// Pads the last partial block (fewer than 64 bytes) with the message length and compresses it.
-    private static func compressTail(_ tail: UnsafeRawBufferPointer, totalBytes: UInt64, into state: inout State) {
+    private static func compressTail(_ tail: UnsafeRawBufferPointer, totalBytes: UInt64, into state: inout State,
+                                     hardware: Bool) {
         precondition(tail.count < blockBytes, "the tail is a partial block")
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * blockBytes) { padded in
             padded.initialize(repeating: 0)
@@ -135,9 +155,7 @@ public struct SHA256: Sendable {
             for index in 0..<8 {
                 padded[paddedBytes - 1 - index] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * index))
             }
-            for start in stride(from: 0, to: paddedBytes, by: blockBytes) {
-                compress(&state, UnsafeRawPointer(padded.baseAddress! + start))
-            }
+            compress(&state, UnsafeRawPointer(padded.baseAddress!), blocks: paddedBytes / blockBytes, hardware: hardware)
         }
     }
 
@@ -156,8 +174,20 @@ public struct SHA256: Sendable {
         }
     }
 
-    /// Compresses the 64 bytes at `block` into `state`.
-    private static func compress(_ state: inout State, _ block: UnsafeRawPointer) {
+    /// Compresses `blocks` blocks of 64 bytes at `data` into `state`.
+    static func compress(_ state: inout State, _ data: UnsafeRawPointer, blocks: Int, hardware: Bool) {
+        guard hardware else {
+            for index in 0..<blocks { compressPortably(&state, data + index * blockBytes) }
+            return
+        }
+        withUnsafeMutableBytes(of: &state.words) { words in
+            kv_sha256_blocks(words.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                             data.assumingMemoryBound(to: UInt8.self), blocks)
+        }
+    }
+
+    /// Compresses the 64 bytes at `block` into `state`, in portable Swift.
+    private static func compressPortably(_ state: inout State, _ block: UnsafeRawPointer) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: scheduleWords) { words in
             for index in 0..<16 {
                 words[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))

@@ -141,9 +141,9 @@ public enum ClientCommand {
             viewLeader = try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1"))
             let environmentKeyFile = getenv(KeyFileOption.environmentVariable).map { String(cString: $0) }
             if parsed.has("key-file") || environmentKeyFile != nil {
-                let option = parsed.has("key-file") ? "key-file" : KeyFileOption.environmentVariable
+                let source = parsed.has("key-file") ? "--key-file" : "$" + KeyFileOption.environmentVariable
                 let path = parsed.string("key-file", default: environmentKeyFile ?? "")
-                ConnectionCredentials.key = try KeyFileOption.load(path, option: option).keys.first
+                ConnectionCredentials.key = try KeyFileOption.load(path, source: source).keys.first
             }
         } catch {
             exitWithUsageError("client", error.description)

@@ -42,9 +42,9 @@ public struct ListenerOptions: Sendable {
         bindAddress = parsed.string("bind", default: "127.0.0.1")
         if parsed.has("cluster-key-file") {
             let path = parsed.string("cluster-key-file", default: "")
-            let keys = try KeyFileOption.load(path, option: "cluster-key-file")
+            let keys = try KeyFileOption.load(path, source: "--cluster-key-file")
             guard keys.sendingKey(atLeast: .member) != nil else {
-                throw .badFile(option: "cluster-key-file", path: path,
+                throw .badFile(source: "--cluster-key-file", path: path,
                                reason: "it lists no member key; add one made with `client genkey NAME member`")
             }
             self.keys = keys

@@ -151,8 +151,8 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidValue(option: String, value: String, expected: String)
     /// Two options that cannot be given together.
     case conflicting(String, String, reason: String)
-    /// A file an option names cannot be used.
-    case badFile(option: String, path: String, reason: String)
+    /// A file an option (`--key-file`) or an environment variable (`$REPLICATEDKV_KEY_FILE`) names cannot be used.
+    case badFile(source: String, path: String, reason: String)
     /// Listening beyond this machine without keys (protected mode).
     case unprotected(address: String)
 
@@ -165,8 +165,8 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid value '\(value)' for --\(option): expected \(expected)"
         case .conflicting(let first, let second, let reason):
             return "--\(first) and --\(second) cannot be given together: \(reason)"
-        case .badFile(let option, let path, let reason):
-            return "cannot use --\(option) \(path): \(reason)"
+        case .badFile(let source, let path, let reason):
+            return "cannot use \(source) \(path): \(reason)"
         case .unprotected(let address):
             return "refusing to listen on \(address) without keys (protected mode): anyone who reaches it could read "
                 + "and rewrite every key and evict every server. Make a cluster key with `client genkey cluster "

@@ -75,6 +75,9 @@ struct AuthenticationTests {
         #expect(none.status == 5 && none.stderr.contains("authentication required"), "\(none.stderr)")
         let read = try runTool("client", ["--viewleader", viewLeader, "--key-file", readerFile, "getr", "size"])
         #expect(read.status == 0 && read.stdout == "L\n", "\(read.stderr)")
+        let impostorFile = try writeKeyFile([impostor], in: cluster, named: "impostor.key")
+        let wrong = try runTool("client", ["--viewleader", viewLeader, "--key-file", impostorFile, "getr", "size"])
+        #expect(wrong.status == 5 && wrong.stderr.contains("does not hold our key"), "\(wrong.stderr)")
     }
 
     /// Issue 16's member-message attacks: a forged `replicate` to a key's primary, a forged heartbeat to the
@@ -108,6 +111,8 @@ struct AuthenticationTests {
             }
         }
         #expect(try writing.getr("account:alice") == "100")
+        #expect(cluster.viewLeader.log.contains("refused a connection from 127.0.0.1: authentication required"),
+                "refusals are logged")
         let after = try cluster.viewLeaderClient().queryServers()
         #expect(after.epoch == view.epoch, "the view did not change")
         #expect(after.servers.map { "\($0.id) \($0.address) \($0.syncedEpoch)" }
@@ -141,6 +146,22 @@ struct AuthenticationTests {
         #expect(try refusal(third, &thirdSeal).contains("authentication code does not match"), "a moved frame")
 
         #expect(try cluster.viewLeaderClient().queryServers().servers.count == 3, "others are still served")
+    }
+
+    /// Issue 16: a newline in a heartbeat's requestor injected a fake `epoch 999: ... expired` line into the
+    /// viewleader's log. Every logged field is escaped, keys or not.
+    @Test func aLoggedFieldCannotForgeALogLine() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let forged = "evil\n2026-12-02T00:00:00.000Z viewleader info: epoch 999: server s2 expired"
+        let connection = try FrameConnection(host: "127.0.0.1", port: cluster.viewLeaderPort, timeoutMs: 5_000,
+                                             key: nil)
+        _ = try connection.call(["cmd": "heartbeat", "requestor": .string(forged), "host": "127.0.0.1",
+                                 "port": 45_678], timeoutMs: 5_000)
+        _ = try cluster.waitForView { $0.servers.contains { $0.id == forged } }
+        let lines = cluster.viewLeader.log.split(separator: "\n")
+        #expect(!lines.contains { $0.hasPrefix("2026-12-02T00:00:00.000Z") }, "\(cluster.viewLeader.log)")
+        #expect(lines.contains { $0.contains("evil\\n2026-12-02T00:00:00.000Z viewleader info: epoch 999") })
     }
 
     @Test func protectedModeRefusesToListenBeyondLoopbackWithoutKeys() throws {

@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Durability", dependencies: ["Wire", "Placement"]),
         // Who may speak: SHA-256 and HMAC of our own, key files and roles, the handshake and per-frame codes (pure).
         .target(name: "Authentication", dependencies: ["CSHA256"]),
-        // SHA-256's compression on the CPU's SHA extensions (x86-64), which the Authentication module uses when present.
+        // SHA-256's compression on the CPU's SHA extensions (x86-64), used by Authentication when present.
         .target(name: "CSHA256"),
         // The key-value store and heartbeat session (pure core) plus the server's socket shell.
         .target(name: "ServerKit",

@@ -155,7 +155,8 @@ public struct SHA256: Sendable {
             for index in 0..<8 {
                 padded[paddedBytes - 1 - index] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * index))
             }
-            compress(&state, UnsafeRawPointer(padded.baseAddress!), blocks: paddedBytes / blockBytes, hardware: hardware)
+            compress(&state, UnsafeRawPointer(padded.baseAddress!), blocks: paddedBytes / blockBytes,
+                     hardware: hardware)
         }
     }
 

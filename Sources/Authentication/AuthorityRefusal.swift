@@ -9,7 +9,26 @@ public enum AuthorityRefusal {
     /// Whether `text` reports a refusal for lack of a key or role, or a failed authentication: nothing a retry
     /// can change.
     public static func isAuthenticationFailure(_ text: String) -> Bool {
-        text.contains(prefix) || text.contains(failedPrefix)
+        reason(in: text) != nil
+    }
+
+    /// The refusal within `text` (from its prefix on), without what wrapped it on the way back; nil if none.
+    public static func reason(in text: String) -> String? {
+        guard let start = [prefix, failedPrefix].compactMap({ firstIndex(of: $0, in: text) }).min() else {
+            return nil
+        }
+        return String(text[start...])
+    }
+
+    /// Where `needle` first occurs in `text` (this module has no Foundation).
+    private static func firstIndex(of needle: String, in text: String) -> String.Index? {
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            if bytes[index...].starts(with: needle.utf8) { return index }
+            bytes.formIndex(after: &index)
+        }
+        return nil
     }
 
     /// To a connection that sent a request without the handshake.

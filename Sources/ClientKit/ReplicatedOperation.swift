@@ -174,8 +174,8 @@ public struct ReplicatedOperation: Sendable {
         lastProblem = problem
         if isWrite && maybeApplied && writeID == nil { return .finish(.failure(unknownOutcome())) }
         // A refused key stays refused: retrying would only hide the reason for the whole budget.
-        if AuthorityRefusal.isAuthenticationFailure(problem) {
-            return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .errorReply(problem)))
+        if let refusal = AuthorityRefusal.reason(in: problem) {
+            return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .errorReply(refusal)))
         }
         guard nowMs + backoffMs < deadlineMs else { return .finish(.failure(givingUp())) }
         let pauseMs = backoffMs

@@ -20,7 +20,8 @@ struct AuthorityRefusalTests {
     @Test func aRefusalIsFoundInsideTheErrorsThatCarriedIt() {
         let wrapped = "cannot get the view: the peer replied with an error: " + AuthorityRefusal.keyRequired
         #expect(AuthorityRefusal.reason(in: wrapped) == AuthorityRefusal.keyRequired)
-        #expect(AuthorityRefusal.reason(in: "x: authentication failed: wrong key") == "authentication failed: wrong key")
+        #expect(AuthorityRefusal.reason(in: "x: authentication failed: wrong key")
+            == "authentication failed: wrong key")
         #expect(AuthorityRefusal.reason(in: "no live servers in epoch 4") == nil)
         #expect(!AuthorityRefusal.isAuthenticationFailure("connection refused"))
     }

@@ -13,6 +13,9 @@ import Wire
 public final class ReplicaDriver<Host: ReplicaHost> {
     public let host: Host
     public let heartbeatIntervalMs: Int64
+    /// The interval heartbeats go at: `heartbeatIntervalMs`, shortened once the lease is known if it is too long
+    /// for it (`HeartbeatTiming.intervalMs`).
+    public private(set) var effectiveHeartbeatIntervalMs: Int64
     public private(set) var node: ReplicaNode
     public private(set) var session: HeartbeatSession
     public private(set) var classic = ServerCore()
@@ -71,6 +74,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         self.diskReserve = diskReserve
         self.snapshotPolicy = snapshotPolicy
         self.heartbeatIntervalMs = heartbeatIntervalMs
+        effectiveHeartbeatIntervalMs = heartbeatIntervalMs
         self.recordLimits = recordLimits
         self.memoryQuota = memoryQuota
         node = ReplicaNode(serverID: identity.id, ringSize: ringSize, recordLimits: recordLimits,
@@ -178,7 +182,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
         switch call {
         case .heartbeat(let sentMs):
             heartbeatAnswered(answer, sentMs: sentMs)
-            host.startTimer(afterMs: heartbeatIntervalMs, .heartbeat)
+            host.startTimer(afterMs: effectiveHeartbeatIntervalMs, .heartbeat)
         case .viewFetch:
             perform(node.viewFetched(fetchedView(answer), nowMs: host.nowMs))
         case .suspect(let peer):
@@ -227,7 +231,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
     private func sendHeartbeat() {
         let request = session.request(syncedEpoch: syncedEpoch, knownEpoch: knownEpoch, view: adoptedView)
         host.callViewLeader(request, purpose: .heartbeat(sentMs: host.nowMs),
-                            timeoutMs: HeartbeatTiming.callTimeoutMs(intervalMs: heartbeatIntervalMs))
+                            timeoutMs: HeartbeatTiming.callTimeoutMs(intervalMs: effectiveHeartbeatIntervalMs))
     }
 
     // MARK: The log
@@ -347,6 +351,27 @@ public final class ReplicaDriver<Host: ReplicaHost> {
 
     // MARK: Heartbeats
 
+    /// Shortens the heartbeat interval to `HeartbeatTiming.intervalMs` once the viewleader's lease is known, saying
+    /// so once, with both settings and how to reconcile them.
+    private func checkHeartbeatInterval() {
+        let corrected = HeartbeatTiming.intervalMs(configured: heartbeatIntervalMs, leaseMs: session.leaseMs)
+        guard corrected != effectiveHeartbeatIntervalMs else { return }
+        effectiveHeartbeatIntervalMs = corrected
+        guard corrected < heartbeatIntervalMs, let leaseMs = session.leaseMs else { return }
+        let least = HeartbeatTiming.heartbeatsPerLeaseMin
+        host.log("--heartbeat-interval \(seconds(heartbeatIntervalMs)) s is too long for the viewleader's "
+            + "\(seconds(leaseMs)) s lease (--lease): a lease must hold at least \(least) "
+            + "heartbeats, or this server expires between them and flaps. Heartbeating every "
+            + "\(seconds(corrected)) s instead; start it with --heartbeat-interval \(seconds(corrected)) or less, or "
+            + "the viewleader with --lease \(seconds(heartbeatIntervalMs * HeartbeatTiming.heartbeatsPerLeaseMin)) "
+            + "or more", .warning)
+    }
+
+    /// Milliseconds as seconds for a message: "1.5", "3".
+    private func seconds(_ ms: Int64) -> String {
+        ms % 1_000 == 0 ? "\(ms / 1_000)" : "\(Double(ms) / 1_000)"
+    }
+
     private func heartbeatAnswered(_ answer: ViewLeaderAnswer, sentMs: Int64) {
         guard case .reply(let reply) = answer else {
             if viewLeaderReachable, case .failed(let reason) = answer {
@@ -367,6 +392,7 @@ public final class ReplicaDriver<Host: ReplicaHost> {
             if joined { host.log("joined the view as server \(session.identity) in epoch \(epoch)", .info) }
             else if epochChanged { host.log("epoch is now \(epoch)", .info) }
             classic.observe(epoch: epoch)
+            checkHeartbeatInterval()
             perform(node.heartbeatAccepted(sentMs: sentMs, epoch: epoch, leaseMs: session.leaseMs ?? 0,
                                            allSyncedEpoch: session.allSyncedEpoch))
         case .denied(let reason):
@@ -439,5 +465,17 @@ public enum HeartbeatTiming {
     /// seconds, longer than a short lease.
     public static func callTimeoutMs(intervalMs: Int64) -> Int64 {
         min(viewLeaderTimeoutMs, max(100, 2 * intervalMs))
+    }
+
+    /// Heartbeats a lease must hold at least: with fewer, one late or lost heartbeat expires the server, and a
+    /// server heartbeating slower than its lease expires every time and flaps (issue 17: `--heartbeat-interval 5`
+    /// against a 3 s lease flapped 97 times in ten minutes). etcd asks for an election timeout of 5-10 heartbeats.
+    public static let heartbeatsPerLeaseMin: Int64 = 3
+
+    /// The interval to heartbeat at: the configured one, shortened to a third of the lease the viewleader
+    /// granted when it is longer than that.
+    public static func intervalMs(configured: Int64, leaseMs: Int64?) -> Int64 {
+        guard let leaseMs, leaseMs > 0 else { return configured }
+        return min(configured, max(1, leaseMs / heartbeatsPerLeaseMin))
     }
 }

@@ -102,6 +102,37 @@ struct ReplicaDriverTests {
         #expect(driver.session.epoch == 3)
     }
 
+    /// Issue 17's misconfiguration: a heartbeat interval too long for the lease made a server flap. At the first
+    /// accepted heartbeat the interval is shortened to a third of the lease, said once with both settings; an
+    /// interval that fits is left alone.
+    @Test func aHeartbeatIntervalTooLongForTheLeaseIsShortenedAndSaidOnce() {
+        let host = RecordingHost()
+        let driver = ReplicaDriver(host: host, identity: ServerIdentity(id: "s1"), port: 38_000, advertisedHost: nil,
+                                   heartbeatIntervalMs: 5_000)
+        var effects: [RecordingHost.Effect] = []
+        for _ in 0..<2 {
+            driver.timerFired(.heartbeat)
+            _ = host.take()
+            driver.viewLeaderAnswered(.heartbeat(sentMs: host.nowMs),
+                                      .reply(["status": "ok", "epoch": 3, "lease_ms": 3_000, "all_synced_epoch": -1]))
+            effects += host.take()
+        }
+        let warnings = effects.filter { if case .log(_, warning: true) = $0 { true } else { false } }
+        #expect(warnings == [.log("--heartbeat-interval 5 s is too long for the viewleader's 3 s lease (--lease): a "
+            + "lease must hold at least 3 heartbeats, or this server expires between them and flaps. Heartbeating "
+            + "every 1 s instead; start it with --heartbeat-interval 1 or less, or the viewleader with --lease 15 "
+            + "or more", warning: true)])
+        #expect(effects.filter { $0 == .timer(afterMs: 1_000, .heartbeat) }.count == 2)
+        #expect(driver.effectiveHeartbeatIntervalMs == 1_000 && driver.heartbeatIntervalMs == 5_000)
+
+        let (fitting, fittingHost) = makeDriver()
+        fitting.viewLeaderAnswered(.heartbeat(sentMs: 1_000), .reply(["status": "ok", "epoch": 3, "lease_ms": 1_500]))
+        #expect(fittingHost.take().last == .timer(afterMs: 200, .heartbeat))
+        #expect(fitting.effectiveHeartbeatIntervalMs == 200)
+        #expect(HeartbeatTiming.intervalMs(configured: 700, leaseMs: 1_500) == 500)
+        #expect(HeartbeatTiming.intervalMs(configured: 700, leaseMs: nil) == 700, "a classic viewleader sends none")
+    }
+
     @Test func anUnreachableViewLeaderIsLoggedOnceAndHeartbeatsGoOn() {
         let (driver, host) = makeDriver()
         for _ in 0..<3 {

@@ -22,6 +22,8 @@ public struct ViewLeaderCore: Sendable {
     public private(set) var locks: LockTable
     /// Members that report each other unreachable, and the one being excluded (see `SuspicionBoard`).
     public private(set) var suspicions: SuspicionBoard
+    /// Addresses whose servers keep joining, reported once a window.
+    private var flaps = FlapWatch()
 
     /// Ring size announced in every view, so members can never disagree on it.
     public let ringSize: Int
@@ -114,7 +116,7 @@ public struct ViewLeaderCore: Sendable {
                 + "left since every member last synced: it stays in the view, serving nothing, until the others "
                 + "have copied its ranges (or it is silent for \(Membership.heldExpiryLeasesMax) leases more)"))
         }
-        effects += apply(changes)
+        effects += apply(changes, nowMs: nowMs)
         if !changes.isEmpty { effects.append(announcement()) }
         return effects + decideSuspicions(nowMs: nowMs) + dropSilentWaiters(nowMs: nowMs)
     }
@@ -311,7 +313,7 @@ public struct ViewLeaderCore: Sendable {
         }
         let (outcome, changes) = membership.heartbeat(id: id, address: address, incarnation: incarnation, nowMs: nowMs,
                                                       syncedEpoch: syncedEpoch)
-        let effects = heard + apply(changes)
+        let effects = heard + apply(changes, nowMs: nowMs)
         switch outcome {
         case .accepted(let epoch):
             lastLeaseGrantMs = nowMs
@@ -394,12 +396,16 @@ public struct ViewLeaderCore: Sendable {
     }
 
     /// Turns view changes into log lines, releasing the locks of every server that expired.
-    private mutating func apply(_ changes: [ViewChange]) -> [ViewLeaderEffect] {
+    private mutating func apply(_ changes: [ViewChange], nowMs: Int64) -> [ViewLeaderEffect] {
         var effects: [ViewLeaderEffect] = []
         for change in changes {
             switch change {
             case .joined(let member, let epoch):
                 effects.append(.log("epoch \(epoch): server \(member.id) joined at \(member.address)"))
+                if let count = flaps.joined(address: member.address, nowMs: nowMs) {
+                    effects.append(.log(FlapWatch.report(address: member.address, count: count,
+                                                         leaseMs: membership.leaseMs)))
+                }
             case .expired(let member, let epoch):
                 effects.append(.log("epoch \(epoch): server \(member.id) at \(member.address) expired"))
                 effects += releaseLocks(of: member)

@@ -28,6 +28,11 @@ public final class ReplicatedClient {
 
     /// The key every connection authenticates with; nil for a cluster that takes no keys.
     public let key: Key?
+    /// Told, at most once a second once an operation has retried for a second, what it is waiting for: so a
+    /// command line never waits silently.
+    public var onWaiting: ((String) -> Void)?
+    /// Waiting longer than this before telling `onWaiting`, and between tellings.
+    public static let waitingNoticeIntervalMs: Int64 = 1_000
 
     /// `key` defaults to the process's (`ConnectionCredentials`, set by `client --key-file`).
     public init(viewLeaderHost: String, viewLeaderPort: Int?, timeoutMs: Int = 2_000, retryBudgetMs: Int = 15_000,
@@ -70,12 +75,17 @@ public final class ReplicatedClient {
         var operation = ReplicatedOperation(request, writeID: writeID, nowMs: MonotonicClock.nowMs(),
                                             retryBudgetMs: Int64(retryBudgetMs), view: view)
         var step = operation.begin(nowMs: MonotonicClock.nowMs())
+        let startedMs = MonotonicClock.nowMs()
+        var toldMs = startedMs
         while true {
             switch step {
             case .fetchView:
                 let fetched: Result<ViewDescription, ViewFetchProblem>
                 do {
                     fetched = .success(try viewLeader.queryServers())
+                } catch where Self.isNotAViewLeader(error) {
+                    fetched = .failure(ViewFetchProblem("\(viewLeader.endpoint.endpointDescription) is not a "
+                        + "viewleader (it answered query_servers: \(error)); check --viewleader", isPermanent: true))
                 } catch {
                     fetched = .failure(ViewFetchProblem("\(error)"))
                 }
@@ -83,6 +93,7 @@ public final class ReplicatedClient {
             case .send(let address, let message):
                 step = operation.sent(send(message.json, to: address), nowMs: MonotonicClock.nowMs())
             case .pause(let ms):
+                tellWaiting(operation, startedMs: startedMs, toldMs: &toldMs)
                 view = nil
                 usleep(useconds_t(ms * 1_000))
                 step = operation.pauseElapsed(nowMs: MonotonicClock.nowMs())
@@ -92,6 +103,22 @@ public final class ReplicatedClient {
                 return try result.get()
             }
         }
+    }
+
+    /// Tells `onWaiting` what `operation` waits for, once it has retried for a second, and then once a second.
+    private func tellWaiting(_ operation: ReplicatedOperation, startedMs: Int64, toldMs: inout Int64) {
+        let nowMs = MonotonicClock.nowMs()
+        guard let onWaiting, nowMs - toldMs >= Self.waitingNoticeIntervalMs else { return }
+        toldMs = nowMs
+        onWaiting("still trying after \((nowMs - startedMs) / 1_000) s (gives up after \(retryBudgetMs / 1_000) s; "
+            + "Ctrl-C stops): \(operation.lastProblemDescription)")
+    }
+
+    /// Whether the viewleader's answer says it is not a viewleader (a server, or another service, named by
+    /// mistake): it does not know `query_servers`.
+    static func isNotAViewLeader(_ error: ClientError) -> Bool {
+        guard case .errorReply(let message) = error else { return false }
+        return message.hasPrefix("unknown command \"query_servers\"")
     }
 
     /// Sends one attempt over the connection kept for `address`; the transport says whether it may have arrived.

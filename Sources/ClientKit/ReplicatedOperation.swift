@@ -62,6 +62,8 @@ public struct ReplicatedOperation: Sendable {
     /// taken effect, and this one was not applied again.
     public private(set) var answeredFromWriteID = false
     private var lastProblem = "no attempt made"
+    /// Why the last attempt did not complete, for a caller telling its user what it is waiting for.
+    public var lastProblemDescription: String { lastProblem }
     /// The view attempts are routed by; nil when it must be fetched first. Callers keep it for the next operation.
     public private(set) var view: ViewDescription?
     /// The server the current attempt went to, for messages.
@@ -91,6 +93,9 @@ public struct ReplicatedOperation: Sendable {
         case .success(let fetched):
             view = fetched
             return route(nowMs: nowMs)
+        case .failure(let problem) where problem.isPermanent:
+            lastProblem = "cannot get the view: \(problem.description)"
+            return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .errorReply(lastProblem)))
         case .failure(let problem):
             return retry(after: "cannot get the view: \(problem.description)", nowMs: nowMs)
         }
@@ -201,6 +206,12 @@ public struct ReplicatedOperation: Sendable {
 /// Why the view could not be fetched, in words for the operator.
 public struct ViewFetchProblem: Error, Equatable, Sendable, CustomStringConvertible {
     public let description: String
+    /// True when asking again cannot help: the peer named as the viewleader is not one (it does not know
+    /// `query_servers`), so the operation ends at once instead of retrying for its whole budget.
+    public let isPermanent: Bool
 
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, isPermanent: Bool = false) {
+        self.description = description
+        self.isPermanent = isPermanent
+    }
 }

@@ -236,6 +236,7 @@ struct ClientRun {
     private func replicated(_ command: String, _ words: [String]) -> Int32 {
         let client = ReplicatedClient(viewLeaderHost: viewLeader.host, viewLeaderPort: viewLeader.port,
                                       timeoutMs: timeoutMs)
+        client.onWaiting = { printError("client: \($0)") }
         do {
             switch command {
             case "setr":

@@ -32,6 +32,29 @@ struct ReplicatedOperationTests {
         return operation.viewFetched(.success(view), nowMs: nowMs)
     }
 
+    /// A view fetch that cannot succeed by asking again (the peer is not a viewleader) ends the operation at once;
+    /// any other failure is retried within the budget; and a write that may have been applied stays unknown.
+    @Test func aPermanentViewFetchFailureEndsTheOperationAtOnce() {
+        var read = ReplicatedOperation(.read(key: "k"), nowMs: 0, retryBudgetMs: 1_000, view: nil)
+        #expect(read.begin(nowMs: 0) == .fetchView)
+        #expect(read.viewFetched(.failure(ViewFetchProblem("refused")), nowMs: 0) != .finish(.failure(
+            .errorReply("cannot get the view: refused"))))
+        var wrong = ReplicatedOperation(.read(key: "k"), nowMs: 0, retryBudgetMs: 1_000, view: nil)
+        _ = wrong.begin(nowMs: 0)
+        #expect(wrong.viewFetched(.failure(ViewFetchProblem("x is not a viewleader", isPermanent: true)), nowMs: 0)
+            == .finish(.failure(.errorReply("cannot get the view: x is not a viewleader"))))
+
+        var write = Self.write()
+        _ = write.begin(nowMs: 0)
+        _ = write.sent(.mayHaveArrived("no reply"), nowMs: 10)
+        #expect(write.pauseElapsed(nowMs: 20) == .fetchView)
+        guard case .finish(.failure(.unknownOutcome)) = write.viewFetched(
+            .failure(ViewFetchProblem("x is not a viewleader", isPermanent: true)), nowMs: 20) else {
+            Issue.record("a write that may have been applied must end unknown")
+            return
+        }
+    }
+
     @Test func aWriteCarriesItsIDAndTheEpochAndIsNotMarkedResentAtFirst() {
         var operation = Self.write()
         let first = Self.message(operation.begin(nowMs: 0))

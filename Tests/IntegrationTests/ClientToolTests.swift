@@ -1,4 +1,5 @@
 import Campaign
+import ClientKit
 import Foundation
 import Glibc
 import Placement
@@ -42,6 +43,32 @@ struct ClientToolTests {
         #expect(unreachable.stderr.contains("Is it running?"))
         #expect(try runTool("client", ["frobnicate"]).status == 64)
         #expect(try runTool("client", ["get"]).status == 64)
+    }
+
+    /// Issue 17: with the wrong service named as the viewleader, replicated commands retried silently for 15 s. A
+    /// peer that does not know `query_servers` ends the command at once, saying so; a viewleader that does not
+    /// answer is retried with a line on stderr each second saying what the client waits for.
+    @Test func aWrongViewLeaderFailsAtOnceAndAMissingOneIsReportedWhileRetrying() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let serverPort = try cluster.startServer().port
+        let started = Date()
+        let wrong = try runTool("client", ["--viewleader=127.0.0.1:\(serverPort)", "getr", "a"])
+        #expect(Date().timeIntervalSince(started) < 5, "not retried for the whole budget")
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("127.0.0.1:\(serverPort) is not a viewleader"), "\(wrong.stderr)")
+
+        let unused = try Socket.listen(host: "127.0.0.1", port: 0)
+        let deadPort = Socket.localPort(unused)
+        close(unused)
+        let client = ReplicatedClient(viewLeaderHost: "127.0.0.1", viewLeaderPort: deadPort, timeoutMs: 500,
+                                      retryBudgetMs: 2_500)
+        var told: [String] = []
+        client.onWaiting = { told.append($0) }
+        #expect(throws: ReplicatedError.self) { _ = try client.getr("a") }
+        #expect(!told.isEmpty && told.count <= 3, "\(told)")
+        #expect(told.first?.hasPrefix("still trying after 1 s (gives up after 2 s; Ctrl-C stops): cannot get the "
+            + "view") == true, "\(told)")
     }
 
     @Test func queryServersShowsTheEpochAndEachServer() throws {

@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Wire", "Transport", "ClientKit", "ClientTool", "Placement", "Linearizability", "Campaign",
-                           "FaultModel", "Authentication", "viewleader", "server", "client"]
+                           "FaultModel", "Authentication", "CommandLineKit", "viewleader", "server", "client"]
         ),
     ],
     swiftLanguageModes: [.v6]

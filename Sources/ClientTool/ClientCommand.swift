@@ -49,6 +49,7 @@ public enum ClientCommand {
         .value("timeout", placeholder: "SECONDS", help: "time to wait for each reply (default \(defaultTimeoutSeconds))"),
         .value("retry-interval", placeholder: "SECONDS",
                help: "lock_get: time between asks while waiting (default \(defaultRetryIntervalSeconds))"),
+        ToolVersion.spec,
         .flag("help", short: "h", help: "show this help, or a command's help after the command"),
     ]
 
@@ -147,6 +148,10 @@ public enum ClientCommand {
             }
         } catch {
             exitWithUsageError("client", error.description)
+        }
+        if parsed.has("version") {
+            printLine(ToolVersion.line("client"))
+            return ClientExitCode.success
         }
         guard let name = parsed.positionals.first else {
             if parsed.has("help") {

@@ -13,6 +13,10 @@ public enum ServiceLauncher {
                 printLine(helpText)
                 exit(0)
             }
+            if parsed.has("version") {
+                printLine(ToolVersion.line(tool))
+                exit(0)
+            }
             guard parsed.positionals.isEmpty else {
                 exitWithUsageError(tool, "unexpected argument '\(parsed.positionals[0])'")
             }

@@ -35,6 +35,7 @@ public enum ServerCommand {
                help: "with a data directory: log bytes after which the stores are written as a snapshot and the log "
                    + "before it removed (also never before the log outgrows the last snapshot); default "
                    + "\(SnapshotPolicy.standard.logBytesMin)"),
+        ToolVersion.spec,
         .flag("help", short: "h", help: "show this help"),
     ]
 

@@ -14,6 +14,7 @@ public enum ViewLeaderCommand {
                    + "(default \(ViewLeaderConfiguration.defaultLockWaiterTimeoutSeconds))"),
         .value("state-dir", placeholder: "DIR",
                help: "where the epoch and membership survive restarts (default \(StateRoot.defaultDirectory))"),
+        ToolVersion.spec,
         .flag("help", short: "h", help: "show this help"),
     ]
 

@@ -1,5 +1,6 @@
 import Campaign
 import ClientKit
+import CommandLineKit
 import Foundation
 import Glibc
 import Placement
@@ -117,6 +118,10 @@ struct ClientToolTests {
         let wrong = try runTool(executable, ["--no-such-option"])
         #expect(wrong.status == 64)
         #expect(wrong.stderr.contains("--help"))
+        let version = try runTool(executable, ["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("\(executable) \(ToolVersion.current) (ReplicatedKV"),
+                "\(version.stdout)")
+        #expect(result.stdout.contains("--version"))
     }
 
     @Test func commandHelpDescribesTheCommand() throws {

@@ -202,16 +202,17 @@ struct ClientRun {
     func execute(_ command: String, _ words: [String]) -> Int32 {
         switch command {
         case "print":
-            return send(toServer: .print(words: words)) { _ in "ok" }
+            return send(toServer: .print(words: words)) { $0 == .ok ? "ok" : nil }
         case "set":
-            return send(toServer: .set(key: words[0], value: words[1])) { _ in "ok" }
+            return send(toServer: .set(key: words[0], value: words[1])) { $0 == .ok ? "ok" : nil }
         case "get":
             return send(toServer: .get(key: words[0])) { reply in
-                if case .value(let value) = reply { value } else { "" }
+                if case .value(let value) = reply { value } else { nil }
             }
         case "query_all_keys":
             return send(toServer: .queryAllKeys) { reply in
-                guard case .keys(let keys, let truncated) = reply, !keys.isEmpty else { return "(no keys)" }
+                guard case .keys(let keys, let truncated) = reply else { return nil }
+                guard !keys.isEmpty else { return "(no keys)" }
                 let more = truncated ? ["(more keys not listed: the server holds more than one reply can carry)"] : []
                 return (keys + more).joined(separator: "\n")
             }
@@ -328,7 +329,9 @@ struct ClientRun {
     }
 
     /// Sends a classic command to the server and prints its reply, `render`ed when it succeeded.
-    private func send(toServer request: ServerRequest, render: (ServerReply) -> String) -> Int32 {
+    /// `render` gives the text of a reply that answers the request, and nil for any other: a reply with a status
+    /// this command does not expect (`{"status": "retry"}` to a `set`) is an error, never printed as success.
+    private func send(toServer request: ServerRequest, render: (ServerReply) -> String?) -> Int32 {
         let endpoint = EndpointClient(host: server.host,
                                       candidatePorts: server.port.map { [$0] } ?? Array(DefaultPorts.server),
                                       timeoutMs: timeoutMs)
@@ -345,7 +348,12 @@ struct ClientRun {
         switch reply {
         case .error(let reason): return show(json, exit: ClientExitCode.errorReply, text: "error: \(reason)")
         case .notFound: return show(json, exit: ClientExitCode.notFound, text: "not found")
-        default: return show(json, exit: ClientExitCode.success, text: render(reply))
+        default:
+            guard let text = render(reply) else {
+                return report(.malformedReply("\(endpoint.endpointDescription) answered \(json), which does not "
+                    + "answer this command; is it a ReplicatedKV server?"))
+            }
+            return show(json, exit: ClientExitCode.success, text: text)
         }
     }
 

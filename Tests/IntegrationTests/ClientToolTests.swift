@@ -72,6 +72,25 @@ struct ClientToolTests {
             + "view") == true, "\(told)")
     }
 
+    /// Issue 17: `{"status": "retry"}` to `set` printed `ok`. A reply this command does not expect is an error.
+    @Test func aReplyWithAnUnexpectedStatusIsAnErrorNotSuccess() throws {
+        let standIn = try FrameServer(host: "127.0.0.1", ports: [0], limits: WireLimits())
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            standIn.run(frames: { _, responder in responder.reply(["status": "retry"] as JSONValue) })
+            done.signal()
+        }.start()
+        defer {
+            standIn.stop()
+            done.wait()
+        }
+        for command in [["set", "k", "v"], ["get", "k"], ["print", "hi"], ["query_all_keys"]] {
+            let result = try runTool("client", ["--server=127.0.0.1:\(standIn.port)"] + command)
+            #expect(result.status == 2 && result.stdout.isEmpty, "\(command): \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.contains("does not answer this command"), "\(result.stderr)")
+        }
+    }
+
     @Test func queryServersShowsTheEpochAndEachServer() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }

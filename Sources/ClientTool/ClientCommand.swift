@@ -36,17 +36,29 @@ public enum ClientExitCode {
 public enum ClientCommand {
     static let defaultTimeoutSeconds = 5.0
     static let defaultRetryIntervalSeconds = 5.0
+    /// How long replicated commands retry when `--timeout` is not given.
+    static let defaultRetryBudgetMs = 15_000
+    /// The environment variables that name the endpoints when the options do not (as etcdctl's
+    /// `ETCDCTL_ENDPOINTS`).
+    public static let serverVariable = "REPLICATEDKV_SERVER"
+    public static let viewLeaderVariable = "REPLICATEDKV_VIEWLEADER"
 
     static let specs: [OptionSpec] = [
         .value("server", placeholder: "HOST[:PORT]",
-               help: "server for print, set, get, query_all_keys (default 127.0.0.1, trying ports \(DefaultPorts.describe(DefaultPorts.server)))"),
+               help: "server for print, set, get, query_all_keys (default $\(serverVariable), else 127.0.0.1 "
+                   + "trying ports \(DefaultPorts.describe(DefaultPorts.server)))"),
         .value("viewleader", placeholder: "HOST[:PORT]",
-               help: "viewleader for query_servers and locks (default 127.0.0.1, trying ports \(DefaultPorts.describe(DefaultPorts.viewLeader)))"),
+               help: "viewleader for setr, getr, delr, hash, query_servers, locks and bench (default "
+                   + "$\(viewLeaderVariable), else 127.0.0.1 trying ports "
+                   + "\(DefaultPorts.describe(DefaultPorts.viewLeader)))"),
         .flag("json", help: "print the raw JSON reply instead of a readable summary"),
         .value("key-file", placeholder: "FILE",
                help: "authenticate with the first key of FILE (default: $\(KeyFileOption.environmentVariable), "
                    + "if set)"),
-        .value("timeout", placeholder: "SECONDS", help: "time to wait for each reply (default \(defaultTimeoutSeconds))"),
+        .value("timeout", placeholder: "SECONDS",
+               help: "time to wait for each reply (default \(defaultTimeoutSeconds)); given, it also bounds how long "
+                   + "setr, getr and delr retry (default \(defaultRetryBudgetMs / 1_000) s, at most "
+                   + "\(ReplicatedOperation.retryBudgetMsMax / 1_000) s)"),
         .value("retry-interval", placeholder: "SECONDS",
                help: "lock_get: time between asks while waiting (default \(defaultRetryIntervalSeconds))"),
         ToolVersion.spec,
@@ -126,6 +138,15 @@ public enum ClientCommand {
             ])
     }
 
+    /// The endpoint `--OPTION` names, else the environment variable, else 127.0.0.1 on the default ports.
+    static func endpoint(_ parsed: ParsedOptions, option: String, variable: String) throws(OptionError) -> HostPort {
+        if let given = parsed.value(option) { return try HostPort.parse(given, option: option) }
+        if let text = getenv(variable).map({ String(cString: $0) }), !text.isEmpty {
+            return try HostPort.parse(text, option: "$" + variable)
+        }
+        return HostPort(host: "127.0.0.1", port: nil)
+    }
+
     /// Runs the client with command-line `arguments` (without the program name); returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
         let parsed: ParsedOptions
@@ -138,8 +159,8 @@ public enum ClientCommand {
             timeoutMs = Int(1000 * (try parsed.seconds("timeout", default: defaultTimeoutSeconds, range: 0.01...3_600)))
             retryIntervalMs = Int(1000 * (try parsed.seconds("retry-interval", default: defaultRetryIntervalSeconds,
                                                              range: 0.01...30)))
-            server = try HostPort.parse(parsed.string("server", default: "127.0.0.1"))
-            viewLeader = try HostPort.parse(parsed.string("viewleader", default: "127.0.0.1"))
+            server = try endpoint(parsed, option: "server", variable: serverVariable)
+            viewLeader = try endpoint(parsed, option: "viewleader", variable: viewLeaderVariable)
             let environmentKeyFile = getenv(KeyFileOption.environmentVariable).map { String(cString: $0) }
             if parsed.has("key-file") || environmentKeyFile != nil {
                 let source = parsed.has("key-file") ? "--key-file" : "$" + KeyFileOption.environmentVariable
@@ -185,7 +206,10 @@ public enum ClientCommand {
             return KeyGeneration.run(name: words[0], role: words[1])
         }
         Socket.ignoreBrokenPipes()
-        let run = ClientRun(json: parsed.has("json"), timeoutMs: timeoutMs, retryIntervalMs: retryIntervalMs,
+        let retryBudgetMs = parsed.has("timeout")
+            ? min(timeoutMs, Int(ReplicatedOperation.retryBudgetMsMax)) : defaultRetryBudgetMs
+        let run = ClientRun(json: parsed.has("json"), timeoutMs: timeoutMs, retryBudgetMs: retryBudgetMs,
+                            retryIntervalMs: retryIntervalMs,
                             server: server, viewLeader: viewLeader)
         return run.execute(command.name, words)
     }
@@ -195,6 +219,8 @@ public enum ClientCommand {
 struct ClientRun {
     let json: Bool
     let timeoutMs: Int
+    /// How long replicated commands retry in all.
+    let retryBudgetMs: Int
     let retryIntervalMs: Int
     let server: HostPort
     let viewLeader: HostPort
@@ -241,7 +267,7 @@ struct ClientRun {
     /// Runs a replicated command through `ReplicatedClient`, which hides view changes behind retries.
     private func replicated(_ command: String, _ words: [String]) -> Int32 {
         let client = ReplicatedClient(viewLeaderHost: viewLeader.host, viewLeaderPort: viewLeader.port,
-                                      timeoutMs: timeoutMs)
+                                      timeoutMs: timeoutMs, retryBudgetMs: retryBudgetMs)
         client.onWaiting = { printError("client: \($0)") }
         do {
             switch command {

@@ -9,8 +9,9 @@ public struct HostPort: Equatable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public static func parse(_ text: String) throws(OptionError) -> HostPort {
-        let invalid = OptionError.invalidValue(option: "address", value: text, expected: "HOST or HOST:PORT")
+    /// `option` names where the text came from in an error (`server` for `--server`).
+    public static func parse(_ text: String, option: String = "address") throws(OptionError) -> HostPort {
+        let invalid = OptionError.invalidValue(option: option, value: text, expected: "HOST or HOST:PORT")
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { throw invalid }
             let host = String(text[text.index(after: text.startIndex)..<close])
@@ -18,7 +19,7 @@ public struct HostPort: Equatable, Sendable, CustomStringConvertible {
             guard !host.isEmpty else { throw invalid }
             if rest.isEmpty { return HostPort(host: host, port: nil) }
             guard rest.hasPrefix(":") else { throw invalid }
-            return HostPort(host: host, port: try parsePort(String(rest.dropFirst()), in: text))
+            return HostPort(host: host, port: try parsePort(String(rest.dropFirst()), in: text, option: option))
         }
         let colons = text.filter { $0 == ":" }.count
         if colons > 1 { return HostPort(host: text, port: nil) }
@@ -28,12 +29,12 @@ public struct HostPort: Equatable, Sendable, CustomStringConvertible {
         }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard !parts[0].isEmpty else { throw invalid }
-        return HostPort(host: String(parts[0]), port: try parsePort(String(parts[1]), in: text))
+        return HostPort(host: String(parts[0]), port: try parsePort(String(parts[1]), in: text, option: option))
     }
 
-    private static func parsePort(_ text: String, in whole: String) throws(OptionError) -> Int {
+    private static func parsePort(_ text: String, in whole: String, option: String) throws(OptionError) -> Int {
         guard let port = Int(text), (1...65_535).contains(port) else {
-            throw .invalidValue(option: "address", value: whole, expected: "a port from 1 to 65535 after ':'")
+            throw .invalidValue(option: option, value: whole, expected: "a port from 1 to 65535 after ':'")
         }
         return port
     }

@@ -162,7 +162,9 @@ public enum OptionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingValue(let option): return "option '\(option)' needs a value"
         case .unexpectedValue(let option): return "option '\(option)' takes no value"
         case .invalidValue(let option, let value, let expected):
-            return "invalid value '\(value)' for --\(option): expected \(expected)"
+            // An environment variable is named as `$NAME`, an option as `--name`.
+            let source = option.hasPrefix("$") ? option : "--" + option
+            return "invalid value '\(value)' for \(source): expected \(expected)"
         case .conflicting(let first, let second, let reason):
             return "--\(first) and --\(second) cannot be given together: \(reason)"
         case .badFile(let source, let path, let reason):

@@ -91,6 +91,33 @@ struct ClientToolTests {
         }
     }
 
+    /// Issue 17: the endpoints may come from REPLICATEDKV_SERVER and REPLICATEDKV_VIEWLEADER (options win), a bad
+    /// one is reported under its own name, and `--timeout` bounds how long a replicated command retries.
+    @Test func endpointsComeFromTheEnvironmentAndTimeoutBoundsRetries() throws {
+        let cluster = try LocalCluster()
+        defer { cluster.stop() }
+        let serverPort = try cluster.startServer().port
+        _ = try cluster.waitForView { $0.servers.count == 1 }
+        let environment = ["REPLICATEDKV_SERVER": "127.0.0.1:\(serverPort)",
+                           "REPLICATEDKV_VIEWLEADER": "127.0.0.1:\(cluster.viewLeaderPort)"]
+        #expect(try runTool("client", ["set", "k", "v"], environment: environment).stdout == "ok\n")
+        #expect(try runTool("client", ["get", "k"], environment: environment).stdout == "v\n")
+        let replicated = try runTool("client", ["setr", "r", "1"], environment: environment)
+        #expect(replicated.status == 0, "\(replicated.stderr)")
+        let bad = try runTool("client", ["get", "k"], environment: ["REPLICATEDKV_SERVER": "host:99999"])
+        #expect(bad.status == 64 && bad.stderr.contains("for $REPLICATEDKV_SERVER"), "\(bad.stderr)")
+        let badOption = try runTool("client", ["--server", "host:0", "get", "k"])
+        #expect(badOption.stderr.contains("for --server"), "\(badOption.stderr)")
+
+        let unused = try Socket.listen(host: "127.0.0.1", port: 0)
+        let deadPort = Socket.localPort(unused)
+        close(unused)
+        let started = Date()
+        let bounded = try runTool("client", ["--viewleader", "127.0.0.1:\(deadPort)", "--timeout", "1.5", "getr", "r"])
+        #expect(Date().timeIntervalSince(started) < 6, "retries end within --timeout, not 15 s")
+        #expect(bounded.status == 3, "\(bounded.stderr)")
+    }
+
     @Test func queryServersShowsTheEpochAndEachServer() throws {
         let cluster = try LocalCluster()
         defer { cluster.stop() }

@@ -47,11 +47,17 @@ struct CommandResult {
     let stderr: String
 }
 
-/// Runs an executable to completion and captures what it printed.
-func runTool(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+/// Runs an executable to completion and captures what it printed; `environment` adds to (or replaces entries of)
+/// this process's environment.
+func runTool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+    -> CommandResult
+{
     let process = Process()
     process.executableURL = try Binaries.url(executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

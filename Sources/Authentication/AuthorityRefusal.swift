@@ -6,29 +6,11 @@ public enum AuthorityRefusal {
     /// The prefix of every handshake or seal failure (`HandshakeError`, `SealError` as reported).
     public static let failedPrefix = "authentication failed:"
 
-    /// Whether `text` reports a refusal for lack of a key or role, or a failed authentication: nothing a retry
-    /// can change.
-    public static func isAuthenticationFailure(_ text: String) -> Bool {
-        reason(in: text) != nil
-    }
-
-    /// The refusal within `text` (from its prefix on), without what wrapped it on the way back; nil if none.
-    public static func reason(in text: String) -> String? {
-        guard let start = [prefix, failedPrefix].compactMap({ firstIndex(of: $0, in: text) }).min() else {
-            return nil
-        }
-        return String(text[start...])
-    }
-
-    /// Where `needle` first occurs in `text` (this module has no Foundation).
-    private static func firstIndex(of needle: String, in text: String) -> String.Index? {
-        let bytes = text.utf8
-        var index = bytes.startIndex
-        while index != bytes.endIndex {
-            if bytes[index...].starts(with: needle.utf8) { return index }
-            bytes.formIndex(after: &index)
-        }
-        return nil
+    /// Whether an error reply's `message` is a refusal of this connection's key or role: the wire says so by
+    /// these prefixes (PROTOCOL.md, "Authentication"), and a client reads it once, where it decodes the reply,
+    /// into an outcome of its own (`ClientError.refused`, `ReplicatedError.refused`). Retrying cannot help.
+    public static func isRefusal(_ message: String) -> Bool {
+        message.hasPrefix(prefix) || message.hasPrefix(failedPrefix)
     }
 
     /// To a connection that sent a request without the handshake.

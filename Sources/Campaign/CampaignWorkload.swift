@@ -129,7 +129,7 @@ final class CampaignWorkload: @unchecked Sendable {
             case .unknownOutcome(let detail):
                 outcome = .unknown
                 unknownBecause = detail
-            case .unavailable, .errorReply: outcome = kind.isRead ? .unknown : .fail
+            case .unavailable, .errorReply, .refused: outcome = kind.isRead ? .unknown : .fail
             }
         }
         return (RecordedOperation(process: process, key: key, kind: kind, invokedAt: invoked,

@@ -47,7 +47,7 @@ public final class ServerClient {
         } catch {
             throw .malformedReply(error.description)
         }
-        if case .error(let reason) = reply { throw .errorReply(reason) }
+        if case .error(let reason) = reply { throw ClientError(errorReply: reason) }
         return reply
     }
 }
@@ -84,7 +84,7 @@ public final class ViewLeaderClient {
         switch try Self.lockReply(reply) {
         case .granted: return .granted
         case .queued(let position): return .waiting(position: position)
-        case .refused(let reason): throw .errorReply(reason)
+        case .refused(let reason): throw ClientError(errorReply: reason)
         case .released, .unknown: throw .malformedReply("lock_get reply: \(reply)")
         }
     }
@@ -95,7 +95,7 @@ public final class ViewLeaderClient {
         switch try Self.lockReply(reply) {
         case .released: return true
         case .unknown: return false
-        case .refused(let reason): throw .errorReply(reason)
+        case .refused(let reason): throw ClientError(errorReply: reason)
         case .granted, .queued: throw .malformedReply("lock_release reply: \(reply)")
         }
     }
@@ -110,5 +110,13 @@ public final class ViewLeaderClient {
 }
 
 func throwIfError(_ reply: JSONValue) throws(ClientError) {
-    if let message = Reply.errorMessage(in: reply) { throw .errorReply(message) }
+    if let message = Reply.errorMessage(in: reply) { throw ClientError(errorReply: message) }
+}
+
+extension ClientError {
+    /// An error reply read as an outcome: a refusal of the key or its role (`AuthorityRefusal.isRefusal`), or any
+    /// other error the peer explained.
+    public init(errorReply message: String) {
+        self = AuthorityRefusal.isRefusal(message) ? .refused(message) : .errorReply(message)
+    }
 }

@@ -39,6 +39,8 @@ public final class EndpointClient {
             do {
                 connection = try FrameConnection.connectFirst(host: host, ports: candidatePorts, timeoutMs: timeoutMs,
                                                               key: key)
+            } catch .authentication(let reason) {
+                return .refused(reason)
             } catch {
                 return .neverSent("cannot reach \(endpointDescription): \(error)")
             }
@@ -62,12 +64,15 @@ public final class EndpointClient {
             return reply
         case .neverSent(let detail):
             throw .unreachable(detail)
+        case .refused(let reason):
+            throw .refused(reason)
         case .mayHaveArrived(let detail):
             guard idempotent && reused else { throw .noReply(detail) }
         }
         switch send(request) {
         case .answered(let reply): return reply
         case .neverSent(let detail): throw .unreachable(detail)
+        case .refused(let reason): throw .refused(reason)
         case .mayHaveArrived(let detail): throw .noReply(detail)
         }
     }
@@ -88,6 +93,9 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
     case noReply(String)
     /// The peer answered `{"status": "error"}`; carries its explanation.
     case errorReply(String)
+    /// The peer refused this client's key, or its key's role for the request (an error reply beginning
+    /// `authentication required:` or `authentication failed:`, or a failed handshake): no retry can help.
+    case refused(String)
     /// The peer's reply lacks a field the client needs.
     case malformedReply(String)
 
@@ -96,6 +104,7 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unreachable(let detail): return detail
         case .noReply(let detail): return "\(detail); the request may or may not have taken effect"
         case .errorReply(let message): return "the peer replied with an error: \(message)"
+        case .refused(let reason): return "refused: \(reason)"
         case .malformedReply(let detail): return "unexpected reply: \(detail)"
         }
     }

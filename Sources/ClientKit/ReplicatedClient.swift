@@ -85,7 +85,10 @@ public final class ReplicatedClient {
                     fetched = .success(try viewLeader.queryServers())
                 } catch where Self.isNotAViewLeader(error) {
                     fetched = .failure(ViewFetchProblem("\(viewLeader.endpoint.endpointDescription) is not a "
-                        + "viewleader (it answered query_servers: \(error)); check --viewleader", isPermanent: true))
+                        + "viewleader (it answered query_servers: \(error)); check --viewleader",
+                                                        permanence: .notAViewLeader))
+                } catch .refused(let reason) {
+                    fetched = .failure(ViewFetchProblem(reason, permanence: .refused))
                 } catch {
                     fetched = .failure(ViewFetchProblem("\(error)"))
                 }
@@ -143,12 +146,16 @@ public enum ReplicatedError: Error, Equatable, Sendable, CustomStringConvertible
     case unknownOutcome(String)
     /// The server rejected the request itself (bad input), and no earlier attempt can have taken effect.
     case errorReply(String)
+    /// The viewleader or the key's primary refused this client's key, or the key's role for the request; no
+    /// attempt took effect, and no retry can help.
+    case refused(String)
 
     public var description: String {
         switch self {
         case .unavailable(let detail): return "unavailable: \(detail)"
         case .unknownOutcome(let detail): return "outcome unknown: \(detail)"
         case .errorReply(let message): return "the server replied with an error: \(message)"
+        case .refused(let reason): return "refused: \(reason)"
         }
     }
 }

@@ -93,7 +93,9 @@ public struct ReplicatedOperation: Sendable {
         case .success(let fetched):
             view = fetched
             return route(nowMs: nowMs)
-        case .failure(let problem) where problem.isPermanent:
+        case .failure(let problem) where problem.permanence == .refused:
+            return refused("cannot get the view: \(problem.description)", problem.description)
+        case .failure(let problem) where problem.permanence == .notAViewLeader:
             lastProblem = "cannot get the view: \(problem.description)"
             return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .errorReply(lastProblem)))
         case .failure(let problem):
@@ -108,6 +110,8 @@ public struct ReplicatedOperation: Sendable {
             return answered(reply, nowMs: nowMs)
         case .neverSent(let detail):
             return retry(after: "\(primary): \(detail)", nowMs: nowMs)
+        case .refused(let reason):
+            return refused("\(primary): \(reason)", reason)
         case .mayHaveArrived(let detail):
             if isWrite { maybeApplied = true }
             return retry(after: "\(primary): \(detail)", nowMs: nowMs)
@@ -139,6 +143,8 @@ public struct ReplicatedOperation: Sendable {
         case .unknownOutcome(let reason):
             lastProblem = "\(primary): \(reason)"
             return .finish(.failure(unknownOutcome()))
+        case .error(let message) where AuthorityRefusal.isRefusal(message):
+            return refused("\(primary) refused the key: \(message)", message)
         case .error(let message):
             // A refusal of this attempt says nothing about an earlier one that may have taken effect.
             guard !maybeApplied else {
@@ -178,14 +184,17 @@ public struct ReplicatedOperation: Sendable {
     private mutating func retry(after problem: String, nowMs: Int64) -> Step {
         lastProblem = problem
         if isWrite && maybeApplied && writeID == nil { return .finish(.failure(unknownOutcome())) }
-        // A refused key stays refused: retrying would only hide the reason for the whole budget.
-        if let refusal = AuthorityRefusal.reason(in: problem) {
-            return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .errorReply(refusal)))
-        }
         guard nowMs + backoffMs < deadlineMs else { return .finish(.failure(givingUp())) }
         let pauseMs = backoffMs
         backoffMs = min(Self.backoffMsMax, backoffMs * 2)
         return .pause(ms: pauseMs)
+    }
+
+    /// A refused key or role stays refused: the operation ends at once rather than hide the reason for the whole
+    /// budget. Unknown still, if an earlier attempt may have taken effect.
+    private mutating func refused(_ problem: String, _ reason: String) -> Step {
+        lastProblem = problem
+        return .finish(.failure(isWrite && maybeApplied ? unknownOutcome() : .refused(reason)))
     }
 
     private func givingUp() -> ReplicatedError {
@@ -205,13 +214,22 @@ public struct ReplicatedOperation: Sendable {
 
 /// Why the view could not be fetched, in words for the operator.
 public struct ViewFetchProblem: Error, Equatable, Sendable, CustomStringConvertible {
-    public let description: String
-    /// True when asking again cannot help: the peer named as the viewleader is not one (it does not know
-    /// `query_servers`), so the operation ends at once instead of retrying for its whole budget.
-    public let isPermanent: Bool
+    /// Whether asking again can help; when it cannot, the operation ends at once instead of retrying for its
+    /// whole budget.
+    public enum Permanence: Equatable, Sendable {
+        /// Unreachable, busy, recovering: ask again after a pause.
+        case transient
+        /// The peer named as the viewleader is not one (it does not know `query_servers`).
+        case notAViewLeader
+        /// The viewleader refused this client's key (`ClientError.refused`).
+        case refused
+    }
 
-    public init(_ description: String, isPermanent: Bool = false) {
+    public let description: String
+    public let permanence: Permanence
+
+    public init(_ description: String, permanence: Permanence = .transient) {
         self.description = description
-        self.isPermanent = isPermanent
+        self.permanence = permanence
     }
 }

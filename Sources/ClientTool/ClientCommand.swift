@@ -20,13 +20,10 @@ public enum ClientExitCode {
     /// Refused for want of a key or of a key's role, or the handshake failed (wrong key, not our cluster).
     public static let authentication: Int32 = 5
 
-    /// `code`, or `authentication` when `message` reports an authentication failure: errors and unreachable
-    /// peers are told apart from a refused key, which no retry fixes.
-    static func refining(_ code: Int32, for message: String) -> Int32 {
-        guard code == errorReply || code == unreachable, AuthorityRefusal.isAuthenticationFailure(message) else {
-            return code
-        }
-        return authentication
+    /// The status for an error reply the peer sent: `authentication` for a refused key or role
+    /// (`AuthorityRefusal.isRefusal`), which no retry fixes, `errorReply` for any other.
+    static func forErrorReply(_ message: String) -> Int32 {
+        AuthorityRefusal.isRefusal(message) ? authentication : errorReply
     }
     /// Interrupted by Ctrl-C (128 + SIGINT).
     public static let interrupted: Int32 = 130
@@ -290,7 +287,8 @@ struct ClientRun {
             switch error {
             case .unavailable: return ClientExitCode.unreachable
             case .unknownOutcome: return ClientExitCode.outcomeUnknown
-            case .errorReply(let message): return ClientExitCode.refining(ClientExitCode.errorReply, for: message)
+            case .errorReply: return ClientExitCode.errorReply
+            case .refused: return ClientExitCode.authentication
             }
         }
     }
@@ -340,7 +338,7 @@ struct ClientRun {
             return report(error)
         }
         if let message = Reply.errorMessage(in: reply) {
-            return show(reply, exit: ClientExitCode.errorReply, text: "error: \(message)")
+            return show(reply, exit: ClientExitCode.forErrorReply(message), text: "error: \(message)")
         }
         let view: ViewDescription
         do {
@@ -372,7 +370,7 @@ struct ClientRun {
             return report(.malformedReply("\(error)"))
         }
         switch reply {
-        case .error(let reason): return show(json, exit: ClientExitCode.errorReply, text: "error: \(reason)")
+        case .error(let reason): return show(json, exit: ClientExitCode.forErrorReply(reason), text: "error: \(reason)")
         case .notFound: return show(json, exit: ClientExitCode.notFound, text: "not found")
         default:
             guard let text = render(reply) else {
@@ -395,7 +393,7 @@ struct ClientRun {
         case expected:
             return show(json, exit: ClientExitCode.success, text: text)
         case .refused(let reason):
-            return show(json, exit: ClientExitCode.errorReply, text: "error: \(reason)")
+            return show(json, exit: ClientExitCode.forErrorReply(reason), text: "error: \(reason)")
         case .unknown where expected == .released:
             return show(json, exit: ClientExitCode.notFound,
                         text: "nothing to release: the requestor neither holds nor waits for this lock")
@@ -406,8 +404,7 @@ struct ClientRun {
 
     /// Prints a reply, as JSON with `--json`, else as `text` (on standard error unless it is a success), and
     /// returns `exit`.
-    func show(_ reply: JSONValue, exit code: Int32, text: String) -> Int32 {
-        let exit = ClientExitCode.refining(code, for: text)
+    func show(_ reply: JSONValue, exit: Int32, text: String) -> Int32 {
         if json {
             printLine(reply.description)
         } else if exit == ClientExitCode.success {
@@ -420,8 +417,9 @@ struct ClientRun {
 
     func report(_ error: ClientError) -> Int32 {
         switch error {
-        case .unreachable(let detail) where AuthorityRefusal.isAuthenticationFailure(detail):
-            printError("client: \(error). Check --key-file: the key must be one the process accepts.")
+        case .refused:
+            printError("client: \(error). Check --key-file: the key must be one the process accepts, with a role "
+                + "that allows the command.")
             return ClientExitCode.authentication
         case .unreachable:
             printError("client: \(error). Is it running? 'scripts/cluster start' starts a local cluster.")
@@ -431,7 +429,7 @@ struct ClientRun {
             return ClientExitCode.unreachable
         case .errorReply, .malformedReply:
             printError("client: \(error)")
-            return ClientExitCode.refining(ClientExitCode.errorReply, for: error.description)
+            return ClientExitCode.errorReply
         }
     }
 }

@@ -145,6 +145,8 @@ extension Simulation {
             advance(index) { $0.viewFetched(fetched, nowMs: nowMs) }
         case (.view, .neverSent), (.view, .mayHaveArrived):
             advance(index) { $0.viewFetched(.failure(ViewFetchProblem("no answer from the viewleader")), nowMs: nowMs) }
+        case (.view, .refused(let reason)):
+            advance(index) { $0.viewFetched(.failure(ViewFetchProblem(reason, permanence: .refused)), nowMs: nowMs) }
         case (.server, _):
             advance(index) { $0.sent(result, nowMs: nowMs) }
         case (.nothing, _), (.pause, _):
@@ -179,7 +181,7 @@ extension Simulation {
             if index == configuration.clients {
                 violation = "the final read of \(current.key) failed after every fault was healed: \(detail)"
             }
-        case .failure(.errorReply(let message)):
+        case .failure(.errorReply(let message)), .failure(.refused(let message)):
             outcome = .fail
             violation = "a well-formed request for \(current.key) was rejected: \(message)"
         }

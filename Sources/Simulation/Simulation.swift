@@ -342,7 +342,7 @@ public final class Simulation {
         case (.server(let machine), .viewLeader(let purpose)):
             let answer: ViewLeaderAnswer = switch result {
             case .answered(let reply): .reply(reply)
-            case .neverSent(let reason), .mayHaveArrived(let reason): .failed(reason)
+            case .neverSent(let reason), .mayHaveArrived(let reason), .refused(let reason): .failed(reason)
             }
             servers[machine].driver?.viewLeaderAnswered(purpose, answer)
         case (.server(let machine), .peer(let callID)):

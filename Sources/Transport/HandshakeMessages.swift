@@ -54,7 +54,7 @@ public enum HandshakeMessages {
         let object = reply.objectValue
         guard object?["status"]?.stringValue == "ok" else {
             let reason = object?["error"]?.stringValue ?? "\(reply)"
-            guard AuthorityRefusal.isAuthenticationFailure(reason) else {
+            guard AuthorityRefusal.isRefusal(reason) else {
                 throw .refused(AuthorityRefusal.failedPrefix + " the other side takes no keys (it answered the hello: "
                     + "\(reason)); drop the key file, or start it with --cluster-key-file")
             }

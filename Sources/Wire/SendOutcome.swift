@@ -13,4 +13,7 @@ public enum SendOutcome: Equatable, Sendable {
     case mayHaveArrived(String)
     /// The server replied.
     case answered(JSONValue)
+    /// The peer refused this connection's key before any request was sent (or the key is the other side's
+    /// refusal: not ours, or not accepted): nothing arrived, and trying again with the same key cannot help.
+    case refused(String)
 }

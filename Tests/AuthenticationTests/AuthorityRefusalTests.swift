@@ -16,13 +16,12 @@ struct AuthorityRefusalTests {
         #expect(AuthorityRefusal.refusal(needed: .readOnly, held: .readOnly) == nil)
     }
 
-    /// A refusal reported through other errors is found and cut out; other errors are not refusals.
-    @Test func aRefusalIsFoundInsideTheErrorsThatCarriedIt() {
-        let wrapped = "cannot get the view: the peer replied with an error: " + AuthorityRefusal.keyRequired
-        #expect(AuthorityRefusal.reason(in: wrapped) == AuthorityRefusal.keyRequired)
-        #expect(AuthorityRefusal.reason(in: "x: authentication failed: wrong key")
-            == "authentication failed: wrong key")
-        #expect(AuthorityRefusal.reason(in: "no live servers in epoch 4") == nil)
-        #expect(!AuthorityRefusal.isAuthenticationFailure("connection refused"))
+    /// An error reply is a refusal when it begins with one of the two documented prefixes, and only then.
+    @Test func anErrorReplyIsARefusalByItsPrefix() {
+        #expect(AuthorityRefusal.isRefusal(AuthorityRefusal.keyRequired))
+        #expect(AuthorityRefusal.isRefusal(AuthorityRefusal.refusal(needed: .member, held: .readOnly)!))
+        #expect(AuthorityRefusal.isRefusal(HandshakeError.initiatorProofFailed.description))
+        #expect(!AuthorityRefusal.isRefusal("no live servers in epoch 4"))
+        #expect(!AuthorityRefusal.isRefusal("key \"authentication required: x\" not found"), "only as a prefix")
     }
 }

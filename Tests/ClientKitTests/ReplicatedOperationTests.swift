@@ -41,15 +41,29 @@ struct ReplicatedOperationTests {
             .errorReply("cannot get the view: refused"))))
         var wrong = ReplicatedOperation(.read(key: "k"), nowMs: 0, retryBudgetMs: 1_000, view: nil)
         _ = wrong.begin(nowMs: 0)
-        #expect(wrong.viewFetched(.failure(ViewFetchProblem("x is not a viewleader", isPermanent: true)), nowMs: 0)
+        let notAViewLeader = ViewFetchProblem("x is not a viewleader", permanence: .notAViewLeader)
+        #expect(wrong.viewFetched(.failure(notAViewLeader), nowMs: 0)
             == .finish(.failure(.errorReply("cannot get the view: x is not a viewleader"))))
+
+        var refusedView = ReplicatedOperation(.read(key: "k"), nowMs: 0, retryBudgetMs: 1_000, view: nil)
+        _ = refusedView.begin(nowMs: 0)
+        #expect(refusedView.viewFetched(.failure(ViewFetchProblem("authentication required: x", permanence: .refused)),
+                                        nowMs: 0) == .finish(.failure(.refused("authentication required: x"))))
+        var refusedKey = Self.read()
+        _ = refusedKey.begin(nowMs: 0)
+        #expect(refusedKey.sent(.refused("authentication failed: wrong key"), nowMs: 0)
+            == .finish(.failure(.refused("authentication failed: wrong key"))))
+        var refusedRole = Self.write()
+        _ = refusedRole.begin(nowMs: 0)
+        #expect(refusedRole.sent(.answered(["status": "error", "error": "authentication required: y"]), nowMs: 0)
+            == .finish(.failure(.refused("authentication required: y"))))
 
         var write = Self.write()
         _ = write.begin(nowMs: 0)
         _ = write.sent(.mayHaveArrived("no reply"), nowMs: 10)
         #expect(write.pauseElapsed(nowMs: 20) == .fetchView)
         guard case .finish(.failure(.unknownOutcome)) = write.viewFetched(
-            .failure(ViewFetchProblem("x is not a viewleader", isPermanent: true)), nowMs: 20) else {
+            .failure(ViewFetchProblem("x is not a viewleader", permanence: .notAViewLeader)), nowMs: 20) else {
             Issue.record("a write that may have been applied must end unknown")
             return
         }

@@ -46,7 +46,7 @@ struct AuthenticationTests {
         #expect(try writing.getr("color") == "blue")
         let reading = ReplicatedClient(viewLeaderHost: "127.0.0.1", viewLeaderPort: port, key: reader)
         #expect(try reading.getr("color") == "blue")
-        #expect(throws: ReplicatedError.errorReply("authentication required: a read-write request, which needs a "
+        #expect(throws: ReplicatedError.refused("authentication required: a read-write request, which needs a "
             + "read-write key; this connection's key is read-only")) { try reading.setr("color", "red") }
 
         let started = Date()
@@ -55,8 +55,8 @@ struct AuthenticationTests {
             #expect {
                 _ = try refused.getr("color")
             } throws: { error in
-                guard case ReplicatedError.errorReply(let message) = error else { return false }
-                return AuthorityRefusal.isAuthenticationFailure(message)
+                guard case ReplicatedError.refused(let message) = error else { return false }
+                return AuthorityRefusal.isRefusal(message)
             }
         }
         #expect(Date().timeIntervalSince(started) < 10, "a refused key is reported at once, not retried")
